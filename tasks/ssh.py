@@ -1,0 +1,385 @@
+"""Remote commands and file transfer on an SSH host, and the Prefect tasks that retry them.
+
+``run`` takes an argument list and quotes every argument; it streams each output
+line to the run logger as it arrives, kills the remote process group when the
+timeout passes, and returns a ``RemoteResult``. ``SecretStr`` arguments are sent
+but recorded as ``**********``, and every secret is redacted from the output.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import select
+import shlex
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import paramiko
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
+from pydantic import BaseModel, SecretStr
+
+from blocks.ssh import SSHHost
+from rdoflow.errors import RdoflowError, RemoteCommandFailed, StageTimeout
+from tasks.retries import TRANSIENT_RETRIES
+from tasks.sshconnect import POOL, SSHConnectionLost, open_session
+
+log = logging.getLogger("rdoflow.ssh")
+
+REDACTED = "**********"
+PID_MARK = "rdoflow-pid "
+# sshd makes each session a process-group leader; the wrapper reports its pid
+# (the group id) first, so that a timeout can kill the command and its children.
+WRAPPER = f'echo "{PID_MARK}$$" >&2; cd -- "$1" || exit 126; shift; exec "$@"'
+KILL_GRACE_SECONDS = 5.0
+POLL_SECONDS = 0.5
+
+Argument = str | SecretStr
+LineSink = Callable[[str, str], None]
+
+
+class CommandNotFound(RemoteCommandFailed):
+    reference = "remote-command-not-found"
+
+
+class RemoteCommandTimeout(StageTimeout):
+    reference = "remote-command-timeout"
+
+
+class RemoteFileNotFound(RdoflowError):
+    reference = "remote-file-not-found"
+
+
+class RemoteResult(BaseModel):
+    """What a remote command did: argv as recorded (secrets masked), status, output, duration."""
+
+    host: str
+    argv: list[str]
+    status: Literal["successful", "failed", "timeout"]
+    exit_status: int | None
+    stdout: str
+    stderr: str
+    duration: float
+    dropped_lines: int = 0
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+    def tail(self, count: int = 20) -> list[str]:
+        """The last lines of stderr and stdout, labelled, for an error message."""
+        lines = [f"stderr: {line}" for line in self.stderr.splitlines()[-count:]]
+        return lines + [f"stdout: {line}" for line in self.stdout.splitlines()[-count:]]
+
+
+class Transfer(BaseModel):
+    """A file copied to or from a host, with the checksum of what was copied."""
+
+    host: str
+    local: Path
+    remote: str
+    size: int
+    sha256: str
+    duration: float
+
+
+class _Redactor:
+    """Masks secrets in output; a multi-line secret (a key) is masked line by line."""
+
+    def __init__(self, secrets: Iterable[str]):
+        parts = {part.strip() for secret in secrets for part in secret.splitlines()}
+        self.parts = sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for part in self.parts:
+            text = text.replace(part, REDACTED)
+        return text
+
+
+class _Stream:
+    """One output stream: decoded incrementally and split into lines; the last ``keep`` lines are kept.
+
+    ``take(stream, line)`` sees each line and returns what to keep (None keeps nothing).
+    """
+
+    def __init__(self, name: str, take: Callable[[str, str], str | None], keep: int):
+        self.name, self.take = name, take
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.partial = ""
+        self.lines: deque[str] = deque(maxlen=keep)
+        self.dropped = 0
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        *complete, self.partial = (self.partial + self.decoder.decode(data, final)).split("\n")
+        if final and self.partial:
+            complete, self.partial = [*complete, self.partial], ""
+        for line in complete:
+            kept = self.take(self.name, line.rstrip("\r"))
+            if kept is not None:
+                self.dropped += len(self.lines) == self.lines.maxlen
+                self.lines.append(kept)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
+
+
+class _RemoteProcess:
+    """A command running on a channel: pumps its output and knows its process group."""
+
+    def __init__(self, host: SSHHost, channel: paramiko.Channel, sink: Callable[[str, str], str | None], keep: int):
+        self.host, self.channel = host, channel
+        self.pid: int | None = None
+        self.last_output = time.monotonic()
+        self.out = _Stream("stdout", sink, keep)
+        self.err = _Stream("stderr", self._stderr_line(sink), keep)
+
+    def _stderr_line(self, sink: Callable[[str, str], str | None]) -> Callable[[str, str], str | None]:
+        def take(name: str, line: str) -> str | None:
+            if self.pid is None and line.startswith(PID_MARK):
+                self.pid = int(line[len(PID_MARK):])
+                return None
+            return sink(name, line)
+        return take
+
+    def pump(self, wait: float) -> bool:
+        """Read what has arrived within ``wait`` seconds; True once the remote side closed its output."""
+        select.select([self.channel], [], [], wait)
+        while self.channel.recv_ready():
+            self.out.feed(self.channel.recv(65536))
+            self.last_output = time.monotonic()
+        while self.channel.recv_stderr_ready():
+            self.err.feed(self.channel.recv_stderr(65536))
+            self.last_output = time.monotonic()
+        drained = not (self.channel.recv_ready() or self.channel.recv_stderr_ready())
+        return drained and (self.channel.eof_received or self.channel.closed)
+
+    def finish(self) -> None:
+        self.out.feed(b"", final=True)
+        self.err.feed(b"", final=True)
+
+    def wait(self, timeout: float | None, idle_timeout: float | None) -> Literal["exited", "timeout"]:
+        started = time.monotonic()
+        while not self.pump(POLL_SECONDS):
+            now = time.monotonic()
+            if timeout is not None and now - started > timeout:
+                return "timeout"
+            if idle_timeout is not None and now - self.last_output > idle_timeout:
+                return "timeout"
+        return "exited"
+
+    def kill(self) -> None:
+        """TERM the remote process group, then KILL it if it outlives the grace period."""
+        if self.pid is None:
+            return
+        for signal_name in ("TERM", "KILL"):
+            script = f"kill -{signal_name} -{self.pid} 2>/dev/null || kill -{signal_name} {self.pid}"
+            killer = open_session(self.host)
+            killer.exec_command(shlex.join(["sh", "-c", script]))
+            killer.recv_exit_status()
+            killer.close()
+            grace_ends = time.monotonic() + KILL_GRACE_SECONDS
+            while time.monotonic() < grace_ends:
+                if self.pump(POLL_SECONDS):
+                    return
+
+
+def _secret_strings(argv: Sequence[Argument], redact: Iterable[Argument], host: SSHHost) -> list[str]:
+    found = [a.get_secret_value() for a in (*argv, *redact) if isinstance(a, SecretStr)]
+    return found + [a for a in redact if isinstance(a, str)] + host.secret_values()
+
+
+def run(
+    host: SSHHost,
+    argv: Sequence[Argument],
+    *,
+    timeout: float | None = 3600,
+    idle_timeout: float | None = None,
+    cwd: str | None = None,
+    stdin: bytes | str | None = None,
+    check: bool = True,
+    redact: Iterable[Argument] = (),
+    on_line: LineSink | None = None,
+    keep_lines: int = 10_000,
+) -> RemoteResult:
+    """Run ``argv`` on ``host`` and wait for it, streaming its output line by line.
+
+    ``timeout`` bounds the whole run, ``idle_timeout`` the silence between two
+    lines; either kills the remote process group. With ``check``, a non-zero exit
+    raises ``RemoteCommandFailed`` (``CommandNotFound`` for 127) and a timeout
+    ``RemoteCommandTimeout``; each carries the result. A dropped connection always
+    raises ``SSHConnectionLost``. ``on_line(stream, line)`` sees each line, redacted.
+    """
+    if not argv:
+        raise ValueError("argv must name a command")
+    recorded = [REDACTED if isinstance(a, SecretStr) else str(a) for a in argv]
+    sent = [a.get_secret_value() if isinstance(a, SecretStr) else str(a) for a in argv]
+    redactor = _Redactor(_secret_strings(argv, redact, host))
+    logger = _logger()
+
+    def sink(stream: str, line: str) -> str:
+        line = redactor(line)
+        logger.info("%s| %s", "out" if stream == "stdout" else "err", line)
+        if on_line is not None:
+            on_line(stream, line)
+        return line
+
+    logger.info("%s$ %s", host.address, shlex.join(recorded))
+    started = time.monotonic()
+    channel = open_session(host)
+    process = _RemoteProcess(host, channel, sink, keep_lines)
+    try:
+        channel.exec_command(shlex.join(["sh", "-c", WRAPPER, "rdoflow", cwd or ".", *sent]))
+        if stdin is not None:
+            channel.sendall(stdin.encode() if isinstance(stdin, str) else stdin)
+        channel.shutdown_write()
+        outcome = process.wait(timeout, idle_timeout)
+        if outcome == "timeout":
+            process.kill()
+        process.finish()
+        transport_alive = channel.get_transport().is_active()
+        exit_status = channel.recv_exit_status() if outcome == "exited" else None
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        POOL.discard(host)
+        raise SSHConnectionLost(f"connection to {host.address} lost during: {shlex.join(recorded)}") from exc
+    finally:
+        channel.close()
+    result = RemoteResult(
+        host=host.address,
+        argv=recorded,
+        status="timeout" if outcome == "timeout" else "successful" if exit_status == 0 else "failed",
+        exit_status=None if exit_status == -1 else exit_status,
+        stdout="\n".join(process.out.lines),
+        stderr="\n".join(process.err.lines),
+        duration=time.monotonic() - started,
+        dropped_lines=process.out.dropped + process.err.dropped,
+    )
+    if outcome == "exited" and exit_status == -1 and not transport_alive:
+        POOL.discard(host)
+        raise SSHConnectionLost(
+            f"connection to {host.address} dropped while running: {result.command}",
+            evidence=result.tail(5),
+            hint="rdoflow retries the command; if it keeps dropping, check the host's sshd and network",
+        )
+    logger.info("%s exited %s after %.1f s", recorded[0], result.exit_status, result.duration)
+    if check:
+        _check(result, timeout=timeout, idle_timeout=idle_timeout)
+    return result
+
+
+def _check(result: RemoteResult, *, timeout: float | None, idle_timeout: float | None) -> None:
+    if result.status == "timeout":
+        budget = f"{timeout:g} s" if timeout is not None else "no limit"
+        idle = f", idle limit {idle_timeout:g} s" if idle_timeout is not None else ""
+        exc: RdoflowError = RemoteCommandTimeout(
+            f"{result.command} on {result.host} was killed after {result.duration:.1f} s "
+            f"(limit {budget}{idle})",
+            evidence=result.tail(),
+        )
+    elif result.exit_status == 127:
+        exc = CommandNotFound(
+            f"command not found on {result.host}: {result.argv[0]}",
+            evidence=result.tail(5),
+            hint="install the package that provides it on the host, or fix the command's path",
+        )
+    elif result.status == "failed":
+        why = f"exit status {result.exit_status}" if result.exit_status is not None else "killed by a signal"
+        exc = RemoteCommandFailed(f"{result.command} failed on {result.host} with {why}", evidence=result.tail())
+    else:
+        return
+    exc.result = result
+    raise exc
+
+
+@contextmanager
+def _transfer_errors(host: SSHHost, remote: str) -> Iterator[None]:
+    """Map SFTP failures: a missing path is permanent, a broken connection transient."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise RemoteFileNotFound(f"{host.address}: no such file or directory: {remote}") from exc
+    except PermissionError:
+        raise
+    except (paramiko.SSHException, EOFError, OSError) as exc:
+        POOL.discard(host)
+        raise SSHConnectionLost(f"connection to {host.address} lost while copying {remote}") from exc
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def put(host: SSHHost, local: Path, remote: str, *, mode: int | None = None) -> Transfer:
+    """Upload ``local`` to ``remote`` atomically: to a temporary name beside it, then renamed over it."""
+    local = Path(local)
+    started = time.monotonic()
+    staging = f"{remote}.rdoflow-partial"
+    with _transfer_errors(host, remote):
+        sftp = POOL.client(host).open_sftp()
+        try:
+            sftp.put(str(local), staging)
+            if mode is not None:
+                sftp.chmod(staging, mode)
+            sftp.posix_rename(staging, remote)
+        finally:
+            sftp.close()
+    _logger().info("copied %s to %s:%s", local, host.address, remote)
+    return Transfer(host=host.address, local=local, remote=remote, size=local.stat().st_size,
+                    sha256=_sha256(local), duration=time.monotonic() - started)
+
+
+def get(host: SSHHost, remote: str, local: Path) -> Transfer:
+    """Download ``remote`` to ``local`` (its directory is created)."""
+    local = Path(local)
+    local.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with _transfer_errors(host, remote):
+        sftp = POOL.client(host).open_sftp()
+        try:
+            sftp.get(remote, str(local))
+        finally:
+            sftp.close()
+    _logger().info("copied %s:%s to %s", host.address, remote, local)
+    return Transfer(host=host.address, local=local, remote=remote, size=local.stat().st_size,
+                    sha256=_sha256(local), duration=time.monotonic() - started)
+
+
+@task(name="remote-command", task_run_name="{argv[0]} on {host.host}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def remote_command(
+    host: SSHHost,
+    argv: list[Argument],
+    timeout: float | None = 3600,
+    idle_timeout: float | None = None,
+    cwd: str | None = None,
+    check: bool = True,
+) -> RemoteResult:
+    """``run`` as a task: a dropped connection or a refused connect is retried with backoff."""
+    return run(host, argv, timeout=timeout, idle_timeout=idle_timeout, cwd=cwd, check=check)
+
+
+@task(name="upload-file", task_run_name="upload {remote} to {host.host}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def upload_file(host: SSHHost, local: Path, remote: str, mode: int | None = None) -> Transfer:
+    """``put`` as a task, retried on transient errors."""
+    return put(host, local, remote, mode=mode)
+
+
+@task(name="download-file", task_run_name="download {remote} from {host.host}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def download_file(host: SSHHost, remote: str, local: Path) -> Transfer:
+    """``get`` as a task, retried on transient errors."""
+    return get(host, remote, local)

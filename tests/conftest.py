@@ -1,0 +1,85 @@
+"""Shared servers for the tests: OpenSSH's sshd on loopback and a Prefect test server.
+
+Both are session-scoped: started once, used by every test that asks, stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before Prefect is imported: no telemetry leaves the machine, and nothing of a
+# developer's own ~/.prefect is read or written by the tests.
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="rdoflow-test-prefect-"))
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+
+from pathlib import Path  # noqa: E402
+from uuid import UUID  # noqa: E402
+
+import pytest  # noqa: E402
+
+from blocks import SSHHost  # noqa: E402
+from lab.sshd import LoopbackSSHD, start_sshd  # noqa: E402
+from tasks.sshconnect import POOL  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> LoopbackSSHD:
+    server = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    POOL.close_all()
+    server.stop()
+
+
+@pytest.fixture
+def ssh_host(sshd: LoopbackSSHD) -> SSHHost:
+    """The loopback sshd as a block: key file, verified host key."""
+    return SSHHost(**sshd.endpoint().model_dump())
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real Prefect API server (temporary SQLite database) for the whole session."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        # Each synchronous flow call otherwise waits ~1 s for its heartbeat thread.
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+
+
+def task_runs_of(flow_run_id: UUID) -> list:
+    """The task runs of one flow run, as the Prefect server recorded them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+def logs_of(flow_run_id: UUID) -> list[str]:
+    """Every log message the Prefect server holds for one flow run (after flushing the client's queue)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler.flush()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    return [entry.message for entry in logs]
+
+
+def remote_processes(marker: str) -> list[str]:
+    """Command lines of the processes on this machine (the sshd's host) that mention ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if marker in cmdline:
+                found.append(cmdline.strip())
+    return found
