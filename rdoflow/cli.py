@@ -5,7 +5,9 @@ Exit codes are decided in one place (``ExitStatus`` and ``_exit_status_for``).
 
 from __future__ import annotations
 
+import os
 import sys
+from datetime import datetime, timezone
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,7 +16,10 @@ import typer
 from rich.console import Console
 
 from rdoflow import __version__
-from rdoflow.errors import ConfigError, RdoflowError
+from rdoflow.errors import ConfigError, RdoflowError, ResourceFailed, StageTimeout
+
+# Prefect's servers otherwise try to send telemetry off this machine at start-up.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 class ExitStatus(IntEnum):
@@ -34,13 +39,16 @@ app = typer.Typer(
 config_app = typer.Typer(help="Site configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a problem line stays one line in a pipe or a CI log, where Rich would assume 80 columns.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _exit_status_for(exc: BaseException) -> ExitStatus:
     if isinstance(exc, ConfigError):
         return ExitStatus.BAD_INPUT
+    if isinstance(exc, (ResourceFailed, StageTimeout)):
+        return ExitStatus.FAILED
     return ExitStatus.ERROR
 
 
@@ -84,6 +92,68 @@ def config_validate(
         raise _fail(exc) from None
     for line in describe_site(site):
         out.print(line, markup=False, highlight=False)
+
+
+def _report_dir(base: Path, flow_name: str) -> Path:
+    return base / f"{flow_name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+def _run_and_report(flow_name: str, site: Path, reports: Path) -> None:
+    from rich.markdown import Markdown
+
+    from flows.catalog import run_flow
+    from rdoflow.console import quiet_diagnosed_tracebacks
+
+    quiet_diagnosed_tracebacks()
+    report_dir = _report_dir(reports, flow_name)
+    try:
+        run_flow(flow_name, site, report_dir)
+        failure = None
+    except RdoflowError as exc:
+        failure = exc
+    for report in sorted(report_dir.glob("*.md")):
+        out.print(Markdown(report.read_text()))
+        out.print(f"report: {report}", markup=False, highlight=False)
+    if failure is not None:
+        raise _fail(failure)
+    out.print(f"{flow_name}: PASS", style="bold green")
+
+
+ReportsOption = Annotated[Path, typer.Option("--reports", help="Directory that receives each run's reports.")]
+
+
+@app.command("run")
+def run_command(
+    flow_name: Annotated[str, typer.Argument(metavar="FLOW", help="Flow to run, e.g. undercloud-preflight.")],
+    site: Annotated[Path, typer.Option("--site", help="Site config YAML file.")],
+    reports: ReportsOption = Path(".rdoflow/reports"),
+) -> None:
+    """Run one flow in this process against a site; exit 1 when a stage fails."""
+    _run_and_report(flow_name, site, reports)
+
+
+@app.command("nightly")
+def nightly_command(
+    site: Annotated[
+        Optional[Path], typer.Option("--site", help="Site config YAML file; without it, the built-in lab.")
+    ] = None,
+    reports: ReportsOption = Path(".rdoflow/reports"),
+    lab_dir: Annotated[Path, typer.Option("--lab-dir", help="Where the built-in lab keeps its files.")] = Path(
+        ".rdoflow/lab"
+    ),
+) -> None:
+    """Run the nightly pipeline against a site, or against the built-in lab on 127.0.0.1."""
+    if site is not None:
+        _run_and_report("nightly", site, reports)
+        return
+    from lab.site import running_lab
+
+    try:
+        with running_lab(lab_dir) as lab_site:
+            out.print(f"lab: up, site config {lab_site}", markup=False, highlight=False)
+            _run_and_report("nightly", lab_site, reports)
+    except RdoflowError as exc:
+        raise _fail(exc) from None
 
 
 def main() -> None:

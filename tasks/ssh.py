@@ -212,6 +212,7 @@ def run(
     redact: Iterable[Argument] = (),
     on_line: LineSink | None = None,
     keep_lines: int = 10_000,
+    log_output: bool = True,
 ) -> RemoteResult:
     """Run ``argv`` on ``host`` and wait for it, streaming its output line by line.
 
@@ -219,7 +220,8 @@ def run(
     lines; either kills the remote process group. With ``check``, a non-zero exit
     raises ``RemoteCommandFailed`` (``CommandNotFound`` for 127) and a timeout
     ``RemoteCommandTimeout``; each carries the result. A dropped connection always
-    raises ``SSHConnectionLost``. ``on_line(stream, line)`` sees each line, redacted.
+    raises ``SSHConnectionLost``. ``on_line(stream, line)`` sees each line, redacted;
+    ``log_output=False`` keeps the lines out of the run log (for output read as data).
     """
     if not argv:
         raise ValueError("argv must name a command")
@@ -230,7 +232,8 @@ def run(
 
     def sink(stream: str, line: str) -> str:
         line = redactor(line)
-        logger.info("%s| %s", "out" if stream == "stdout" else "err", line)
+        if log_output:
+            logger.info("%s| %s", "out" if stream == "stdout" else "err", line)
         if on_line is not None:
             on_line(stream, line)
         return line

@@ -5,13 +5,17 @@ Both are session-scoped: started once, used by every test that asks, stopped at 
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 # Before Prefect is imported: no telemetry leaves the machine, and nothing of a
 # developer's own ~/.prefect is read or written by the tests.
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="rdoflow-test-prefect-"))
+if "PREFECT_HOME" not in os.environ:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="rdoflow-test-prefect-")
+    atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
 from pathlib import Path  # noqa: E402

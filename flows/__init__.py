@@ -1,0 +1,1 @@
+"""Prefect flows: composition only (which stage follows which, what a failure means)."""
