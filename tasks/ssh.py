@@ -179,6 +179,38 @@ class _RemoteProcess:
                 return "timeout"
         return "exited"
 
+    def execute(self, command: str, shown: str, stdin: bytes | None, timeout: float | None,
+                idle_timeout: float | None) -> tuple[str, int | None]:
+        """Run ``command`` to its end: ("exited", status) or ("timeout", None) after killing it.
+
+        A dropped connection raises ``SSHConnectionLost``; ``shown`` is the command as it may be logged.
+        """
+        try:
+            self.channel.exec_command(command)
+            if stdin is not None:
+                self.channel.sendall(stdin)
+            self.channel.shutdown_write()
+            outcome = self.wait(timeout, idle_timeout)
+            if outcome == "timeout":
+                self.kill()
+            self.finish()
+            connected = self.channel.get_transport().is_active()
+            status = self.channel.recv_exit_status() if outcome == "exited" else None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            POOL.discard(self.host)
+            raise SSHConnectionLost(f"connection to {self.host.address} lost during: {shown}") from exc
+        finally:
+            self.channel.close()
+        if status == -1 and not connected:  # no exit status came: the connection closed under the command
+            POOL.discard(self.host)
+            raise SSHConnectionLost(
+                f"connection to {self.host.address} dropped while running: {shown}",
+                evidence=[*(f"stderr: {line}" for line in list(self.err.lines)[-5:]),
+                          *(f"stdout: {line}" for line in list(self.out.lines)[-5:])],
+                hint="rdoflow retries the command; if it keeps dropping, check the host's sshd and network",
+            )
+        return outcome, status
+
     def kill(self) -> None:
         """TERM the remote process group, then KILL it if it outlives the grace period."""
         if self.pid is None:
@@ -238,26 +270,17 @@ def run(
             on_line(stream, line)
         return line
 
-    logger.info("%s$ %s", host.address, shlex.join(recorded))
+    shown = shlex.join(recorded)
+    logger.info("%s$ %s", host.address, shown)
     started = time.monotonic()
-    channel = open_session(host)
-    process = _RemoteProcess(host, channel, sink, keep_lines)
-    try:
-        channel.exec_command(shlex.join(["sh", "-c", WRAPPER, "rdoflow", cwd or ".", *sent]))
-        if stdin is not None:
-            channel.sendall(stdin.encode() if isinstance(stdin, str) else stdin)
-        channel.shutdown_write()
-        outcome = process.wait(timeout, idle_timeout)
-        if outcome == "timeout":
-            process.kill()
-        process.finish()
-        transport_alive = channel.get_transport().is_active()
-        exit_status = channel.recv_exit_status() if outcome == "exited" else None
-    except (paramiko.SSHException, EOFError, OSError) as exc:
-        POOL.discard(host)
-        raise SSHConnectionLost(f"connection to {host.address} lost during: {shlex.join(recorded)}") from exc
-    finally:
-        channel.close()
+    process = _RemoteProcess(host, open_session(host), sink, keep_lines)
+    outcome, exit_status = process.execute(
+        shlex.join(["sh", "-c", WRAPPER, "rdoflow", cwd or ".", *sent]),
+        shown,
+        stdin.encode() if isinstance(stdin, str) else stdin,
+        timeout,
+        idle_timeout,
+    )
     result = RemoteResult(
         host=host.address,
         argv=recorded,
@@ -268,13 +291,6 @@ def run(
         duration=time.monotonic() - started,
         dropped_lines=process.out.dropped + process.err.dropped,
     )
-    if outcome == "exited" and exit_status == -1 and not transport_alive:
-        POOL.discard(host)
-        raise SSHConnectionLost(
-            f"connection to {host.address} dropped while running: {result.command}",
-            evidence=result.tail(5),
-            hint="rdoflow retries the command; if it keeps dropping, check the host's sshd and network",
-        )
     logger.info("%s exited %s after %.1f s", recorded[0], result.exit_status, result.duration)
     if check:
         _check(result, timeout=timeout, idle_timeout=idle_timeout)
@@ -306,10 +322,14 @@ def _check(result: RemoteResult, *, timeout: float | None, idle_timeout: float |
 
 
 @contextmanager
-def _transfer_errors(host: SSHHost, remote: str) -> Iterator[None]:
-    """Map SFTP failures: a missing path is permanent, a broken connection transient."""
+def _sftp(host: SSHHost, remote: str) -> Iterator[paramiko.SFTPClient]:
+    """An SFTP session on the pooled connection: a missing path is permanent, a broken connection transient."""
     try:
-        yield
+        sftp = POOL.client(host).open_sftp()
+        try:
+            yield sftp
+        finally:
+            sftp.close()
     except FileNotFoundError as exc:
         raise RemoteFileNotFound(f"{host.address}: no such file or directory: {remote}") from exc
     except PermissionError:
@@ -319,47 +339,36 @@ def _transfer_errors(host: SSHHost, remote: str) -> Iterator[None]:
         raise SSHConnectionLost(f"connection to {host.address} lost while copying {remote}") from exc
 
 
-def _sha256(path: Path) -> str:
+def _copied(host: SSHHost, local: Path, remote: str, started: float) -> Transfer:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with local.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return Transfer(host=host.address, local=local, remote=remote, size=local.stat().st_size,
+                    sha256=digest.hexdigest(), duration=time.monotonic() - started)
 
 
 def put(host: SSHHost, local: Path, remote: str, *, mode: int | None = None) -> Transfer:
     """Upload ``local`` to ``remote`` atomically: to a temporary name beside it, then renamed over it."""
-    local = Path(local)
-    started = time.monotonic()
+    local, started = Path(local), time.monotonic()
     staging = f"{remote}.rdoflow-partial"
-    with _transfer_errors(host, remote):
-        sftp = POOL.client(host).open_sftp()
-        try:
-            sftp.put(str(local), staging)
-            if mode is not None:
-                sftp.chmod(staging, mode)
-            sftp.posix_rename(staging, remote)
-        finally:
-            sftp.close()
+    with _sftp(host, remote) as sftp:
+        sftp.put(str(local), staging)
+        if mode is not None:
+            sftp.chmod(staging, mode)
+        sftp.posix_rename(staging, remote)
     _logger().info("copied %s to %s:%s", local, host.address, remote)
-    return Transfer(host=host.address, local=local, remote=remote, size=local.stat().st_size,
-                    sha256=_sha256(local), duration=time.monotonic() - started)
+    return _copied(host, local, remote, started)
 
 
 def get(host: SSHHost, remote: str, local: Path) -> Transfer:
     """Download ``remote`` to ``local`` (its directory is created)."""
-    local = Path(local)
+    local, started = Path(local), time.monotonic()
     local.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    with _transfer_errors(host, remote):
-        sftp = POOL.client(host).open_sftp()
-        try:
-            sftp.get(remote, str(local))
-        finally:
-            sftp.close()
+    with _sftp(host, remote) as sftp:
+        sftp.get(remote, str(local))
     _logger().info("copied %s:%s to %s", host.address, remote, local)
-    return Transfer(host=host.address, local=local, remote=remote, size=local.stat().st_size,
-                    sha256=_sha256(local), duration=time.monotonic() - started)
+    return _copied(host, local, remote, started)
 
 
 @task(name="remote-command", task_run_name="{argv[0]} on {host.host}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)

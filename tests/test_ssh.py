@@ -173,3 +173,18 @@ def test_files_travel_both_ways_by_sftp_with_their_checksum(ssh_host, tmp_path):
 def test_a_missing_remote_file_is_a_clear_error(ssh_host, tmp_path):
     with pytest.raises(RemoteFileNotFound, match="no such file or directory: /nonexistent/stackrc"):
         get(ssh_host, "/nonexistent/stackrc", tmp_path / "stackrc")
+
+
+def test_stdin_reaches_the_command_and_is_then_closed(ssh_host):
+    assert run(ssh_host, ["cat"], stdin="line one\nline two\n").stdout == "line one\nline two"
+
+
+def test_extra_secrets_are_masked_in_the_output(ssh_host):
+    overcloudrc = "export OS_USERNAME=admin\nexport OS_PASSWORD=Adm1nPa55word\n"
+    result = run(ssh_host, ["cat"], stdin=overcloudrc, redact=["Adm1nPa55word"])
+    assert result.stdout == "export OS_USERNAME=admin\nexport OS_PASSWORD=**********"
+
+
+def test_only_the_last_lines_are_kept_and_the_rest_counted(ssh_host):
+    result = run(ssh_host, ["seq", "1", "50"], keep_lines=10, log_output=False)
+    assert result.stdout.splitlines() == [str(n) for n in range(41, 51)] and result.dropped_lines == 40
