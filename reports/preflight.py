@@ -21,7 +21,7 @@ def render_preflight(preflight: Preflight) -> str:
     lines = [
         f"# Undercloud preflight: {verdict}",
         "",
-        f"Host `{_cell(facts.address)}` ({_cell(facts.hostname)}, {_cell(facts.os_release)})",
+        f"Host `{_cell(facts.address)}` ({_cell(facts.fqdn or facts.hostname)}, {_cell(facts.os_release)})",
         "",
         "| check | expected | found | outcome |",
         "|---|---|---|---|",

@@ -23,7 +23,9 @@ class HostFacts(BaseModel):
     """What the host says about itself."""
 
     address: str = Field(description="user@host:port the facts were read from.")
-    hostname: str = Field(description="Output of 'hostname -f'.")
+    hostname: str = Field(description="Output of 'hostname'.")
+    fqdn: str | None = Field(description="Output of 'hostname -f'; None when the name does not resolve.")
+    fqdn_error: str = Field("", description="Why 'hostname -f' failed, when it did.")
     os_release: str = Field(description="PRETTY_NAME from /etc/os-release.")
     cpus: int = Field(description="Online CPUs (nproc).")
     ram_gib: float = Field(description="MemTotal from /proc/meminfo, in GiB.")
@@ -84,9 +86,13 @@ def gather_facts(host: SSHHost, disk_path: str) -> HostFacts:
     def read(*argv: str) -> str:
         return run(host, list(argv), timeout=30, log_output=False).stdout
 
+    # 'hostname -f' fails when the name does not resolve: a finding for the checks, not an error here.
+    fqdn = run(host, ["hostname", "-f"], timeout=30, check=False, log_output=False)
     return HostFacts(
         address=host.address,
-        hostname=read("hostname", "-f").strip(),
+        hostname=read("hostname").strip(),
+        fqdn=fqdn.stdout.strip() if fqdn.status == "successful" else None,
+        fqdn_error="" if fqdn.status == "successful" else (fqdn.stderr.strip() or f"exit status {fqdn.exit_status}"),
         os_release=parse_os_release(read("cat", "/etc/os-release")),
         cpus=int(read("nproc").strip()),
         ram_gib=parse_meminfo(read("cat", "/proc/meminfo")),
@@ -108,15 +114,17 @@ def check_facts(facts: HostFacts, undercloud: UndercloudSite) -> Preflight:
         _at_least("memory", facts.ram_gib, wanted.ram_gb, "GiB"),
         _at_least(f"free disk on {facts.disk_path}", facts.disk_free_gib, wanted.disk_gb, "GiB"),
     ]
+    name = facts.fqdn or f"{facts.hostname} (does not resolve: {facts.fqdn_error})"
     if undercloud.require_fqdn:
-        outcome = "pass" if "." in facts.hostname.strip(".") else "fail"
-        checks.append(Check(name="hostname is an FQDN", expected="host.domain", found=facts.hostname, outcome=outcome))
+        outcome = "pass" if facts.fqdn and "." in facts.fqdn.strip(".") else "fail"
+        checks.append(Check(name="hostname is an FQDN", expected="host.domain, resolvable", found=name,
+                            outcome=outcome))
     else:
-        checks.append(Check(name="hostname is an FQDN", expected="not required by this site",
-                            found=facts.hostname, outcome="skip"))
+        checks.append(Check(name="hostname is an FQDN", expected="not required by this site", found=name,
+                            outcome="skip"))
     if undercloud.hostname:
-        outcome = "pass" if facts.hostname == undercloud.hostname else "fail"
-        checks.append(Check(name="hostname", expected=undercloud.hostname, found=facts.hostname, outcome=outcome))
+        outcome = "pass" if facts.fqdn == undercloud.hostname else "fail"
+        checks.append(Check(name="hostname", expected=undercloud.hostname, found=name, outcome=outcome))
     return Preflight(facts=facts, checks=checks)
 
 

@@ -24,7 +24,8 @@ Filesystem     1024-blocks     Used Available Capacity Mounted on
 
 
 def _facts(**changes) -> HostFacts:
-    facts = dict(address="stack@uc:22", hostname="undercloud.lab.example", os_release="CentOS Stream 9",
+    facts = dict(address="stack@uc:22", hostname="undercloud", fqdn="undercloud.lab.example",
+                 os_release="CentOS Stream 9",
                  cpus=8, ram_gib=32.0, disk_path="/", disk_free_gib=120.0)
     return HostFacts(**(facts | changes))
 
@@ -59,14 +60,20 @@ def test_a_host_that_meets_every_minimum_passes():
 
 
 def test_each_shortfall_is_a_failed_check_with_expected_and_found():
-    preflight = check_facts(_facts(cpus=4, ram_gib=16.0, hostname="undercloud"), _undercloud())
+    preflight = check_facts(_facts(cpus=4, ram_gib=16.0, fqdn="undercloud"), _undercloud())
     failed = {c.name: (c.expected, c.found) for c in preflight.failed}
     assert failed == {"CPUs": (">= 8 CPUs", "4 CPUs"), "memory": (">= 24 GiB", "16 GiB"),
-                      "hostname is an FQDN": ("host.domain", "undercloud")}
+                      "hostname is an FQDN": ("host.domain, resolvable", "undercloud")}
+
+
+def test_a_hostname_that_does_not_resolve_fails_the_fqdn_check_with_the_reason():
+    facts = _facts(fqdn=None, fqdn_error="hostname: Name or service not known")
+    [failed] = check_facts(facts, _undercloud()).failed
+    assert failed.found == "undercloud (does not resolve: hostname: Name or service not known)"
 
 
 def test_a_site_may_waive_the_fqdn_rule_and_pin_the_hostname():
-    preflight = check_facts(_facts(hostname="vm"), _undercloud(require_fqdn=False, hostname="uc.lab"))
+    preflight = check_facts(_facts(fqdn="vm"), _undercloud(require_fqdn=False, hostname="uc.lab"))
     outcomes = {c.name: c.outcome for c in preflight.checks}
     assert outcomes["hostname is an FQDN"] == "skip" and outcomes["hostname"] == "fail"
 
