@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from rdoflow import __version__
-from rdoflow.errors import ConfigError, RdoflowError, ResourceFailed, StageTimeout
+from rdoflow.errors import ConfigError, RdoflowError, RemoteCommandFailed, ResourceFailed, StageTimeout
 
 # Prefect's servers otherwise try to send telemetry off this machine at start-up.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -24,7 +24,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 class ExitStatus(IntEnum):
     OK = 0
-    FAILED = 1  # the job ran and its verdict is red
+    FAILED = 1  # the job ran and its verdict is red: a check, a stage or a remote command failed
     BAD_INPUT = 2  # a file or option is not what rdoflow expects
     ERROR = 3  # rdoflow could not do the job (unreachable host, server error)
 
@@ -47,7 +47,7 @@ err = Console(stderr=True, soft_wrap=True)
 def _exit_status_for(exc: BaseException) -> ExitStatus:
     if isinstance(exc, ConfigError):
         return ExitStatus.BAD_INPUT
-    if isinstance(exc, (ResourceFailed, StageTimeout)):
+    if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)):
         return ExitStatus.FAILED
     return ExitStatus.ERROR
 
@@ -111,6 +111,9 @@ def _run_and_report(flow_name: str, site: Path, reports: Path) -> None:
         failure = None
     except RdoflowError as exc:
         failure = exc
+    except Exception:  # not a condition rdoflow knows: show where it came from
+        err.print_exception()
+        raise typer.Exit(ExitStatus.ERROR) from None
     for report in sorted(report_dir.glob("*.md")):
         out.print(Markdown(report.read_text()))
         out.print(f"report: {report}", markup=False, highlight=False)
