@@ -16,14 +16,7 @@ def lab_site_config(server: LoopbackSSHD) -> dict:
     return {
         "name": "lab",
         "undercloud": {
-            "ssh": {
-                "host": "127.0.0.1",
-                "port": server.port,
-                "username": server.username,
-                "private_key_file": str(server.client_key_file),
-                "known_hosts": str(server.known_hosts_file),
-                "host_key_policy": "verify",
-            },
+            "ssh": server.endpoint().model_dump(mode="json"),
             # The lab shares this machine: ask for what a 2-core CI runner has, and
             # do not require an FQDN that a throwaway machine is rarely given.
             "minimums": {"cpus": 1, "ram_gb": 1, "disk_gb": 1, "disk_path": "/"},

@@ -44,6 +44,7 @@ POLL_SECONDS = 0.5
 
 Argument = str | SecretStr
 LineSink = Callable[[str, str], None]
+LineTaker = Callable[[str, str], str | None]  # sees a line, returns what to keep of it (None: nothing)
 
 
 class CommandNotFound(RemoteCommandFailed):
@@ -76,8 +77,11 @@ class RemoteResult(BaseModel):
 
     def tail(self, count: int = 20) -> list[str]:
         """The last lines of stderr and stdout, labelled, for an error message."""
-        lines = [f"stderr: {line}" for line in self.stderr.splitlines()[-count:]]
-        return lines + [f"stdout: {line}" for line in self.stdout.splitlines()[-count:]]
+        return _labelled_tail(self.stderr.splitlines(), self.stdout.splitlines(), count)
+
+
+def _labelled_tail(stderr: Sequence[str], stdout: Sequence[str], count: int) -> list[str]:
+    return [f"stderr: {line}" for line in stderr[-count:]] + [f"stdout: {line}" for line in stdout[-count:]]
 
 
 class Transfer(BaseModel):
@@ -110,7 +114,7 @@ class _Stream:
     ``take(stream, line)`` sees each line and returns what to keep (None keeps nothing).
     """
 
-    def __init__(self, name: str, take: Callable[[str, str], str | None], keep: int):
+    def __init__(self, name: str, take: LineTaker, keep: int):
         self.name, self.take = name, take
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.partial = ""
@@ -138,14 +142,14 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
 class _RemoteProcess:
     """A command running on a channel: pumps its output and knows its process group."""
 
-    def __init__(self, host: SSHHost, channel: paramiko.Channel, sink: Callable[[str, str], str | None], keep: int):
+    def __init__(self, host: SSHHost, channel: paramiko.Channel, sink: LineTaker, keep: int):
         self.host, self.channel = host, channel
         self.pid: int | None = None
         self.last_output = time.monotonic()
         self.out = _Stream("stdout", sink, keep)
         self.err = _Stream("stderr", self._stderr_line(sink), keep)
 
-    def _stderr_line(self, sink: Callable[[str, str], str | None]) -> Callable[[str, str], str | None]:
+    def _stderr_line(self, sink: LineTaker) -> LineTaker:
         def take(name: str, line: str) -> str | None:
             if self.pid is None and line.startswith(PID_MARK):
                 self.pid = int(line[len(PID_MARK):])
@@ -205,8 +209,7 @@ class _RemoteProcess:
             POOL.discard(self.host)
             raise SSHConnectionLost(
                 f"connection to {self.host.address} dropped while running: {shown}",
-                evidence=[*(f"stderr: {line}" for line in list(self.err.lines)[-5:]),
-                          *(f"stdout: {line}" for line in list(self.out.lines)[-5:])],
+                evidence=_labelled_tail(list(self.err.lines), list(self.out.lines), 5),
                 hint="rdoflow retries the command; if it keeps dropping, check the host's sshd and network",
             )
         return outcome, status

@@ -102,7 +102,7 @@ def gather_facts(host: SSHHost, disk_path: str) -> HostFacts:
 
 
 def _at_least(name: str, found: float, minimum: float, unit: str) -> Check:
-    return Check(name=name, expected=f">= {minimum:g} {unit}", found=f"{found:.1f} {unit}".replace(".0 ", " "),
+    return Check(name=name, expected=f">= {minimum:g} {unit}", found=f"{f'{found:.1f}'.removesuffix('.0')} {unit}",
                  outcome="pass" if found >= minimum else "fail")
 
 
