@@ -1,4 +1,4 @@
-"""The lab as a site: today its undercloud host (a loopback sshd) and the site config that reaches it."""
+"""The lab as a site: the site config that reaches its undercloud host, Ironic and Heat."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from pathlib import Path
 
 import yaml
 
-from lab.sshd import LoopbackSSHD, start_sshd
+from lab import config as labconfig
+from lab.hostfiles import SUITE_DIR, TEMPLATES
+from lab.inventory import INSTACKENV
+from lab.sshd import LoopbackSSHD
+
+SITE_FILE = "site.yaml"
+CLOUDS_FILE = "clouds.yaml"
+NODE_INFO = "home/node-info.yaml"
 
 
-def lab_site_config(server: LoopbackSSHD) -> dict:
-    """A site config for the lab: its sshd, host keys verified, minimums a CI machine meets."""
-    return {
+def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: Path | None = None) -> dict:
+    """A site config for the lab: its sshd, host keys verified, minimums a CI machine meets; with
+    ``lab_dir``, also the lab's cloud, nodes, overcloud templates and regression suite."""
+    site = {
         "name": "lab",
         "undercloud": {
             "ssh": server.endpoint().model_dump(mode="json"),
@@ -21,17 +29,49 @@ def lab_site_config(server: LoopbackSSHD) -> dict:
             # do not require an FQDN that a throwaway machine is rarely given.
             "minimums": {"cpus": 1, "ram_gb": 1, "disk_gb": 1, "disk_path": "/"},
             "require_fqdn": False,
+            "install_timeout": 600,
         },
     }
+    if lab_dir is None:
+        return site
+    knobs = labconfig.load(lab_dir)
+    computes = knobs.nodes - knobs.controllers
+    site |= {
+        "cloud": {"cloud": "undercloud", "clouds_yaml": str(lab_dir / CLOUDS_FILE)},
+        "inventory": {"file": str(lab_dir / INSTACKENV), "node_timeout": 120,
+                      "required": {"control": knobs.controllers, "compute": min(1, computes)}},
+        "overcloud": {"stack": "overcloud", "templates": str(lab_dir / TEMPLATES),
+                      "environment_files": [str(lab_dir / NODE_INFO)],
+                      "roles": {"Controller": knobs.controllers, "Compute": computes}, "timeout": 30},
+        "regression": {"kind": "tempest", "workdir": str(lab_dir / SUITE_DIR), "concurrency": 2, "timeout": 1800},
+        "upgrade": {"roles_order": ["Controller", "Compute"]},
+    }
+    if results is not None:
+        site["results"] = {"location": str(results)}
+    return site
+
+
+def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int], results: Path | None) -> Path:
+    """site.yaml, clouds.yaml (for the machine that runs the flows) and the overcloud's node counts."""
+    knobs = labconfig.load(lab_dir)
+    cloud = {"auth_type": "none", "baremetal_endpoint_override": f"http://127.0.0.1:{ports['ironic']}",
+             "orchestration_endpoint_override": f"http://127.0.0.1:{ports['heat']}/v1/admin",
+             "region_name": "regionOne"}
+    (lab_dir / CLOUDS_FILE).write_text(yaml.safe_dump({"clouds": {"undercloud": cloud}}, sort_keys=False))
+    counts = {"ControllerCount": knobs.controllers, "ComputeCount": knobs.nodes - knobs.controllers}
+    (lab_dir / NODE_INFO).write_text(yaml.safe_dump({"parameter_defaults": counts}, sort_keys=False))
+    site_file = lab_dir / SITE_FILE
+    site_file.write_text(yaml.safe_dump(lab_site_config(server, lab_dir, results), sort_keys=False))
+    return site_file
 
 
 @contextmanager
-def running_lab(root: Path) -> Iterator[Path]:
-    """Bring the lab up under ``root`` for the duration of the block; yields its site config file."""
-    server = start_sshd(root / "undercloud-ssh")
+def running_lab(root: Path, *, nodes: int | None = None, results: Path | None = None) -> Iterator[Path]:
+    """A fresh lab under ``root`` for the duration of the block; yields its site config file."""
+    from lab.control import down, up
+
+    up(root, nodes=nodes, results=results)
     try:
-        site_file = root / "site.yaml"
-        site_file.write_text(yaml.safe_dump(lab_site_config(server), sort_keys=False))
-        yield site_file
+        yield root.resolve() / SITE_FILE
     finally:
-        server.stop()
+        down(root)

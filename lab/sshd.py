@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.process import process_table
 from rdoflow.errors import RdoflowError
 from rdoflow.sshconfig import SSHEndpoint
 from rdoflow.waiting import Deadline
@@ -37,7 +38,7 @@ StrictModes no
 MaxSessions 64
 MaxStartups 64:30:128
 LogLevel VERBOSE
-Subsystem sftp internal-sftp
+Subsystem sftp internal-sftp{sftp_args}
 """
 
 
@@ -77,7 +78,7 @@ class LoopbackSSHD:
 
     root: Path
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen | None  # None when read back from a lab.json
     username: str
 
     @property
@@ -107,7 +108,7 @@ class LoopbackSSHD:
 
     def session_pids(self) -> list[int]:
         """The per-connection sshd processes (children of the listener and theirs)."""
-        parents = _process_parents()
+        parents = process_table()
         sessions: list[int] = []
         frontier = {self.process.pid}
         while frontier:
@@ -137,24 +138,18 @@ class LoopbackSSHD:
                 self.process.wait()
 
 
-def _process_parents() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, command name), read from /proc."""
-    table: dict[int, tuple[int, str]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        table[int(entry.name)] = (ppid, name)
-    return table
+def start_sshd(
+    root: Path,
+    *,
+    port: int | None = None,
+    ready_timeout: float = 20.0,
+    extra_config: str = "",
+    home: Path | None = None,
+) -> LoopbackSSHD:
+    """Start sshd on 127.0.0.1 with fresh keys under ``root``; return once it answers.
 
-
-def start_sshd(root: Path, *, port: int | None = None, ready_timeout: float = 20.0) -> LoopbackSSHD:
-    """Start sshd on 127.0.0.1 with fresh keys under ``root``; return once it answers."""
+    ``extra_config`` is appended to sshd_config (the lab sets the session's environment there);
+    ``home`` is where SFTP sessions start (relative paths), as a real account's home would be."""
     sshd = find_sshd()
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -167,7 +162,8 @@ def start_sshd(root: Path, *, port: int | None = None, ready_timeout: float = 20
     shutil.copyfile(root / "id_ed25519.pub", root / "authorized_keys")
     host_key = (root / "ssh_host_ed25519_key.pub").read_text().split()
     (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
-    (root / "sshd_config").write_text(SSHD_CONFIG.format(port=port, root=root))
+    sftp_args = f" -d {home}" if home else ""
+    (root / "sshd_config").write_text(SSHD_CONFIG.format(port=port, root=root, sftp_args=sftp_args) + extra_config)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     log = (root / "sshd.log").open("ab")

@@ -152,11 +152,16 @@ def nightly_command(
     from lab.site import running_lab
 
     try:
-        with running_lab(lab_dir) as lab_site:
+        with running_lab(lab_dir, results=Path(".rdoflow/results").resolve()) as lab_site:
             out.print(f"lab: up, site config {lab_site}", markup=False, highlight=False)
             _run_and_report("nightly", lab_site, reports)
     except RdoflowError as exc:
         raise _fail(exc) from None
+
+
+from rdoflow.lab_cli import lab_app  # noqa: E402  (after `app`: the sub-app imports nothing of cli at load)
+
+app.add_typer(lab_app, name="lab")
 
 
 def main() -> None:

@@ -1,0 +1,89 @@
+"""The lab's knobs: ``lab.yaml`` in the lab directory, read by every lab command when it runs.
+
+Tests and users rehearsing a failure edit it while the lab runs (``rdoflow lab
+fault`` or by hand); nothing needs a restart. This module needs only pydantic
+and PyYAML, because the commands on the lab host read it with the host's
+(the lab venv's) Python.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_FILE = "lab.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Timing(Strict):
+    """Seconds each step takes on the lab: a realistic fraction of the real thing."""
+
+    undercloud_install: float = Field(2.0, ge=0, description="'openstack undercloud install' and 'upgrade'.")
+    ramdisk_boot: float = Field(1.0, ge=0, description="From 'inspect wait' until the ramdisk posts its inventory.")
+    node_configure: float = Field(0.2, ge=0, description="Configuring one overcloud node (deploy, upgrade run).")
+    inspect_wait_timeout: int = Field(15, ge=1, description="Ironic's inspect_wait_timeout (set at lab up).")
+    deploy_callback_timeout: int = Field(5, ge=1, description="Ironic's deploy_callback_timeout (set at lab up).")
+
+
+class StackFault(Strict):
+    """A resource of the overcloud stack that fails, with the reason Heat records for it."""
+
+    role: str = Field(..., description="Role whose node fails, e.g. Compute.")
+    index: int = Field(0, ge=0, description="Which node of the role (0 = the first).")
+    reason: str = Field(..., min_length=1, description="What the node's configuration reports.")
+    stage: str = Field("deploy", description="When: 'deploy', or 'upgrade' (overcloud upgrade run).")
+
+
+class SSHDrop(Strict):
+    """The SSH session of a lab command is cut after some seconds, as a network blip would."""
+
+    command: str = Field(..., description="Words that start the command, e.g. 'overcloud deploy'.")
+    after: float = Field(1.0, ge=0, description="Seconds into the command.")
+    times: int = Field(1, ge=1, description="How many runs of the command are cut (later runs go through).")
+
+
+class Faults(Strict):
+    inspect_fail: dict[str, str] = Field(
+        default_factory=dict, description="Node name -> the error its inspection ramdisk reports to Ironic.")
+    deploy_fail: list[str] = Field(
+        default_factory=list, description="Node names whose deployment never calls back (Ironic times it out).")
+    stack_fail: list[StackFault] = Field(default_factory=list, description="Overcloud stack resources that fail.")
+    ssh_drop: SSHDrop | None = Field(None, description="An SSH session that is cut during a command.")
+    fail_after_upgrade: list[str] = Field(
+        default_factory=list, description="Regression test ids (regular expressions) that fail once upgraded.")
+
+
+class Suite(Strict):
+    """The Tempest-like tests generated beside the real checks of the lab cloud."""
+
+    generated: int = Field(100, ge=0, description="How many generated tests.")
+    failing: int = Field(0, ge=0, description="How many of them always fail.")
+    skipped: int = Field(3, ge=0, description="How many of them are skipped.")
+    seconds: float = Field(0.0, ge=0, description="How long each generated test takes.")
+
+
+class LabConfig(Strict):
+    nodes: int = Field(4, ge=1, description="Bare-metal nodes in instackenv.json.")
+    controllers: int = Field(1, ge=1, description="Nodes given the 'control' profile; the others are 'compute'.")
+    timing: Timing = Field(default_factory=Timing)
+    faults: Faults = Field(default_factory=Faults)
+    suite: Suite = Field(default_factory=Suite)
+
+
+def load(lab_dir: Path) -> LabConfig:
+    path = Path(lab_dir) / CONFIG_FILE
+    return LabConfig.model_validate(yaml.safe_load(path.read_text()) or {}) if path.exists() else LabConfig()
+
+
+def save(lab_dir: Path, config: LabConfig) -> Path:
+    path = Path(lab_dir) / CONFIG_FILE
+    text = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("# The lab's knobs; lab commands read them each time they run.\n" + text)
+    tmp.replace(path)
+    return path

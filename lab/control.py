@@ -1,0 +1,182 @@
+"""``rdoflow lab up | status | down``: the lab's services, started once and recorded by PID.
+
+Layout of a lab directory::
+
+    lab.yaml  lab.json  site.yaml  clouds.yaml  instackenv.json
+    ssh/        the undercloud host's sshd: keys, known_hosts, sshd_config, log
+    home/       the undercloud account's home (HOME and the SFTP start directory)
+    bin/        what the lab puts first on the host's PATH: openstack, stestr
+    share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
+    ironic/ heat/ ramdisk/   configs, databases and logs of each service
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import lab
+from lab import config as labconfig
+from lab.heat_service import start_heat
+from lab.hostfiles import install_host_files
+from lab.inventory import INSTACKENV, write_instackenv
+from lab.ironic_service import start_ironic
+from lab.postgres import PostgresCluster, start_postgres
+from lab.process import alive, spawn, stop_tree
+from lab.site import write_site_files
+from lab.sshd import LoopbackSSHD, free_port, start_sshd
+from lab.venv import ensure_venv
+from rdoflow.errors import RdoflowError
+
+STATE_FILE = "lab.json"
+PROJECT_ROOT = Path(lab.__file__).resolve().parent.parent
+
+
+class LabAlreadyRunning(RdoflowError):
+    reference = "lab-already-running"
+
+
+class LabNotFound(RdoflowError):
+    reference = "lab-not-found"
+
+
+@dataclass
+class LabState:
+    """What ``lab up`` started, as recorded in lab.json (what ``status`` and ``down`` read)."""
+
+    dir: str
+    venv: str
+    ports: dict[str, int] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)
+    postgres: dict = field(default_factory=dict)
+    username: str = ""
+    started_at: float = 0.0
+
+    @property
+    def ironic_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['ironic']}"
+
+    @property
+    def heat_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['heat']}/v1/admin"
+
+    def sshd(self) -> LoopbackSSHD:
+        """The running sshd, as the site config and tests reach it."""
+        return LoopbackSSHD(root=Path(self.dir) / "ssh", port=self.ports["ssh"], process=None,
+                            username=self.username)
+
+    def save(self) -> None:
+        path = Path(self.dir) / STATE_FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, lab_dir: Path) -> LabState:
+        path = Path(lab_dir) / STATE_FILE
+        if not path.exists():
+            raise LabNotFound(f"no lab in {lab_dir} ({STATE_FILE} is missing)",
+                              hint=f"start one: 'rdoflow lab up --dir {lab_dir}'")
+        return cls(**json.loads(path.read_text()))
+
+    def running(self) -> dict[str, bool]:
+        return {name: alive(pid) for name, pid in self.pids.items()}
+
+
+def up(lab_dir: Path, *, nodes: int | None = None, results: Path | None = None, say=print) -> LabState:
+    """Bring the lab up in ``lab_dir``; refuse when one already runs there."""
+    lab_dir = Path(lab_dir).resolve()
+    _refuse_second_lab(lab_dir)
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    knobs = labconfig.load(lab_dir)
+    if nodes is not None:
+        knobs = knobs.model_copy(update={"nodes": nodes})
+    labconfig.save(lab_dir, knobs)
+    started = time.monotonic()
+    venv = ensure_venv(say=say)
+    state = LabState(dir=str(lab_dir), venv=str(venv), started_at=time.time())
+    try:
+        _start_services(state, knobs, say)
+        write_site_files(state.sshd(), lab_dir, state.ports, results)
+    except BaseException:
+        _stop_services(state)
+        raise
+    say(f"lab up in {time.monotonic() - started:.1f} s: {lab_dir}")
+    return state
+
+
+def _refuse_second_lab(lab_dir: Path) -> None:
+    if (lab_dir / STATE_FILE).exists():
+        state = LabState.load(lab_dir)
+        live = [name for name, up_ in state.running().items() if up_]
+        if live:
+            raise LabAlreadyRunning(
+                f"a lab already runs in {lab_dir} ({', '.join(live)} running)",
+                hint=f"see it with 'rdoflow lab status --dir {lab_dir}'; stop it with 'rdoflow lab down --dir {lab_dir}'",
+            )
+        _stop_services(state)  # the remains of a lab whose processes died: clear them first
+    elif lab_dir.exists() and any(p.name != labconfig.CONFIG_FILE for p in lab_dir.iterdir()):
+        raise LabNotFound(f"{lab_dir} exists and is not a lab directory; 'lab down' would remove it",
+                          hint="choose an empty or new directory with --dir")
+
+
+def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
+    lab_dir, venv = Path(state.dir), Path(state.venv)
+    for sub in ("ironic", "heat", "ramdisk", "home"):
+        (lab_dir / sub).mkdir(exist_ok=True)
+    write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers)
+    state.ports = {"ironic": free_port(), "heat": free_port()}
+    install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports)
+    sshd = start_sshd(lab_dir / "ssh", home=lab_dir / "home", extra_config=_session_environment(lab_dir))
+    state.pids["sshd"], state.ports["ssh"], state.username = sshd.process.pid, sshd.port, sshd.username
+    state.save()
+    say(f"undercloud host: sshd on 127.0.0.1:{sshd.port}")
+    postgres = start_postgres()
+    state.postgres = {"root": str(postgres.root), "port": postgres.port, "bindir": str(postgres.bindir)}
+    state.ports["postgres"] = postgres.port
+    state.save()
+    timing = knobs.timing
+    with ThreadPoolExecutor(2) as pool:
+        ironic = pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
+                             inspect_wait_timeout=timing.inspect_wait_timeout,
+                             deploy_callback_timeout=timing.deploy_callback_timeout)
+        heat = pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url)
+        for name, future in (("ironic", ironic), ("heat", heat)):
+            try:
+                state.pids[name] = future.result().pid
+            finally:
+                state.save()
+    say(f"ironic: {state.ironic_url}   heat: {state.heat_url}")
+    ramdisk = spawn("ramdisk", [venv / "bin/python", "-m", "lab.ramdisk", "--lab-dir", lab_dir,
+                                "--ironic", state.ironic_url],
+                    log_file=lab_dir / "ramdisk" / "ramdisk.log",
+                    env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"})
+    state.pids["ramdisk"] = ramdisk.pid
+    state.save()
+
+
+def _session_environment(lab_dir: Path) -> str:
+    """What an SSH session on the lab host sees: the account's home and the lab's commands first on PATH."""
+    path = f"{lab_dir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    return f"SetEnv HOME={lab_dir}/home PATH={path} RDOFLOW_LAB_DIR={lab_dir}\n"
+
+
+def _stop_services(state: LabState) -> None:
+    for name in ("ramdisk", "heat", "ironic", "sshd"):
+        stop_tree(state.pids.get(name))
+    if state.postgres:
+        PostgresCluster(Path(state.postgres["root"]), state.postgres["port"], Path(state.postgres["bindir"])).stop()
+
+
+def down(lab_dir: Path, *, say=print) -> None:
+    """Stop every process the lab started (by PID) and remove the lab directory."""
+    lab_dir = Path(lab_dir).resolve()
+    state = LabState.load(lab_dir)
+    _stop_services(state)
+    shutil.rmtree(lab_dir)
+    say(f"lab down: stopped {', '.join(state.pids) or 'nothing'}; removed {lab_dir}")
+
+

@@ -1,0 +1,73 @@
+"""``rdoflow lab status``: each service of a lab, its address, whether its process lives and answers."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.control import LabState
+from lab.process import alive
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    pid: int | None
+    running: bool
+    address: str
+    healthy: bool
+    detail: str
+    log: str
+
+
+def lab_status(lab_dir: Path) -> list[ServiceStatus]:
+    state = LabState.load(Path(lab_dir).resolve())
+    root = Path(state.dir)
+    ports = state.ports
+    checks = [
+        ("sshd", f"ssh://{state.username}@127.0.0.1:{ports.get('ssh')}", lambda: _banner(ports["ssh"]),
+         root / "ssh" / "sshd.log"),
+        ("ironic", state.ironic_url, lambda: _http(state.ironic_url + "/v1"), root / "ironic" / "ironic.log"),
+        ("heat", state.heat_url, lambda: _http(state.heat_url + "/stacks"), root / "heat" / "heat.log"),
+        ("postgres", f"127.0.0.1:{ports.get('postgres')}", lambda: _tcp(ports["postgres"]),
+         Path(state.postgres.get("root", "")) / "postgres.log"),
+        ("ramdisk", "agent inspection for " + state.ironic_url, lambda: "posting inventories",
+         root / "ramdisk" / "ramdisk.log"),
+    ]
+    statuses = []
+    for name, address, probe, log in checks:
+        pid = state.pids.get(name) if name != "postgres" else _postmaster_pid(state)
+        running = alive(pid)
+        healthy, detail = False, "not running"
+        if running:
+            try:
+                healthy, detail = True, probe()
+            except (OSError, KeyError) as exc:
+                detail = f"no answer: {exc}"
+        statuses.append(ServiceStatus(name, pid, running, address, healthy, detail, str(log)))
+    return statuses
+
+
+def _postmaster_pid(state: LabState) -> int | None:
+    pidfile = Path(state.postgres.get("root", "/nonexistent")) / "data" / "postmaster.pid"
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _http(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        return f"HTTP {answer.status}"
+
+
+def _banner(port: int) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        return sock.recv(64).decode(errors="replace").strip()
+
+
+def _tcp(port: int) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        return "accepting connections"

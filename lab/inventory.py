@@ -1,0 +1,56 @@
+"""The lab's bare-metal nodes, as an ``instackenv.json`` a TripleO user would write.
+
+Addresses come from the documentation ranges (192.0.2.0/24 for BMCs, locally
+administered MACs); nothing is ever contacted. The first ``controllers`` nodes
+get the ``control`` profile, the rest ``compute``. Each node's hardware differs a
+little, so that an inspection table shows real variety.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+INSTACKENV = "instackenv.json"
+
+
+def node_name(index: int) -> str:
+    return f"node-{index:02d}"
+
+
+def node_mac(index: int) -> str:
+    return f"52:54:00:{index >> 16 & 0xFF:02x}:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
+
+
+def lab_nodes(count: int, controllers: int) -> list[dict]:
+    nodes = []
+    for index in range(count):
+        profile = "control" if index < controllers else "compute"
+        nodes.append({
+            "name": node_name(index),
+            "pm_type": "fake-hardware",
+            "pm_addr": f"192.0.2.{10 + index % 240}",
+            "pm_port": str(6230 + index),
+            "pm_user": "admin",
+            "pm_password": secrets.token_urlsafe(12),
+            "mac": [node_mac(index)],
+            "cpu": str(8 if profile == "control" else 16 + 8 * (index % 2)),
+            "memory": str(32768 if profile == "control" else 65536),
+            "disk": str(500 if index % 3 else 1000),
+            "arch": "x86_64",
+            "capabilities": f"profile:{profile},boot_option:local",
+        })
+    return nodes
+
+
+def write_instackenv(path: Path, count: int, controllers: int) -> Path:
+    path.write_text(json.dumps({"nodes": lab_nodes(count, controllers)}, indent=2) + "\n")
+    path.chmod(0o600)  # it holds BMC passwords
+    return path
+
+
+def read_instackenv(path: Path) -> dict[str, dict]:
+    """The lab's nodes by MAC (lower case), for the simulated ramdisk."""
+    nodes = json.loads(path.read_text()).get("nodes", [])
+    return {mac.lower(): node for node in nodes for mac in node.get("mac", [])}

@@ -1,0 +1,80 @@
+"""Ironic 39, all-in-one (API + conductor in one process), noauth, SQLite, fake-hardware nodes.
+
+Configured like an undercloud's Ironic as far as the flows can see: nodes are
+inspected by the ``agent`` interface (the lab's simulated ramdisk answers), and
+deploy with ``fake`` unless a fault asks for the agent deploy that times out.
+Recipe and timings: notes/ironic-standalone.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lab.process import run_once, spawn, wait_http
+
+# oslo.config: no inline comments in this file.
+IRONIC_CONF = """\
+[DEFAULT]
+auth_strategy = noauth
+rpc_transport = none
+host = undercloud
+enabled_hardware_types = fake-hardware
+enabled_bios_interfaces = fake,no-bios
+enabled_boot_interfaces = fake
+enabled_console_interfaces = no-console,fake
+enabled_deploy_interfaces = fake,custom-agent
+enabled_firmware_interfaces = fake,no-firmware
+enabled_inspect_interfaces = agent,fake,no-inspect
+enabled_management_interfaces = fake
+enabled_network_interfaces = noop
+enabled_power_interfaces = fake
+enabled_raid_interfaces = fake,no-raid
+enabled_rescue_interfaces = fake,no-rescue
+enabled_storage_interfaces = noop,fake
+enabled_vendor_interfaces = fake,no-vendor
+default_console_interface = no-console
+default_deploy_interface = fake
+default_inspect_interface = agent
+default_network_interface = noop
+state_path = {root}/state
+log_dir = {root}
+log_file = ironic.log
+[api]
+host_ip = 127.0.0.1
+port = {port}
+api_workers = 1
+[database]
+connection = sqlite:///{root}/ironic.sqlite
+[dhcp]
+dhcp_provider = none
+[conductor]
+automated_clean = false
+check_provision_state_interval = 1
+deploy_callback_timeout = {deploy_callback_timeout}
+inspect_wait_timeout = {inspect_wait_timeout}
+[inspector]
+require_managed_boot = false
+hooks = $default_hooks,memory,cpus,root-device
+[service_catalog]
+endpoint_override = http://127.0.0.1:{port}
+[oslo_concurrency]
+lock_path = {root}/locks
+"""
+
+
+def start_ironic(root: Path, venv: Path, port: int, *, inspect_wait_timeout: int, deploy_callback_timeout: int):
+    """Write ironic.conf under ``root``, create the schema, start ``ironic``; return the process once it answers."""
+    for sub in ("state", "locks"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    conf = root / "ironic.conf"
+    conf.write_text(IRONIC_CONF.format(root=root, port=port, inspect_wait_timeout=inspect_wait_timeout,
+                                       deploy_callback_timeout=deploy_callback_timeout))
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    (root / "ironic.sqlite").unlink(missing_ok=True)  # create_schema needs a fresh file; upgrade fails on SQLite
+    run_once("ironic", [venv / "bin/ironic-dbsync", "--config-file", conf, "create_schema"],
+             log_file=root / "ironic-dbsync.log", env=env)
+    process = spawn("ironic", [venv / "bin/ironic", "--config-file", conf], log_file=root / "ironic-stdout.log", env=env)
+    wait_http("ironic", process, f"http://127.0.0.1:{port}/v1",
+              logs=[root / "ironic.log", root / "ironic-stdout.log"])
+    return process

@@ -1,0 +1,120 @@
+"""The ``openstack`` command of the lab host: the TripleO commands rdoflow's flows call.
+
+Each acts on the lab's real Ironic and Heat, prints what python-tripleoclient
+prints, and exits as it does: 0 on success, 1 on a failure (``ERROR: ...`` on
+stderr), 2 on a usage error. Commands outside this set exit 2, naming the set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from lab import config as labconfig
+from lab.tripleo.console import CommandFailed, fail_line
+from lab.tripleo.hoststate import host_state, lab_dir
+
+DEFAULT_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
+VERSION = "openstack 7.4.0 (rdoflow lab)"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="openstack", description="The lab's TripleO commands.")
+    top.add_argument("--version", action="version", version=VERSION)
+    groups = top.add_subparsers(dest="group", required=True)
+    undercloud = groups.add_parser("undercloud").add_subparsers(dest="action", required=True)
+    for action in ("install", "upgrade"):
+        sub = undercloud.add_parser(action)
+        sub.add_argument("-y", "--yes", action="store_true")
+        sub.add_argument("--no-validations", action="store_true")
+    overcloud = groups.add_parser("overcloud").add_subparsers(dest="action", required=True)
+    _deploy_options(overcloud.add_parser("deploy"))
+    steps = overcloud.add_parser("upgrade").add_subparsers(dest="step", required=True)
+    for step in ("prepare", "run", "converge"):
+        sub = steps.add_parser(step)
+        _deploy_options(sub, templates_default=None)
+        sub.add_argument("--limit", help="Role (or comma-separated roles) to upgrade ('run').")
+        sub.add_argument("-y", "--yes", action="store_true")
+    return top
+
+
+def _deploy_options(sub: argparse.ArgumentParser, templates_default: str | None = DEFAULT_TEMPLATES) -> None:
+    sub.add_argument("--templates", nargs="?", const=DEFAULT_TEMPLATES, default=templates_default)
+    sub.add_argument("-e", "--environment-file", dest="environment_files", action="append", default=[])
+    sub.add_argument("--stack", default="overcloud")
+    sub.add_argument("--timeout", type=int, default=240, help="Minutes.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    words = " ".join(part for part in (args.group, args.action, getattr(args, "step", None)) if part)
+    try:
+        _maybe_drop_session(words)
+        if args.group == "undercloud":
+            from lab.tripleo.undercloud import install
+
+            install(upgrade=args.action == "upgrade")
+        elif args.action == "deploy":
+            from lab.tripleo.overcloud import deploy
+
+            deploy(_templates(args.templates), _env_files(args.environment_files), args.stack, args.timeout)
+        else:
+            from lab.tripleo.overcloud import upgrade
+
+            templates = _templates(args.templates) if args.templates else None
+            upgrade(args.step, templates, _env_files(args.environment_files), args.stack, args.limit, args.timeout)
+    except CommandFailed as exc:
+        fail_line(str(exc))
+        return exc.status
+    return 0
+
+
+def _templates(value: str) -> Path:
+    """The default templates directory of a real undercloud is the lab's own copy."""
+    if value == DEFAULT_TEMPLATES:
+        return lab_dir() / "share" / "openstack-tripleo-heat-templates"
+    return Path(value).expanduser().resolve()
+
+
+def _env_files(paths: list[str]) -> list[str]:
+    missing = [p for p in paths if not Path(p).expanduser().is_file()]
+    if missing:
+        raise CommandFailed(f"Could not open environment file {missing[0]}: No such file or directory")
+    return [str(Path(p).expanduser().resolve()) for p in paths]
+
+
+def _maybe_drop_session(words: str) -> None:
+    """The ``ssh_drop`` fault: after N seconds, kill this command's sshd session (the client sees the
+    connection reset), for the first ``times`` runs of the command."""
+    drop = labconfig.load(lab_dir()).faults.ssh_drop
+    if drop is None or not words.startswith(drop.command):
+        return
+    with host_state() as state:
+        done = state.setdefault("ssh_drops", {}).get(drop.command, 0)
+        if done >= drop.times:
+            return
+        state["ssh_drops"][drop.command] = done + 1
+    session = _sshd_session()
+    if session:
+        timer = threading.Timer(drop.after, os.kill, args=(session, signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+
+
+def _sshd_session() -> int | None:
+    """The nearest ancestor that is an sshd process: the session that carries this command."""
+    pid = os.getppid()
+    while pid > 1:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.index("(") + 1 : stat.rindex(")")].startswith("sshd"):
+            return pid
+        pid = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

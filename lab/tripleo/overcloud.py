@@ -1,0 +1,97 @@
+"""``openstack overcloud deploy`` and ``openstack overcloud upgrade prepare | run | converge`` on the lab host."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from lab import config as labconfig
+from lab.tripleo.clients import baremetal
+from lab.tripleo.console import CommandFailed, say
+from lab.tripleo.hoststate import host_state, lab_dir
+from lab.tripleo.provision import hostname, provision
+from lab.tripleo.stack import create_or_update, load_environment
+
+ROLES = ("Controller", "Compute")
+
+
+def deploy(templates: Path, env_files: list[str], stack: str, timeout_minutes: int) -> None:
+    template, files, environment = load_environment(templates, env_files, {})
+    counts = {role: int(environment["parameter_defaults"].get(f"{role}Count", 1)) for role in ROLES}
+    say(f"Deploying stack {stack}: " + ", ".join(f"{role} x{count}" for role, count in counts.items()))
+    names = provision(counts, timeout=timeout_minutes * 60)
+    extra = {f"{role}Hostnames": names[role] for role in ROLES}
+    extra["DeployIdentifier"] = str(int(time.time()))
+    environment["parameter_defaults"].update(extra)
+    _record(stack, templates, env_files, counts)
+    create_or_update(stack, template, files, environment, timeout_minutes, stage="deploy")
+    print(f"Overcloud Endpoint: https://overcloud.localdomain:13000\nOvercloud Deployed without error", flush=True)
+
+
+def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str, limit: str | None,
+            timeout_minutes: int) -> None:
+    with host_state() as state:
+        deployed = state.get("overcloud", {}).get(stack)
+    if not deployed:
+        raise CommandFailed(f"The stack {stack} is not deployed; deploy it before upgrading it")
+    if step == "run":
+        _upgrade_role(stack, limit, deployed)
+        return
+    templates = templates or Path(deployed["templates"])
+    env = [*deployed["environment_files"], *env_files]
+    template, files, environment = load_environment(templates, env, {})
+    environment["parameter_defaults"].update(
+        {f"{role}Hostnames": [hostname(role, i) for i in range(deployed["counts"][role])] for role in ROLES}
+        | {f"{role}Count": deployed["counts"][role] for role in ROLES}
+        | {"UpgradeStage": step, "DeployIdentifier": str(int(time.time()))}
+    )
+    create_or_update(stack, template, files, environment, timeout_minutes, stage=step)
+    with host_state() as state:
+        state["overcloud"][stack]["upgrade"] = step
+    print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)
+
+
+def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
+    """``upgrade run --limit ROLE``: node by node, as the upgrade playbooks do; a stack_fail fault of
+    stage 'upgrade' fails its node the way ansible reports it."""
+    if not limit:
+        raise CommandFailed("--limit is required: name the role (or nodes) to upgrade", status=2)
+    if deployed.get("upgrade") not in ("prepare", "run"):
+        raise CommandFailed(f"Run 'openstack overcloud upgrade prepare' for {stack} first")
+    knobs = labconfig.load(lab_dir())
+    failing = {(f.role, f.index): f.reason for f in knobs.faults.stack_fail if f.stage == "upgrade"}
+    roles = [role for role in ROLES if role.lower() in {part.strip().lower() for part in limit.split(",")}]
+    if not roles:
+        raise CommandFailed(f"--limit {limit}: no such role in stack {stack} (roles: {', '.join(ROLES)})")
+    active = {(n.instance_info or {}).get("display_name"): n for n in baremetal().nodes(details=True)}
+    print(f"PLAY [Upgrade {', '.join(roles)}] " + "*" * 40, flush=True)
+    recap = {}
+    for role in roles:
+        for index in range(deployed["counts"][role]):
+            name = hostname(role, index)
+            print(f"TASK [Upgrade {name}] " + "*" * 40, flush=True)
+            time.sleep(knobs.timing.node_configure)
+            reason = failing.get((role, index))
+            if reason:
+                print(f'fatal: [{name}]: FAILED! => {json.dumps({"changed": False, "msg": reason})}', flush=True)
+                recap[name] = "ok=3    changed=1    unreachable=0    failed=1"
+                break
+            node = active.get(name)
+            if node is not None:
+                baremetal().patch_node(node, [{"op": "add", "path": "/extra/upgraded_to", "value": "18.0.0-lab"}])
+            print(f"changed: [{name}]", flush=True)
+            recap[name] = "ok=12   changed=4    unreachable=0    failed=0"
+    print("PLAY RECAP " + "*" * 40 + "\n" + "\n".join(f"{name:<28}: {line}" for name, line in recap.items()))
+    if any("failed=1" in line for line in recap.values()):
+        raise CommandFailed(f"Upgrade run --limit {limit} failed: see the failed task above")
+    with host_state() as state:
+        state["overcloud"][stack]["upgrade"] = "run"
+        state["overcloud"][stack].setdefault("upgraded_roles", []).extend(roles)
+
+
+def _record(stack: str, templates: Path, env_files: list[str], counts: dict[str, int]) -> None:
+    with host_state() as state:
+        state.setdefault("overcloud", {})[stack] = {
+            "templates": str(templates), "environment_files": env_files, "counts": counts, "upgrade": None,
+        }

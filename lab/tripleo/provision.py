@@ -1,0 +1,73 @@
+"""Provisioning the overcloud's nodes through the lab's Ironic, as ``overcloud node provision`` does.
+
+Nodes are chosen by their ``profile`` capability, named ``overcloud-<role>-<i>``
+through ``instance_info.display_name`` and deployed (``active``). A node named in
+``faults.deploy_fail`` is switched to the agent deploy interface first: no
+agent ever calls back, so Ironic itself fails the deploy and records last_error.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lab import config as labconfig
+from lab.tripleo.clients import baremetal
+from lab.tripleo.console import CommandFailed, say
+from lab.tripleo.hoststate import lab_dir
+
+PROFILES = {"Controller": "control", "Compute": "compute"}
+POLL_SECONDS = 0.5
+
+
+def hostname(role: str, index: int) -> str:
+    return f"overcloud-{role.lower()}-{index}"
+
+
+def _profile(node) -> str | None:
+    capabilities = (node.properties or {}).get("capabilities") or ""
+    if isinstance(capabilities, dict):
+        return capabilities.get("profile")
+    pairs = dict(item.split(":", 1) for item in capabilities.split(",") if ":" in item)
+    return pairs.get("profile")
+
+
+def provision(counts: dict[str, int], timeout: float) -> dict[str, list[str]]:
+    """Deploy ``counts[role]`` nodes per role; return the hostnames per role, in index order."""
+    bm = baremetal()
+    knobs = labconfig.load(lab_dir())
+    nodes = list(bm.nodes(details=True))
+    by_name = {(n.instance_info or {}).get("display_name"): n for n in nodes if n.provision_state == "active"}
+    wanted, to_deploy = {}, []
+    for role, count in counts.items():
+        free = [n for n in nodes if n.provision_state == "available" and _profile(n) == PROFILES.get(role, role.lower())]
+        wanted[role] = [hostname(role, i) for i in range(count)]
+        missing = [name for name in wanted[role] if name not in by_name]
+        if len(free) < len(missing):
+            raise CommandFailed(f"Not enough nodes - available: {len(free)}, requested: {len(missing)} "
+                                f"(role {role}, profile {PROFILES.get(role, role.lower())})")
+        to_deploy += list(zip(missing, free))
+    for name, node in to_deploy:
+        patch = [{"op": "add", "path": "/instance_info/display_name", "value": name}]
+        if node.name in knobs.faults.deploy_fail:
+            patch.append({"op": "replace", "path": "/deploy_interface", "value": "custom-agent"})
+        bm.patch_node(node, patch)
+        bm.set_node_provision_state(node, "active")
+        say(f"Provisioning {name} on node {node.name} ({node.id})", logger="tripleoclient.provision")
+    _wait_active(bm, {node.id: name for name, node in to_deploy}, timeout)
+    return wanted
+
+
+def _wait_active(bm, deploying: dict[str, str], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while deploying:
+        states = {n.id: n for n in bm.nodes(details=True) if n.id in deploying}
+        for uuid, node in states.items():
+            if node.provision_state == "active":
+                say(f"{deploying.pop(uuid)}: active on node {node.name}", logger="tripleoclient.provision")
+            elif node.provision_state.endswith("failed"):
+                raise CommandFailed(f"Node {node.name} ({uuid}) reached failure state \"{node.provision_state}\"; "
+                                    f"the last error is: {node.last_error}")
+        if deploying and time.monotonic() > end:
+            raise CommandFailed(f"Timed out waiting for nodes to deploy: {', '.join(sorted(deploying.values()))}")
+        if deploying:
+            time.sleep(POLL_SECONDS)
