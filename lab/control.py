@@ -7,7 +7,7 @@ Layout of a lab directory::
     home/       the undercloud account's home (HOME and the SFTP start directory)
     bin/        what the lab puts first on the host's PATH: openstack, stestr
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
-    ironic/ heat/ ramdisk/   configs, databases and logs of each service
+    ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def _refuse_second_lab(lab_dir: Path) -> None:
 
 def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
-    for sub in ("ironic", "heat", "ramdisk", "home"):
+    for sub in ("ironic", "heat", "nodes", "home"):
         (lab_dir / sub).mkdir(exist_ok=True)
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers)
     state.ports = {"ironic": free_port(), "heat": free_port()}
@@ -150,11 +150,11 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
             finally:
                 state.save()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}")
-    ramdisk = spawn("ramdisk", [venv / "bin/python", "-m", "lab.ramdisk", "--lab-dir", lab_dir,
-                                "--ironic", state.ironic_url],
-                    log_file=lab_dir / "ramdisk" / "ramdisk.log",
+    nodes = spawn("nodes", [venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
+                            "--ironic", state.ironic_url, "--heat", state.heat_url],
+                  log_file=lab_dir / "nodes" / "nodes.log",
                     env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"})
-    state.pids["ramdisk"] = ramdisk.pid
+    state.pids["nodes"] = nodes.pid
     state.save()
 
 
@@ -165,7 +165,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    for name in ("ramdisk", "heat", "ironic", "sshd"):
+    for name in ("nodes", "heat", "ironic", "sshd"):
         stop_tree(state.pids.get(name))
     if state.postgres:
         PostgresCluster(Path(state.postgres["root"]), state.postgres["port"], Path(state.postgres["bindir"])).stop()

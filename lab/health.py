@@ -33,8 +33,7 @@ def lab_status(lab_dir: Path) -> list[ServiceStatus]:
         ("heat", state.heat_url, lambda: _http(state.heat_url + "/stacks"), root / "heat" / "heat.log"),
         ("postgres", f"127.0.0.1:{ports.get('postgres')}", lambda: _tcp(ports["postgres"]),
          Path(state.postgres.get("root", "")) / "postgres.log"),
-        ("ramdisk", "agent inspection for " + state.ironic_url, lambda: "posting inventories",
-         root / "ramdisk" / "ramdisk.log"),
+        ("nodes", "ramdisk + config agent", lambda: "running", root / "nodes" / "nodes.log"),
     ]
     statuses = []
     for name, address, probe, log in checks:

@@ -8,12 +8,11 @@ entry in instackenv.json (matched by MAC, as Ironic's lookup does). A node named
 in ``faults.inspect_fail`` posts the ramdisk error instead, so Ironic itself
 fails the inspection and records last_error.
 
-Run by ``lab up`` with the lab venv's Python: ``python -m lab.ramdisk --lab-dir DIR --ironic URL``.
+Runs in the lab's node daemon (``lab/nodes.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import threading
 import time
@@ -25,7 +24,6 @@ from lab import config as labconfig
 from lab.inventory import INSTACKENV, read_instackenv
 
 API_VERSION = {"X-OpenStack-Ironic-API-Version": "1.84"}
-ROUND_SECONDS = 0.3
 
 log = logging.getLogger("lab.ramdisk")
 
@@ -89,23 +87,3 @@ class Ramdisk:
                      "an error" if error else "its inventory", posted.status_code)
         except Exception:
             log.exception("node %s: the ramdisk failed", node.get("name"))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lab-dir", type=Path, required=True)
-    parser.add_argument("--ironic", required=True)
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    ramdisk = Ramdisk(args.lab_dir, args.ironic)
-    log.info("answering agent inspection for %s", args.ironic)
-    while True:  # a daemon: it runs until 'lab down' stops it by PID
-        try:
-            ramdisk.round()
-        except requests.RequestException as exc:
-            log.warning("listing nodes failed: %s", exc)
-        time.sleep(ROUND_SECONDS)
-
-
-if __name__ == "__main__":
-    main()

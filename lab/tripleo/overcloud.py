@@ -25,7 +25,7 @@ def deploy(templates: Path, env_files: list[str], stack: str, timeout_minutes: i
     extra["DeployIdentifier"] = str(int(time.time()))
     environment["parameter_defaults"].update(extra)
     _record(stack, templates, env_files, counts)
-    create_or_update(stack, template, files, environment, timeout_minutes, stage="deploy")
+    create_or_update(stack, template, files, environment, timeout_minutes)
     print(f"Overcloud Endpoint: https://overcloud.localdomain:13000\nOvercloud Deployed without error", flush=True)
 
 
@@ -46,7 +46,7 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
         | {f"{role}Count": deployed["counts"][role] for role in ROLES}
         | {"UpgradeStage": step, "DeployIdentifier": str(int(time.time()))}
     )
-    create_or_update(stack, template, files, environment, timeout_minutes, stage=step)
+    create_or_update(stack, template, files, environment, timeout_minutes)
     with host_state() as state:
         state["overcloud"][stack]["upgrade"] = step
     print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)

@@ -1,0 +1,41 @@
+"""The lab's bare-metal nodes, as one daemon: their inspection ramdisk and their configuration agent.
+
+Started by ``lab up`` with the lab venv's Python and stopped by ``lab down`` by PID::
+
+    python -m lab.nodes --lab-dir DIR --ironic URL --heat URL
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+from lab.config_agent import ConfigAgent
+from lab.ramdisk import Ramdisk
+
+ROUND_SECONDS = 0.3
+log = logging.getLogger("lab.nodes")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab-dir", type=Path, required=True)
+    parser.add_argument("--ironic", required=True)
+    parser.add_argument("--heat", required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    workers = [Ramdisk(args.lab_dir, args.ironic), ConfigAgent(args.lab_dir, args.heat)]
+    log.info("nodes answer inspection at %s and report configuration to %s", args.ironic, args.heat)
+    while True:  # a daemon: it runs until 'lab down' stops it by PID
+        for worker in workers:
+            try:
+                worker.round()
+            except Exception as exc:  # a service restarting must not end the daemon; the log says why
+                log.warning("%s: %s", type(worker).__name__, exc)
+        time.sleep(ROUND_SECONDS)
+
+
+if __name__ == "__main__":
+    main()
