@@ -38,7 +38,8 @@ REDACTED = "**********"
 PID_MARK = "rdoflow-pid "
 # sshd makes each session a process-group leader; the wrapper reports its pid
 # (the group id) first, so that a timeout can kill the command and its children.
-WRAPPER = f'echo "{PID_MARK}$$" >&2; cd -- "$1" || exit 126; shift; exec "$@"'
+# It starts in $HOME, as sshd does, and then in ``cwd`` (relative to $HOME, like SFTP paths).
+WRAPPER = f'echo "{PID_MARK}$$" >&2; cd -- "$HOME" 2>/dev/null; cd -- "$1" || exit 126; shift; exec "$@"'
 KILL_GRACE_SECONDS = 5.0
 POLL_SECONDS = 0.5
 

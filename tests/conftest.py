@@ -43,6 +43,41 @@ def ssh_host(sshd: LoopbackSSHD) -> SSHHost:
 
 
 @pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory):
+    """The built-in lab (sshd, Ironic, Heat, the node daemon) with 20 nodes, up for the whole session.
+
+    Its timings are shortened: the tests check behaviour, not the rehearsal's pace."""
+    from lab import config as labconfig
+    from lab.control import down, up
+
+    root = tmp_path_factory.mktemp("lab-parent") / "lab"
+    root.mkdir()
+    knobs = labconfig.LabConfig(nodes=20, controllers=2)
+    knobs.timing.undercloud_install, knobs.timing.node_configure, knobs.timing.ramdisk_boot = 0.2, 0.05, 0.2
+    labconfig.save(root, knobs)
+    state = up(root, say=lambda line: None)
+    yield state
+    POOL.close_all()
+    down(root, say=lambda line: None)
+
+
+@pytest.fixture
+def lab_knobs(lab):
+    """The lab's knobs, for a test to change; saved back to what they were when the test ends."""
+    from lab import config as labconfig
+
+    before = labconfig.load(lab.dir)
+    yield before.model_copy(deep=True)
+    labconfig.save(lab.dir, before)
+
+
+@pytest.fixture
+def lab_host(lab) -> SSHHost:
+    """The lab's undercloud host as a block, host key verified."""
+    return SSHHost(**lab.sshd().endpoint().model_dump())
+
+
+@pytest.fixture(scope="session")
 def prefect_server():
     """A real Prefect API server (temporary SQLite database) for the whole session."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings

@@ -20,7 +20,7 @@ def deploy(templates: Path, env_files: list[str], stack: str, timeout_minutes: i
     template, files, environment = load_environment(templates, env_files, {})
     counts = {role: int(environment["parameter_defaults"].get(f"{role}Count", 1)) for role in ROLES}
     say(f"Deploying stack {stack}: " + ", ".join(f"{role} x{count}" for role, count in counts.items()))
-    names = provision(counts, timeout=timeout_minutes * 60)
+    names = provision(stack, counts, timeout=timeout_minutes * 60)
     extra = {f"{role}Hostnames": names[role] for role in ROLES}
     extra["DeployIdentifier"] = str(int(time.time()))
     environment["parameter_defaults"].update(extra)
@@ -42,7 +42,7 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
     env = [*deployed["environment_files"], *env_files]
     template, files, environment = load_environment(templates, env, {})
     environment["parameter_defaults"].update(
-        {f"{role}Hostnames": [hostname(role, i) for i in range(deployed["counts"][role])] for role in ROLES}
+        {f"{role}Hostnames": [hostname(stack, role, i) for i in range(deployed["counts"][role])] for role in ROLES}
         | {f"{role}Count": deployed["counts"][role] for role in ROLES}
         | {"UpgradeStage": step, "DeployIdentifier": str(int(time.time()))}
     )
@@ -69,7 +69,7 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
     recap = {}
     for role in roles:
         for index in range(deployed["counts"][role]):
-            name = hostname(role, index)
+            name = hostname(stack, role, index)
             print(f"TASK [Upgrade {name}] " + "*" * 40, flush=True)
             time.sleep(knobs.timing.node_configure)
             reason = failing.get((role, index))

@@ -19,8 +19,9 @@ PROFILES = {"Controller": "control", "Compute": "compute"}
 POLL_SECONDS = 0.5
 
 
-def hostname(role: str, index: int) -> str:
-    return f"overcloud-{role.lower()}-{index}"
+def hostname(stack: str, role: str, index: int) -> str:
+    """TripleO's node names: overcloud-controller-0 for the stack 'overcloud'."""
+    return f"{stack}-{role.lower()}-{index}"
 
 
 def _profile(node) -> str | None:
@@ -31,7 +32,7 @@ def _profile(node) -> str | None:
     return pairs.get("profile")
 
 
-def provision(counts: dict[str, int], timeout: float) -> dict[str, list[str]]:
+def provision(stack: str, counts: dict[str, int], timeout: float) -> dict[str, list[str]]:
     """Deploy ``counts[role]`` nodes per role; return the hostnames per role, in index order."""
     bm = baremetal()
     knobs = labconfig.load(lab_dir())
@@ -40,7 +41,7 @@ def provision(counts: dict[str, int], timeout: float) -> dict[str, list[str]]:
     wanted, to_deploy = {}, []
     for role, count in counts.items():
         free = [n for n in nodes if n.provision_state == "available" and _profile(n) == PROFILES.get(role, role.lower())]
-        wanted[role] = [hostname(role, i) for i in range(count)]
+        wanted[role] = [hostname(stack, role, i) for i in range(count)]
         missing = [name for name in wanted[role] if name not in by_name]
         if len(free) < len(missing):
             raise CommandFailed(f"Not enough nodes - available: {len(free)}, requested: {len(missing)} "

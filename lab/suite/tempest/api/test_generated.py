@@ -39,10 +39,17 @@ def _spread(count: int, total: int) -> set[int]:
     return {round(k * total / count) for k in range(count)} if count and total else set()
 
 
-def _outcome(index: int, test_id: str, suite: dict, after_upgrade: list[str]) -> tuple[str, str]:
+def _chosen(suite: dict) -> tuple[set[int], set[int]]:
+    """The indices of the failing tests, and of the skipped ones among the others."""
     total = suite.get("generated", 100)
     failing = _spread(min(suite.get("failing", 0), total), total)
-    skipped = _spread(min(suite.get("skipped", 3), total), total) - failing
+    others = [i for i in range(total) if i not in failing]
+    skipped = {others[j] for j in _spread(min(suite.get("skipped", 3), len(others)), len(others))}
+    return failing, skipped
+
+
+def _outcome(index: int, test_id: str, chosen: tuple[set[int], set[int]], after_upgrade: list[str]):
+    failing, skipped = chosen
     if index in failing or any(re.search(pattern, test_id) for pattern in after_upgrade):
         return "fail", f"'ACTIVE' != 'ERROR': Server {uuid.uuid5(NAMESPACE, test_id)} failed to reach ACTIVE"
     if index in skipped:
@@ -50,7 +57,7 @@ def _outcome(index: int, test_id: str, suite: dict, after_upgrade: list[str]) ->
     return "pass", ""
 
 
-def _make_test(index: int, suite: dict, after_upgrade: list[str]) -> testtools.TestCase:
+def _make_test(index: int, suite: dict, chosen, after_upgrade: list[str]) -> testtools.TestCase:
     area, noun, verbs = AREAS[index % len(AREAS)]
     verb = verbs[(index // len(AREAS)) % len(verbs)]
     module = f"tempest.api.{area}.test_{noun.lower()}_{index // 40:03d}"
@@ -58,7 +65,7 @@ def _make_test(index: int, suite: dict, after_upgrade: list[str]) -> testtools.T
     idempotent = uuid.uuid5(NAMESPACE, f"{module}.{method}")
     tags = [f"id-{idempotent}"] + (["smoke"] if index % 10 == 0 else [])
     plain_id = f"{module}.{noun}TestJSON.{method}"
-    outcome, detail = _outcome(index, plain_id, suite, after_upgrade)
+    outcome, detail = _outcome(index, plain_id, chosen, after_upgrade)
     seconds = suite.get("seconds", 0.0)
 
     def body(self):
@@ -80,5 +87,6 @@ def load_tests(loader, standard_tests, pattern):
     knobs = lab_state.knobs()
     suite = knobs.get("suite", {})
     after_upgrade = knobs.get("faults", {}).get("fail_after_upgrade", []) if lab_state.upgraded() else []
-    standard_tests.addTests(_make_test(i, suite, after_upgrade) for i in range(suite.get("generated", 100)))
+    chosen = _chosen(suite)
+    standard_tests.addTests(_make_test(i, suite, chosen, after_upgrade) for i in range(suite.get("generated", 100)))
     return standard_tests

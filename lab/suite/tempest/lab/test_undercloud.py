@@ -43,7 +43,8 @@ class OvercloudTest(testtools.TestCase):
         answer = requests.get(self.cloud["baremetal_endpoint_override"] + "/v1/nodes",
                               params={"fields": "name,provision_state,instance_info"},
                               headers={"X-OpenStack-Ironic-API-Version": "1.84"}, timeout=10)
-        nodes = [n for n in answer.json()["nodes"] if (n["instance_info"] or {}).get("display_name")]
+        nodes = [n for n in answer.json()["nodes"]
+                 if (n["instance_info"] or {}).get("display_name", "").startswith(f"{STACK}-")]
         self.assertTrue(nodes, "no node was deployed")
         inactive = [f"{n['name']}: {n['provision_state']}" for n in nodes if n["provision_state"] != "active"]
         self.assertEqual([], inactive)
