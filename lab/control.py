@@ -20,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 import lab
 from lab import config as labconfig
 from lab.heat_service import start_heat
@@ -32,6 +34,7 @@ from lab.site import write_site_files
 from lab.sshd import LoopbackSSHD, free_port, start_sshd
 from lab.venv import ensure_venv
 from rdoflow.errors import RdoflowError
+from rdoflow.yamlsource import raise_problems, read_yaml, validation_problems
 
 STATE_FILE = "lab.json"
 PROJECT_ROOT = Path(lab.__file__).resolve().parent.parent
@@ -91,7 +94,7 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | None = None, 
     lab_dir = Path(lab_dir).resolve()
     _refuse_second_lab(lab_dir)
     lab_dir.mkdir(parents=True, exist_ok=True)
-    knobs = labconfig.load(lab_dir)
+    knobs = checked_knobs(lab_dir)
     if nodes is not None:
         knobs = knobs.model_copy(update={"nodes": nodes})
     labconfig.save(lab_dir, knobs)
@@ -106,6 +109,18 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | None = None, 
         raise
     say(f"lab up in {time.monotonic() - started:.1f} s: {lab_dir}")
     return state
+
+
+def checked_knobs(lab_dir: Path) -> labconfig.LabConfig:
+    """lab.yaml, checked with the site config's rigour: every problem, with its field and line."""
+    path = lab_dir / labconfig.CONFIG_FILE
+    if not path.exists():
+        return labconfig.LabConfig()
+    document = read_yaml(path)
+    try:
+        return labconfig.LabConfig.model_validate(document.data or {})
+    except ValidationError as exc:
+        raise_problems(str(path), document.problems + validation_problems(exc, document, labconfig.LabConfig))
 
 
 def _refuse_second_lab(lab_dir: Path) -> None:
@@ -165,8 +180,9 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    for name in ("nodes", "heat", "ironic", "sshd"):
-        stop_tree(state.pids.get(name))
+    order = ["nodes", "heat", "ironic", "sshd"]  # clients of a service stop before it
+    for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
+        stop_tree(state.pids[name])
     if state.postgres:
         PostgresCluster(Path(state.postgres["root"]), state.postgres["port"], Path(state.postgres["bindir"])).stop()
 

@@ -61,3 +61,13 @@ def test_lab_up_refuses_a_directory_that_holds_other_files(tmp_path):
     assert result.exit_code == 3
     assert "is not a lab directory" in result.output
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_bad_knob_in_lab_yaml_is_refused_naming_the_field_and_line(tmp_path):
+    (tmp_path / "lab.yaml").write_text("nodes: 3\nfaults:\n  ssh_drop:\n    command: overcloud deploy\n"
+                                       "    after: -1\n  inspect_fial: {}\n")
+    result = CliRunner().invoke(app, ["lab", "up", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "faults.ssh_drop.after" in result.output and "(line 5)" in result.output
+    assert "faults.inspect_fial" in result.output and "inspect_fail" in result.output  # did you mean
+    assert not (tmp_path / "lab.json").exists()
