@@ -31,7 +31,7 @@ from lab.ironic_service import start_ironic
 from lab.postgres import PostgresCluster, start_postgres
 from lab.process import alive, spawn, stop_tree
 from lab.site import write_site_files
-from lab.sshd import LoopbackSSHD, free_port, start_sshd
+from lab.sshd import LoopbackSSHD, free_ports, start_sshd
 from lab.venv import ensure_venv
 from rdoflow.errors import RdoflowError
 from rdoflow.yamlsource import raise_problems, read_yaml, validation_problems
@@ -143,15 +143,15 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     for sub in ("ironic", "heat", "nodes", "home"):
         (lab_dir / sub).mkdir(exist_ok=True)
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers)
-    state.ports = {"ironic": free_port(), "heat": free_port()}
+    state.ports = dict(zip(("ssh", "postgres", "ironic", "heat"), free_ports(4)))
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports)
-    sshd = start_sshd(lab_dir / "ssh", home=lab_dir / "home", extra_config=_session_environment(lab_dir))
-    state.pids["sshd"], state.ports["ssh"], state.username = sshd.process.pid, sshd.port, sshd.username
+    sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
+                      extra_config=_session_environment(lab_dir))
+    state.pids["sshd"], state.username = sshd.process.pid, sshd.username
     state.save()
     say(f"undercloud host: sshd on 127.0.0.1:{sshd.port}")
-    postgres = start_postgres()
+    postgres = start_postgres(state.ports["postgres"])
     state.postgres = {"root": str(postgres.root), "port": postgres.port, "bindir": str(postgres.bindir)}
-    state.ports["postgres"] = postgres.port
     state.save()
     timing = knobs.timing
     with ThreadPoolExecutor(2) as pool:

@@ -15,7 +15,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.sshd import free_port
 from rdoflow.errors import RdoflowError
 
 
@@ -63,14 +62,14 @@ class PostgresCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres() -> PostgresCluster:
+def start_postgres(port: int) -> PostgresCluster:
     """initdb a fresh cluster (trust auth, loopback only, no fsync), start it and create the ``heat`` database."""
     bindir = find_bindir()
     root = Path(tempfile.mkdtemp(prefix="rdoflow-lab-pg-"))
     root.chmod(0o755)
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    cluster = PostgresCluster(root=root, port=free_port(), bindir=bindir)
+    cluster = PostgresCluster(root=root, port=port, bindir=bindir)
     try:
         _as_owner(root, [bindir / "initdb", "-D", root / "data", "-U", "heat", "--auth=trust", "-E", "UTF8",
                          "--no-sync"])

@@ -48,6 +48,13 @@ def run_once(name: str, argv: list, *, log_file: Path, env: dict | None = None, 
 def wait_http(name: str, process: subprocess.Popen, url: str, *, logs: list[Path], budget: float = 90) -> None:
     """Wait until ``url`` answers 200; fail early, with the logs' last lines, if the process exits."""
     wait = Deadline(budget, f"{name} at {url}", target="answering 200", max_delay=0.5)
+    try:
+        _poll(wait, name, process, url, logs)
+    except StageTimeout as exc:
+        raise ServiceFailed(exc.message, evidence=[line for log in logs for line in _tail(log)]) from None
+
+
+def _poll(wait: Deadline, name: str, process: subprocess.Popen, url: str, logs: list[Path]) -> None:
     for _ in wait:
         if process.poll() is not None:
             raise ServiceFailed(
