@@ -244,3 +244,15 @@ def test_the_upgrade_runs_role_by_role_and_regresses_the_configured_tests(lab, u
     (tmp_path / "post").mkdir()
     post = stestr_run(undercloud, tmp_path / "post")
     assert post["fail"] and all("test_list_servers" in test_id for test_id in post["fail"])
+
+
+def test_the_lab_site_config_is_valid_and_its_cloud_reaches_ironic(lab):
+    from blocks import OpenStackCloud
+    from rdoflow.site import load_site
+
+    site = load_site(Path(lab.dir) / "site.yaml")
+    assert site.undercloud.ssh.port == lab.ports["ssh"]
+    assert site.inventory.file == Path(lab.dir) / INSTACKENV
+    cloud = OpenStackCloud(cloud=site.cloud.cloud, clouds_yaml=site.cloud.clouds_yaml).connect()
+    assert cloud.baremetal.get_endpoint().startswith(lab.ironic_url)
+    assert "fake-hardware" in {driver.name for driver in cloud.baremetal.drivers()}
