@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -154,16 +154,23 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     state.postgres = {"root": str(postgres.root), "port": postgres.port, "bindir": str(postgres.bindir)}
     state.save()
     timing = knobs.timing
+    lock = threading.Lock()
+
+    def started(name: str):
+        def record(pid: int) -> None:
+            with lock:
+                state.pids[name] = pid
+                state.save()
+        return record
+
     with ThreadPoolExecutor(2) as pool:
         ironic = pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
                              inspect_wait_timeout=timing.inspect_wait_timeout,
-                             deploy_callback_timeout=timing.deploy_callback_timeout)
-        heat = pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url)
-        for name, future in (("ironic", ironic), ("heat", heat)):
-            try:
-                state.pids[name] = future.result().pid
-            finally:
-                state.save()
+                             deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic"))
+        heat = pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
+                           started=started("heat"))
+        for future in (ironic, heat):
+            future.result()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}")
     nodes = spawn("nodes", [venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
                             "--ironic", state.ironic_url, "--heat", state.heat_url],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from lab.process import run_once, spawn, wait_http
@@ -81,7 +82,7 @@ TOKEN = {
 }
 
 
-def start_heat(root: Path, venv: Path, port: int, database_url: str):
+def start_heat(root: Path, venv: Path, port: int, database_url: str, *, started: Callable[[int], None]):
     """Write heat.conf under ``root``, sync the schema, start the launcher; return the process once it answers."""
     (root / "lock").mkdir(parents=True, exist_ok=True)
     conf = root / "heat.conf"
@@ -92,6 +93,7 @@ def start_heat(root: Path, venv: Path, port: int, database_url: str):
              log_file=root / "heat-manage.log", env=env)
     process = spawn("heat", [venv / "bin/python", "-P", "-W", "ignore", LAUNCHER, "--port", port, "--",
                              "--config-file", conf], log_file=root / "heat-stdout.log", env=env)
+    started(process.pid)  # recorded before the wait: a service that never answers is still stopped
     wait_http("heat", process, f"http://127.0.0.1:{port}/v1/admin/stacks",
               logs=[root / "heat.log", root / "heat-stdout.log"])
     return process

@@ -9,6 +9,7 @@ Recipe and timings: notes/ironic-standalone.md.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from lab.process import run_once, spawn, wait_http
@@ -63,7 +64,8 @@ lock_path = {root}/locks
 """
 
 
-def start_ironic(root: Path, venv: Path, port: int, *, inspect_wait_timeout: int, deploy_callback_timeout: int):
+def start_ironic(root: Path, venv: Path, port: int, *, inspect_wait_timeout: int, deploy_callback_timeout: int,
+                 started: Callable[[int], None]):
     """Write ironic.conf under ``root``, create the schema, start ``ironic``; return the process once it answers."""
     for sub in ("state", "locks"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -75,6 +77,7 @@ def start_ironic(root: Path, venv: Path, port: int, *, inspect_wait_timeout: int
     run_once("ironic", [venv / "bin/ironic-dbsync", "--config-file", conf, "create_schema"],
              log_file=root / "ironic-dbsync.log", env=env)
     process = spawn("ironic", [venv / "bin/ironic", "--config-file", conf], log_file=root / "ironic-stdout.log", env=env)
+    started(process.pid)  # recorded before the wait: a service that never answers is still stopped
     wait_http("ironic", process, f"http://127.0.0.1:{port}/v1",
               logs=[root / "ironic.log", root / "ironic-stdout.log"])
     return process

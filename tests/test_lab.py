@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from pathlib import Path
 
 import openstack
@@ -99,10 +100,12 @@ def test_a_node_named_in_inspect_fail_fails_with_the_ramdisk_error_in_last_error
 
 
 def deploy(host, stack: str, controllers: int, computes: int):
-    counts = Path(f"/tmp/{stack}-counts.yaml")
-    counts.write_text(yaml.safe_dump({"parameter_defaults": {"ControllerCount": controllers,
-                                                             "ComputeCount": computes}}))
-    put(host, counts, f"{stack}-counts.yaml")
+    """``openstack overcloud deploy`` of ``stack`` over SSH, with an environment file of its node counts."""
+    with tempfile.TemporaryDirectory() as scratch:
+        counts = Path(scratch) / f"{stack}-counts.yaml"
+        counts.write_text(yaml.safe_dump({"parameter_defaults": {"ControllerCount": controllers,
+                                                                 "ComputeCount": computes}}))
+        put(host, counts, counts.name)
     return run(host, ["openstack", "overcloud", "deploy", "--templates", "-e", "node-info.yaml",
                       "-e", f"{stack}-counts.yaml", "--stack", stack], check=False, timeout=300)
 
