@@ -1,0 +1,144 @@
+"""The pre/post comparison: every test in either run in exactly one category, and a verdict with reasons.
+
+Vectorized with pandas: one outer join on ``test_id`` and boolean masks, no
+per-test Python loop. A test whose class failed ``setUpClass`` in a run counts
+as failed in that run (it did not run because of the class), not as missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rdoflow.site import ComparisonPolicy
+from tasks.results.model import FAILING
+
+CATEGORIES = ("regression", "fixed", "still_failing", "new_failure", "added", "removed", "newly_skipped",
+              "unskipped", "slower", "unchanged")
+BLOCKING = ("regression", "new_failure", "removed")
+
+
+@dataclass
+class Comparison:
+    verdict: str
+    reasons: list[str]
+    table: pd.DataFrame  # one row per test: test_id, category, status_pre/post, duration_pre/post, reason, known, flaky
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def tests(self, category: str) -> list[str]:
+        return self.table.loc[self.table["category"] == category, "test_id"].tolist()
+
+    def changed(self) -> pd.DataFrame:
+        return self.table[self.table["category"] != "unchanged"]
+
+
+def _with_class_failures(run: pd.DataFrame, others: pd.Series) -> pd.DataFrame:
+    """Tests of ``others`` that are absent from ``run`` because their class's fixture failed there: failed."""
+    fixtures = run[run["fixture"] & run["status"].isin(FAILING)]
+    if fixtures.empty:
+        return run[~run["fixture"]]
+    reasons = fixtures.set_index("class_name")["reason"]
+    missing = others[~others.isin(run["test_id"])]
+    classes = missing.str.rsplit(".", n=1).str[0]
+    hit = classes.isin(reasons.index)
+    implied = pd.DataFrame({
+        "test_id": missing[hit].values,
+        "status": "fail",
+        "duration": np.nan,
+        "reason": ("did not run: setUpClass of its class failed: " + reasons.reindex(classes[hit]).fillna("")).values,
+    })
+    return pd.concat([run[~run["fixture"]], implied], ignore_index=True)
+
+
+def compare(pre: pd.DataFrame, post: pd.DataFrame, policy: ComparisonPolicy,
+            history_flaky: set[str] | None = None) -> Comparison:
+    pre_tests = _with_class_failures(pre, post.loc[~post["fixture"], "test_id"])
+    post_tests = _with_class_failures(post, pre.loc[~pre["fixture"], "test_id"])
+    keep = ["test_id", "status", "duration", "reason"]
+    table = pd.merge(pre_tests[keep], post_tests[keep], on="test_id", how="outer", suffixes=("_pre", "_post"))
+    before, after = table["status_pre"], table["status_post"]
+    ran_before, ran_after = before.notna(), after.notna()
+    failed_before, failed_after = before.isin(FAILING), after.isin(FAILING)
+    passed_before, passed_after = before.isin(("pass", "xfail")), after.isin(("pass", "xfail"))
+    slower = (passed_before & passed_after
+              & (table["duration_post"] >= table["duration_pre"] * policy.slower_ratio)
+              & (table["duration_post"] - table["duration_pre"] >= policy.slower_seconds))
+    rules = [
+        ("regression", ran_before & ~failed_before & (before != "skip") & failed_after),
+        ("new_failure", (~ran_before | (before == "skip")) & failed_after),  # new, or unskipped and failing
+        ("fixed", failed_before & ran_after & ~failed_after & (after != "skip")),
+        ("still_failing", failed_before & failed_after),
+        ("added", ~ran_before & ran_after),
+        ("removed", ran_before & ~ran_after),
+        ("newly_skipped", (before != "skip") & ran_before & (after == "skip")),
+        ("unskipped", (before == "skip") & ran_after & (after != "skip")),
+        ("slower", slower),
+    ]
+    table["category"] = np.select([mask for _, mask in rules], [name for name, _ in rules], default="unchanged")
+    table["reason"] = table["reason_post"].where(failed_after, table["reason_pre"]).fillna("")
+    table["known"] = _matches(table["test_id"], [k.test for k in policy.known_failures])
+    table["known_reason"] = _first_reason(table["test_id"], policy)
+    flaky = _matches(table["test_id"], policy.flaky)
+    if history_flaky:
+        flaky |= table["test_id"].isin(history_flaky)
+    table["flaky"] = flaky
+    table = table.drop(columns=["reason_pre", "reason_post"]).sort_values(["category", "test_id"], kind="stable")
+    counts = {category: int((table["category"] == category).sum()) for category in CATEGORIES}
+    verdict, reasons = _verdict(table, counts)
+    return Comparison(verdict=verdict, reasons=reasons, table=table.reset_index(drop=True), counts=counts)
+
+
+def _matches(test_ids: pd.Series, patterns: list) -> pd.Series:
+    if not patterns:
+        return pd.Series(False, index=test_ids.index)
+    combined = "|".join(f"(?:{getattr(p, 'pattern', p)})" for p in patterns)
+    return test_ids.str.contains(combined, regex=True)
+
+
+def _first_reason(test_ids: pd.Series, policy: ComparisonPolicy) -> pd.Series:
+    reasons = pd.Series("", index=test_ids.index)
+    for known in reversed(policy.known_failures):  # the first matching entry wins
+        pattern = getattr(known.test, "pattern", known.test)
+        hit = test_ids.str.contains(pattern, regex=True)
+        reasons = reasons.mask(hit, known.reason + (f" ({known.bug})" if known.bug else ""))
+    return reasons
+
+
+def _verdict(table: pd.DataFrame, counts: dict[str, int]) -> tuple[str, list[str]]:
+    # A removed test with an added one in the same class was most likely renamed: said, not blocking.
+    owner = table["test_id"].str.rsplit(".", n=1).str[0]
+    renamed = (table["category"] == "removed") & owner.isin(owner[table["category"] == "added"])
+    excused = table["known"] | table["flaky"]
+    reasons = []
+    for category, words in (("regression", "passed before the upgrade and fail after it"),
+                            ("new_failure", "are new and fail"),
+                            ("removed", "ran before the upgrade and did not run after it")):
+        rows = table[(table["category"] == category)]
+        blocking = rows[~(renamed if category == "removed" else excused).loc[rows.index]]
+        if len(blocking):
+            names = ", ".join(blocking["test_id"].head(3))
+            more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
+            reasons.append(f"{len(blocking)} tests {words}: {names}{more}")
+        excused_here = len(rows) - len(blocking)
+        if excused_here and category == "removed":
+            reasons.append(f"{excused_here} removed tests have a test added in their class (renamed?), "
+                           "and do not fail the verdict")
+        elif excused_here:
+            reasons.append(f"{excused_here} {category.replace('_', ' ')} tests are known failures or flaky, "
+                           "and do not fail the verdict")
+    failing = any(not r.endswith("do not fail the verdict") for r in reasons)
+    if not failing:
+        reasons.insert(0, f"no test regressed: {counts['unchanged']} unchanged, {counts['fixed']} fixed, "
+                          f"{counts['still_failing']} still failing, {counts['added']} added")
+    return ("fail" if failing else "pass"), reasons
+
+
+def history_flips(history: pd.DataFrame, runs: int) -> set[str]:
+    """Tests whose pass/fail outcome changed within the last ``runs`` runs of the history table."""
+    if history.empty or runs <= 0:
+        return set()
+    recent = history[history["run_id"].isin(history["run_id"].drop_duplicates().tail(runs))]
+    outcomes = recent.assign(failed=recent["status"].isin(FAILING)).groupby("test_id")["failed"].nunique()
+    return set(outcomes[outcomes > 1].index)

@@ -1,0 +1,223 @@
+"""Reading result files of any supported format into reader rows; the format is told from the content.
+
+Formats: subunit v2 (what ``stestr last --subunit`` and ``tempest run --subunit``
+write), subunit v1 (stestr repository files), JUnit XML (``subunit2junitxml``,
+Rally, most CI tools; parsed with defusedxml: no entities, no DTDs), a stestr
+repository directory (its latest run), and the JSON-lines results of a script
+suite (``SCRIPT_RESULTS``: one object per script, see ``read_scripts``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+import pandas as pd
+import subunit
+import testtools
+from defusedxml import DefusedXmlException
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+from tasks.results.model import STATUSES, ResultFileError, RunMeta, frame, trim
+
+SUBUNIT_V2 = 0xB3
+SCRIPT_RESULTS = "results.jsonl"
+STATUS_OF = {"success": "pass", "fail": "fail", "skip": "skip", "xfail": "xfail", "uxsuccess": "uxsuccess"}
+
+
+def read_run(path: str | Path, meta: RunMeta) -> pd.DataFrame:
+    """The normalized table of the run in ``path`` (a file or a stestr directory)."""
+    path = Path(path)
+    source = str(path)
+    if path.is_dir():
+        return read_run(_latest_stestr_run(path), meta)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ResultFileError(source, "no such file") from None
+    except OSError as exc:
+        raise ResultFileError(source, f"cannot be read: {exc.strerror}") from None
+    if not data.strip():
+        raise ResultFileError(source, "the file is empty; expected test results (an empty run is not a pass)")
+    rows = _rows(source, data)
+    if not rows:
+        raise ResultFileError(source, "no test results in the file; a run with no tests is not a pass")
+    return frame(rows, meta)
+
+
+def _rows(source: str, data: bytes) -> list[dict]:
+    head = data.lstrip()[:200]
+    if data[0] == SUBUNIT_V2:
+        return read_subunit_v2(source, data)
+    if head.startswith((b"<?xml", b"<testsuite", b"<testsuites")):
+        return read_junit(source, data)
+    if head.startswith(b"{"):
+        return read_scripts(source, data)
+    if head.startswith((b"time:", b"test:", b"tags:", b"testing:")):
+        return read_subunit_v1(source, data)
+    hint = None
+    if b"\xef\xbf\xbd" in data[:1000]:
+        hint = "the file holds U+FFFD where subunit's 0xB3 bytes were: a binary stream went through a text pipe"
+    raise ResultFileError(
+        source, "not a result file rdoflow reads: not subunit (v2 or v1), not JUnit XML, not a script suite's "
+        f"{SCRIPT_RESULTS} (it starts with {data[:16]!r})", hint=hint)
+
+
+class _Folded(testtools.StreamResult):
+    """Folds a stream's events by test id: the last final status wins, attachments are kept by name."""
+
+    def __init__(self):
+        super().__init__()
+        self.tests: dict[str, dict] = {}
+        self.order: list[dict] = []
+        self.parser_errors: list[str] = []
+
+    def status(self, test_id=None, test_status=None, test_tags=None, runnable=True, file_name=None,
+               file_bytes=None, eof=False, mime_type=None, route_code=None, timestamp=None):
+        if test_id is None:
+            return
+        if test_id == "subunit.parser":
+            if file_bytes:
+                self.parser_errors.append(bytes(file_bytes).decode("utf-8", "replace"))
+            return
+        test = self.tests.setdefault(test_id, {"files": {}, "status": None, "start": None, "stop": None,
+                                               "tags": set()})
+        if test_tags:
+            test["tags"] |= set(test_tags)
+        if file_name and file_bytes:
+            test["files"][file_name] = test["files"].get(file_name, b"") + bytes(file_bytes)
+        if timestamp is not None:
+            if test_status == "inprogress" or test["start"] is None:
+                test["start"] = timestamp
+            test["stop"] = timestamp
+        if test_status in STATUS_OF:
+            if test["status"] is not None:  # a second final result: a retry within the run
+                self.order.append(self._row(test_id, test))
+                test["files"] = {}
+            test["status"] = test_status
+        elif test_status == "inprogress" and test["status"] is not None:
+            test["status"] = None
+
+    def rows(self) -> list[dict]:
+        for test_id, test in self.tests.items():
+            self.order.append(self._row(test_id, test))
+        return self.order
+
+    @staticmethod
+    def _row(test_id: str, test: dict) -> dict:
+        files = {name: body.decode("utf-8", "replace") for name, body in test["files"].items()}
+        status = test["status"]
+        reason = files.get("traceback") or files.get("reason") or ""
+        if status is None:  # inprogress at the end of the stream: the test hung or the run died
+            status, reason = "fail", "the test started but never finished (in progress at the end of the stream)"
+        duration = (test["stop"] - test["start"]).total_seconds() if test["start"] and test["stop"] else None
+        worker = next((tag for tag in test["tags"] if tag.startswith("worker-")), "")
+        return {"raw_id": test_id, "status": STATUS_OF.get(status, status), "duration": duration,
+                "reason": trim(reason), "worker": worker}
+
+
+class _CountingReader(io.RawIOBase):
+    """The bytes the parser has consumed, so that an error can name its offset."""
+
+    def __init__(self, data: bytes):
+        self.stream, self.offset = io.BytesIO(data), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.stream.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self.offset += len(chunk)
+        return len(chunk)
+
+    def read(self, size=-1) -> bytes:
+        chunk = self.stream.read(size)
+        self.offset += len(chunk)
+        return chunk
+
+
+def read_subunit_v2(source: str, data: bytes) -> list[dict]:
+    reader = _CountingReader(data)
+    folded = _Folded()
+    subunit.ByteStreamToStreamResult(reader, non_subunit_name="stdout").run(folded)
+    if folded.parser_errors:
+        raise ResultFileError(source, f"corrupt or truncated subunit v2 stream near byte {reader.offset} of "
+                              f"{len(data)}: {folded.parser_errors[0].strip()}")
+    return folded.rows()
+
+
+def read_subunit_v1(source: str, data: bytes) -> list[dict]:
+    folded = _Folded()
+    result = testtools.ExtendedToStreamDecorator(folded)
+    result.startTestRun()
+    try:
+        subunit.ProtocolTestCase(io.BytesIO(data)).run(result)
+    finally:
+        result.stopTestRun()
+    return folded.rows()
+
+
+def read_junit(source: str, data: bytes) -> list[dict]:
+    try:
+        root = SafeET.fromstring(data)
+    except DefusedXmlException as exc:
+        raise ResultFileError(source, f"refused: the XML declares {type(exc).__name__.replace('Forbidden', '')} "
+                              "(entities and DTDs are not read, to avoid expansion attacks)") from None
+    except SafeET.ParseError as exc:
+        raise ResultFileError(source, f"not well-formed XML: {exc}") from None
+    if root.tag not in ("testsuite", "testsuites"):
+        raise ResultFileError(source, f"XML, but not JUnit: the root element is <{root.tag}>, "
+                              "expected <testsuite> or <testsuites>")
+    suites = JUnitXml.fromroot(root)
+    rows = []
+    for case in (case for suite in _suites(suites) for case in suite):
+        name = case.name or ""
+        raw = f"{case.classname}.{name}" if case.classname and not name.startswith(case.classname) else name
+        results = case.result
+        status, reason = "pass", ""
+        for result in results:
+            text = result.text or result.message or ""
+            if isinstance(result, (Failure, Error)):
+                status, reason = "fail", text
+            elif isinstance(result, Skipped):
+                status, reason = "skip", result.message or result.text or ""
+        rows.append({"raw_id": raw, "status": status, "duration": case.time if case.time else None,
+                     "reason": trim(reason), "worker": ""})
+    return rows
+
+
+def _suites(xml):
+    return [xml] if xml._tag == "testsuite" else list(xml)
+
+
+def read_scripts(source: str, data: bytes) -> list[dict]:
+    """A script suite's results: one JSON object per line, ``{"script": name, "status": "pass"|"fail"|"skip",
+    "exit_status": int, "duration": seconds, "output": last lines}`` (written by the regression stage)."""
+    rows = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ResultFileError(source, f"line {number}: not JSON: {exc.msg}") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("script"), str) or entry.get("status") not in STATUSES:
+            raise ResultFileError(source, f"line {number}: expected an object with 'script' (text) and 'status' "
+                                  f"(one of {', '.join(STATUSES)}), got {line[:80]!r}")
+        rows.append({"raw_id": f"scripts.{entry['script']}", "status": entry["status"],
+                     "duration": entry.get("duration"), "reason": trim(entry.get("output", "")), "worker": ""})
+    return rows
+
+
+def _latest_stestr_run(directory: Path) -> Path:
+    repo = directory / ".stestr" if (directory / ".stestr").is_dir() else directory
+    if not (repo / "next-stream").exists():
+        raise ResultFileError(str(directory), "a directory, but not a stestr repository (no .stestr/next-stream); "
+                              "expected a result file or a directory where 'stestr run' ran")
+    runs = sorted((int(p.name), p) for p in repo.iterdir() if p.name.isdigit())
+    if not runs:
+        raise ResultFileError(str(directory), "the stestr repository holds no run yet")
+    return runs[-1][1]
