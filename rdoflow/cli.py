@@ -40,8 +40,8 @@ config_app = typer.Typer(help="Site configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 # soft_wrap: a problem line stays one line in a pipe or a CI log, where Rich would assume 80 columns.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 def _exit_status_for(exc: BaseException) -> ExitStatus:
@@ -162,6 +162,11 @@ def nightly_command(
 from rdoflow.lab_cli import lab_app  # noqa: E402  (after `app`: the sub-app imports nothing of cli at load)
 
 app.add_typer(lab_app, name="lab")
+
+from rdoflow.results_cli import compare_command, results_app  # noqa: E402
+
+app.command("compare")(compare_command)
+app.add_typer(results_app, name="results")
 
 
 def main() -> None:

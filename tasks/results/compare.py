@@ -112,27 +112,31 @@ def _verdict(table: pd.DataFrame, counts: dict[str, int]) -> tuple[str, list[str
     renamed = (table["category"] == "removed") & owner.isin(owner[table["category"] == "added"])
     excused = table["known"] | table["flaky"]
     reasons = []
-    for category, words in (("regression", "passed before the upgrade and fail after it"),
-                            ("new_failure", "are new and fail"),
-                            ("removed", "ran before the upgrade and did not run after it")):
+    for category, words in (("regression", "passed before and failed after"),
+                            ("new_failure", "new (or no longer skipped) and failed"),
+                            ("removed", "ran before and did not run after")):
         rows = table[(table["category"] == category)]
         blocking = rows[~(renamed if category == "removed" else excused).loc[rows.index]]
         if len(blocking):
             names = ", ".join(blocking["test_id"].head(3))
             more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
-            reasons.append(f"{len(blocking)} tests {words}: {names}{more}")
+            reasons.append(f"{_tests(len(blocking))} {words}: {names}{more}")
         excused_here = len(rows) - len(blocking)
         if excused_here and category == "removed":
-            reasons.append(f"{excused_here} removed tests have a test added in their class (renamed?), "
-                           "and do not fail the verdict")
+            reasons.append(f"{_tests(excused_here)} removed with a test added in the same class (renamed?): "
+                           "they do not fail the verdict")
         elif excused_here:
-            reasons.append(f"{excused_here} {category.replace('_', ' ')} tests are known failures or flaky, "
-                           "and do not fail the verdict")
+            reasons.append(f"{_tests(excused_here)} in '{category.replace('_', ' ')}' are known failures or "
+                           "flaky: they do not fail the verdict")
     failing = any(not r.endswith("do not fail the verdict") for r in reasons)
     if not failing:
         reasons.insert(0, f"no test regressed: {counts['unchanged']} unchanged, {counts['fixed']} fixed, "
                           f"{counts['still_failing']} still failing, {counts['added']} added")
     return ("fail" if failing else "pass"), reasons
+
+
+def _tests(count: int) -> str:
+    return f"{count} test" if count == 1 else f"{count} tests"
 
 
 def history_flips(history: pd.DataFrame, runs: int) -> set[str]:

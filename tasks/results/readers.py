@@ -86,19 +86,18 @@ class _Folded(testtools.StreamResult):
                                                "tags": set()})
         if test_tags:
             test["tags"] |= set(test_tags)
-        if file_name and file_bytes:
-            test["files"][file_name] = test["files"].get(file_name, b"") + bytes(file_bytes)
         if timestamp is not None:
             if test_status == "inprogress" or test["start"] is None:
                 test["start"] = timestamp
             test["stop"] = timestamp
-        if test_status in STATUS_OF:
-            if test["status"] is not None:  # a second final result: a retry within the run
+        if test_status in STATUS_OF or test_status == "inprogress":
+            if test["status"] is not None:  # the test runs again after a result: a retry within the run
                 self.order.append(self._row(test_id, test))
-                test["files"] = {}
-            test["status"] = test_status
-        elif test_status == "inprogress" and test["status"] is not None:
-            test["status"] = None
+                test.update(files={}, start=timestamp, status=None)
+            if test_status != "inprogress":
+                test["status"] = test_status
+        if file_name and file_bytes:
+            test["files"][file_name] = test["files"].get(file_name, b"") + bytes(file_bytes)
 
     def rows(self) -> list[dict]:
         for test_id, test in self.tests.items():

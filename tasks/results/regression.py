@@ -1,0 +1,83 @@
+"""Comparing two runs end to end: read, store, compare, report; plain functions and their Prefect tasks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from pydantic import ValidationError
+
+from rdoflow.site import ComparisonPolicy, load_site
+from rdoflow.yamlsource import raise_problems, read_yaml, validation_problems
+from reports.comparison import write_html, write_json, write_junit, write_markdown
+from tasks.results.compare import Comparison, compare, history_flips
+from tasks.results.model import RunMeta
+from tasks.results.readers import read_run
+from tasks.results.store import ResultsStore
+
+
+@dataclass
+class StoredRun:
+    meta: RunMeta
+    table: pd.DataFrame
+    location: str
+
+
+def load_policy(path: Path | None) -> ComparisonPolicy:
+    """The comparison policy from a site file (its ``policy`` section) or a policy-only YAML file."""
+    if path is None:
+        return ComparisonPolicy()
+    document = read_yaml(path)
+    data = document.data
+    if isinstance(data, dict) and "undercloud" in data:
+        return load_site(path).policy
+    try:
+        return ComparisonPolicy.model_validate(data or {})
+    except ValidationError as exc:
+        raise_problems(str(path), document.problems + validation_problems(exc, document, ComparisonPolicy))
+
+
+def run_id_for(path: Path, label: str) -> str:
+    """A run's id from its content, so storing the same file twice replaces rather than duplicates."""
+    target = path
+    if path.is_dir():
+        repo = path / ".stestr" if (path / ".stestr").is_dir() else path
+        numbered = sorted((int(p.name), p) for p in repo.iterdir() if p.name.isdigit())
+        target = numbered[-1][1] if numbered else path / "next-stream"
+    digest = hashlib.sha256(target.read_bytes() if target.is_file() else str(target).encode()).hexdigest()[:12]
+    return f"{label or 'run'}-{digest}"
+
+
+def read_and_store(path: Path, meta: RunMeta, location: str) -> StoredRun:
+    table = read_run(path, meta)
+    return StoredRun(meta=meta, table=table, location=ResultsStore(location).write(table, meta))
+
+
+def compare_stored(pre: StoredRun, post: StoredRun, policy: ComparisonPolicy, location: str) -> Comparison:
+    history = ResultsStore(location).history(post.meta.suite or "unnamed", policy.history_runs, before=post.meta.run_id)
+    return compare(pre.table, post.table, policy, history_flaky=history_flips(history, policy.history_runs))
+
+
+def write_reports(directory: Path, comparison: Comparison, pre: StoredRun, post: StoredRun,
+                  names: dict[str, Path | None] | None = None) -> dict[str, Path]:
+    """The four reports; ``names`` may place any of them elsewhere (``None``: the default name in ``directory``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = names or {}
+    where = {kind: names.get(kind) or directory / f"comparison.{ext}"
+             for kind, ext in (("json", "json"), ("junit", "junit.xml"), ("html", "html"), ("md", "md"))}
+    write_json(where["json"], comparison, pre.meta, post.meta)
+    write_junit(where["junit"], comparison)
+    write_html(where["html"], comparison, pre.meta, post.meta, pre.table, post.table)
+    write_markdown(where["md"], comparison, pre.meta, post.meta)
+    return where
+
+
+# The runs are in the store already: caching their tables in Prefect's result storage would copy them again.
+read_and_store_task = task(read_and_store, name="read-and-store-run", task_run_name="store-{meta.label}",
+                           cache_policy=NO_CACHE)
+compare_task = task(compare_stored, name="compare-runs", cache_policy=NO_CACHE)
+write_reports_task = task(write_reports, name="write-reports", cache_policy=NO_CACHE)
