@@ -99,7 +99,7 @@ def write_markdown(path: Path, comparison: Comparison, pre: RunMeta, post: RunMe
 
 def write_html(path: Path, comparison: Comparison, pre: RunMeta, post: RunMeta,
                pre_table: pd.DataFrame, post_table: pd.DataFrame) -> Path:
-    changed = comparison.changed()
+    changed = comparison.changed().fillna({"status_pre": "", "status_post": ""})
     html = TEMPLATES.get_template("comparison.html.j2").render(
         verdict=comparison.verdict, reasons=comparison.reasons, counts=comparison.counts, pre=pre, post=post,
         rows=changed.head(CHANGE_ROWS).itertuples(), shown=min(len(changed), CHANGE_ROWS), changed=len(changed),

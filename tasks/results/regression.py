@@ -47,8 +47,12 @@ def run_id_for(path: Path, label: str) -> str:
     if path.is_dir():
         repo = path / ".stestr" if (path / ".stestr").is_dir() else path
         numbered = sorted((int(p.name), p) for p in repo.iterdir() if p.name.isdigit())
-        target = numbered[-1][1] if numbered else path / "next-stream"
-    digest = hashlib.sha256(target.read_bytes() if target.is_file() else str(target).encode()).hexdigest()[:12]
+        target = numbered[-1][1] if numbered else repo
+    try:
+        content = target.read_bytes()
+    except OSError:  # missing or unreadable: reading the run says so, with the file's name
+        content = str(target).encode()
+    digest = hashlib.sha256(content).hexdigest()[:12]
     return f"{label or 'run'}-{digest}"
 
 
@@ -58,7 +62,9 @@ def read_and_store(path: Path, meta: RunMeta, location: str) -> StoredRun:
 
 
 def compare_stored(pre: StoredRun, post: StoredRun, policy: ComparisonPolicy, location: str) -> Comparison:
-    history = ResultsStore(location).history(post.meta.suite or "unnamed", policy.history_runs, before=post.meta.run_id)
+    # The two runs compared are not their own history: a test that differs between them is what is judged.
+    history = ResultsStore(location).history(post.meta.suite or "unnamed", policy.history_runs,
+                                             excluding=(pre.meta.run_id, post.meta.run_id))
     return compare(pre.table, post.table, policy, history_flaky=history_flips(history, policy.history_runs))
 
 

@@ -50,8 +50,8 @@ class ResultsStore:
         with self.fs.open(f"{self._dir(RunMeta(run_id=run_id, suite=suite))}/{RESULTS_FILE}") as handle:
             return pd.read_parquet(handle)
 
-    def history(self, suite: str, runs: int, *, before: str | None = None) -> pd.DataFrame:
-        """test_id, status and run_id of the last ``runs`` runs of ``suite`` (excluding run ``before`` on)."""
-        metas = [m for m in self.runs(suite) if m["run_id"] != before][-runs:] if runs > 0 else []
+    def history(self, suite: str, runs: int, *, excluding: tuple[str, ...] = ()) -> pd.DataFrame:
+        """test_id, status and run_id of the last ``runs`` runs of ``suite``, without the runs ``excluding``."""
+        metas = [m for m in self.runs(suite) if m["run_id"] not in excluding][-runs:] if runs > 0 else []
         tables = [self.read(suite, m["run_id"])[["test_id", "status", "run_id"]] for m in metas]
         return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["test_id", "status", "run_id"])
