@@ -11,8 +11,8 @@ from pydantic import Field
 from rdoflow.errors import ResourceFailed
 from reports.comparison import markdown
 from tasks.results.model import RunMeta
-from tasks.results.regression import (compare_task, load_policy, read_and_store_task, run_id_for,
-                                      write_reports_task)
+from tasks.results.regression import load_policy, run_id_for
+from tasks.results.stages import compare_task, read_and_store_task, write_reports_task
 
 TABLE_ROWS = 1000
 

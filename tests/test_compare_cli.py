@@ -117,3 +117,14 @@ def test_names_and_messages_are_written_escaped_into_the_reports(tmp_path, repor
         assert "<img src=x" not in text
     else:
         assert "`m.C.test_<script>alert(1)</script>`" in text  # inside code spans in Markdown
+
+
+def test_the_junit_report_reads_back_with_junitparser(tmp_path):
+    from junitparser import Failure, JUnitXml
+
+    pre = write(tmp_path / "pre", GOOD)
+    post = write(tmp_path / "post", [("m.C.test_a", "fail", 1, "E1"), ("m.C.test_b", "fail", 1, "E2")])
+    compare(tmp_path, pre, post, "--junit", str(tmp_path / "out.xml"))
+    cases = [case for suite in JUnitXml.fromfile(str(tmp_path / "out.xml")) for case in suite]
+    assert {(case.classname, case.name) for case in cases} == {("m.C", "test_a"), ("m.C", "test_b")}
+    assert all(isinstance(case.result[0], Failure) for case in cases)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tasks.results.model import REASON_CHARS, ResultFileError, RunMeta
@@ -115,3 +116,20 @@ def test_a_truncated_stream_is_an_error_with_the_byte_offset(tmp_path):
     (tmp_path / "cut").write_bytes(whole[: len(whole) - 7])
     with pytest.raises(ResultFileError, match=r"truncated subunit v2 stream near byte \d+ of \d+"):
         read_run(tmp_path / "cut", META)
+
+
+@pytest.mark.parametrize("name", ["rally-subunit_v2.stream", "stestr-all_skips.subunit", "pitfalls"])
+def test_the_fast_v2_reader_gives_what_python_subunit_gives(tmp_path, name):
+    from tasks.results.model import frame
+    from tasks.results.readers import read_subunit_v2, read_subunit_v2_reference
+
+    if name == "pitfalls":
+        path = write(tmp_path / "s", [("t.a.C.test_x[id-9,smoke]", "fail", 1, "Tracé ☃\n" * 3000),
+                                      ("setUpClass (t.a.D)", "fail", 0, "boom"), ("t.a.C.test_x[id-9,smoke]", "success", 2, None),
+                                      ("t.a.C.test_y", "skip", 0, "off"), ("t.a.C.test_hung", None, 3, None)])
+    else:
+        path = FIXTURES / name
+    data = path.read_bytes()
+    fast, reference = frame(read_subunit_v2(name, data), META), frame(read_subunit_v2_reference(name, data), META)
+    # python-subunit rounds timestamps to microseconds; the fast reader keeps nanoseconds
+    pd.testing.assert_frame_equal(fast, reference, check_exact=False, atol=1e-5)

@@ -32,7 +32,6 @@ TEST_COLUMNS = ("test_id", "tags", "idempotent_id", "class_name", "status", "dur
 META_COLUMNS = ("run_id", "label", "drop", "suite", "host", "started_at")
 COLUMNS = TEST_COLUMNS + META_COLUMNS
 
-ATTRIBUTES = re.compile(r"^(?P<id>[^\[]+)\[(?P<tags>[^\]]*)\]$")
 FIXTURE = re.compile(r"^(?P<kind>setUpClass|tearDownClass|setUpModule|tearDownModule) \((?P<owner>[^)]+)\)$")
 
 
@@ -56,24 +55,6 @@ class RunMeta(BaseModel):
     started_at: datetime | None = Field(None, description="When it started (UTC).")
 
 
-def split_test_id(raw: str) -> tuple[str, str, str]:
-    """``(test_id, tags, idempotent_id)`` from ``module.Class.test_x[id-…,smoke]``."""
-    match = ATTRIBUTES.match(raw)
-    if not match:
-        return raw, "", ""
-    attributes = [a.strip() for a in match["tags"].split(",") if a.strip()]
-    ids = [a for a in attributes if a.startswith("id-")]
-    return match["id"], ",".join(a for a in attributes if not a.startswith("id-")), ids[0][3:] if ids else ""
-
-
-def class_of(test_id: str) -> tuple[str, bool]:
-    """The class a record belongs to, and whether the record is a fixture rather than a test."""
-    fixture = FIXTURE.match(test_id)
-    if fixture:
-        return fixture["owner"], True
-    return test_id.rsplit(".", 1)[0] if "." in test_id else "", False
-
-
 def trim(text: str | None) -> str:
     """Huge tracebacks keep their end, where the error is."""
     if not text:
@@ -84,15 +65,17 @@ def trim(text: str | None) -> str:
 def frame(rows: list[dict], meta: RunMeta) -> pd.DataFrame:
     """The normalized table of one run from reader rows (``raw_id``, status, duration, reason, worker)."""
     table = pd.DataFrame(rows, columns=["raw_id", "status", "duration", "reason", "worker"])
-    split = table["raw_id"].map(split_test_id)
-    table["test_id"] = split.str[0]
-    table["tags"] = split.str[1]
-    table["idempotent_id"] = split.str[2]
-    owner = table["test_id"].map(class_of)
-    table["class_name"] = owner.str[0]
-    table["fixture"] = owner.str[1].astype(bool)
-    counts = table.groupby("test_id")["test_id"].transform("size")
-    table["flaky_in_run"] = counts > 1
+    raw = table["raw_id"].astype(str)
+    parts = raw.str.extract(r"^(?P<base>[^\[]+)\[(?P<attributes>[^\]]*)\]$")
+    table["test_id"] = parts["base"].fillna(raw)
+    attributes = parts["attributes"].fillna("")
+    table["idempotent_id"] = attributes.str.extract(r"(?:^|,)\s*id-([^,\s]+)")[0].fillna("")
+    table["tags"] = (attributes.str.replace(r"(?:^|,)\s*id-[^,]*", "", regex=True)
+                     .str.replace(r"\s+", "", regex=True).str.strip(","))
+    fixture = table["test_id"].str.extract(FIXTURE.pattern)
+    table["fixture"] = fixture["owner"].notna()
+    table["class_name"] = fixture["owner"].fillna(table["test_id"].str.rpartition(".")[0])
+    table["flaky_in_run"] = table.groupby("test_id")["test_id"].transform("size") > 1
     table = table.drop_duplicates("test_id", keep="last").drop(columns="raw_id")
     table["duration"] = pd.to_numeric(table["duration"], errors="coerce").astype(float)
     for column in ("reason", "worker"):

@@ -21,6 +21,7 @@ from defusedxml import DefusedXmlException
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from tasks.results.model import STATUSES, ResultFileError, RunMeta, frame, trim
+from tasks.results.subunit_fast import NotFastPath, packets
 
 SUBUNIT_V2 = 0xB3
 SCRIPT_RESULTS = "results.jsonl"
@@ -111,7 +112,10 @@ class _Folded(testtools.StreamResult):
         reason = files.get("traceback") or files.get("reason") or ""
         if status is None:  # inprogress at the end of the stream: the test hung or the run died
             status, reason = "fail", "the test started but never finished (in progress at the end of the stream)"
-        duration = (test["stop"] - test["start"]).total_seconds() if test["start"] and test["stop"] else None
+        duration = None
+        if test["start"] is not None and test["stop"] is not None:
+            elapsed = test["stop"] - test["start"]  # seconds (fast reader) or a timedelta (python-subunit)
+            duration = elapsed.total_seconds() if hasattr(elapsed, "total_seconds") else elapsed
         worker = next((tag for tag in test["tags"] if tag.startswith("worker-")), "")
         return {"raw_id": test_id, "status": STATUS_OF.get(status, status), "duration": duration,
                 "reason": trim(reason), "worker": worker}
@@ -139,6 +143,18 @@ class _CountingReader(io.RawIOBase):
 
 
 def read_subunit_v2(source: str, data: bytes) -> list[dict]:
+    folded = _Folded()
+    try:
+        for test_id, status, tags, file_name, file_bytes, timestamp in packets(data):
+            folded.status(test_id=test_id, test_status=status, test_tags=tags, file_name=file_name,
+                          file_bytes=file_bytes, timestamp=timestamp)
+        return folded.rows()
+    except (NotFastPath, IndexError, UnicodeDecodeError):
+        return read_subunit_v2_reference(source, data)  # python-subunit reads it and names the problem
+
+
+def read_subunit_v2_reference(source: str, data: bytes) -> list[dict]:
+    """The same rows through python-subunit's own parser (what the fast path is checked against)."""
     reader = _CountingReader(data)
     folded = _Folded()
     subunit.ByteStreamToStreamResult(reader, non_subunit_name="stdout").run(folded)

@@ -1,4 +1,4 @@
-"""Comparing two runs end to end: read, store, compare, report; plain functions and their Prefect tasks."""
+"""Comparing two runs end to end: read, store, compare, report (plain functions; tasks in ``stages``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
 from rdoflow.site import ComparisonPolicy, load_site
@@ -80,10 +78,3 @@ def write_reports(directory: Path, comparison: Comparison, pre: StoredRun, post:
     write_html(where["html"], comparison, pre.meta, post.meta, pre.table, post.table)
     write_markdown(where["md"], comparison, pre.meta, post.meta)
     return where
-
-
-# The runs are in the store already: caching their tables in Prefect's result storage would copy them again.
-read_and_store_task = task(read_and_store, name="read-and-store-run", task_run_name="store-{meta.label}",
-                           cache_policy=NO_CACHE)
-compare_task = task(compare_stored, name="compare-runs", cache_policy=NO_CACHE)
-write_reports_task = task(write_reports, name="write-reports", cache_policy=NO_CACHE)
