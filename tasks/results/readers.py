@@ -43,6 +43,7 @@ def read_run(path: str | Path, meta: RunMeta) -> pd.DataFrame:
     if not data.strip():
         raise ResultFileError(source, "the file is empty; expected test results (an empty run is not a pass)")
     rows = _rows(source, data)
+    del data  # the stream's bytes are not needed once parsed (a 100,000-test stream is ~20 MB)
     if not rows:
         raise ResultFileError(source, "no test results in the file; a run with no tests is not a pass")
     return frame(rows, meta)
@@ -142,15 +143,55 @@ class _CountingReader(io.RawIOBase):
         return chunk
 
 
-def read_subunit_v2(source: str, data: bytes) -> list[dict]:
-    folded = _Folded()
+def read_subunit_v2(source: str, data: bytes) -> list:
     try:
-        for test_id, status, tags, file_name, file_bytes, timestamp in packets(data):
-            folded.status(test_id=test_id, test_status=status, test_tags=tags, file_name=file_name,
-                          file_bytes=file_bytes, timestamp=timestamp)
-        return folded.rows()
+        return _fold_fast(packets(data))
     except (NotFastPath, IndexError, UnicodeDecodeError):
         return read_subunit_v2_reference(source, data)  # python-subunit reads it and names the problem
+
+
+def _fold_fast(events) -> list[tuple]:
+    """``_Folded``'s rules, inlined for the fast reader's plain tuples (the hot loop of a big run)."""
+    tests: dict[str, list] = {}  # id -> [status, start, stop, worker, files]
+    done: list[tuple] = []
+    for test_id, status, tags, file_name, file_bytes, timestamp in events:
+        if test_id is None or test_id == "subunit.parser":
+            if test_id is not None:
+                raise NotFastPath(0)
+            continue
+        test = tests.get(test_id)
+        if test is None:
+            test = tests[test_id] = [None, None, None, "", None]
+        if tags and not test[3]:
+            test[3] = next((tag for tag in tags if tag.startswith("worker-")), "")
+        if timestamp is not None:
+            if status == "inprogress" or test[1] is None:
+                test[1] = timestamp
+            test[2] = timestamp
+        if status in STATUS_OF or status == "inprogress":
+            if test[0] is not None:  # ran again after a result: a retry within the run
+                done.append(_fast_row(test_id, test))
+                test[0], test[1], test[4] = None, timestamp, None
+            if status != "inprogress":
+                test[0] = status
+        if file_name and file_bytes:
+            files = test[4] = test[4] or {}
+            files[file_name] = files.get(file_name, b"") + bytes(file_bytes)
+    done += [_fast_row(test_id, test) for test_id, test in tests.items()]
+    tests.clear()
+    return done
+
+
+def _fast_row(test_id: str, test: list) -> dict:
+    status, start, stop, worker, files = test
+    reason = ""
+    if files:
+        body = files.get("traceback") or files.get("reason") or b""
+        reason = trim(body.decode("utf-8", "replace"))
+    if status is None:
+        status, reason = "fail", "the test started but never finished (in progress at the end of the stream)"
+    duration = stop - start if start is not None and stop is not None else None
+    return test_id, STATUS_OF.get(status, status), duration, reason, worker  # frame()'s row order
 
 
 def read_subunit_v2_reference(source: str, data: bytes) -> list[dict]:
