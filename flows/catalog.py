@@ -12,7 +12,6 @@ from rdoflow.site import load_site
 FLOWS: dict[str, str] = {
     "nightly": "flows.nightly:nightly",
     "undercloud-preflight": "flows.undercloud_preflight:undercloud_preflight",
-    "compare-runs": "flows.compare_runs:compare_runs",
 }
 
 
