@@ -159,6 +159,11 @@ def nightly_command(
         raise _fail(exc) from None
 
 
+from rdoflow import cli_packages  # noqa: E402  (its commands use the helpers above)
+
+cli_packages.register(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="rdoflow")

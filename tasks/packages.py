@@ -10,6 +10,7 @@ files, so an unchanged package is not reviewed again.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import tempfile
 from datetime import timedelta
@@ -22,7 +23,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, Field
 
-from rdoflow.errors import ConfigError
+from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.sshconfig import SSHTarget
 from tasks.review_model import PackageReview
 
@@ -192,3 +193,48 @@ def review_package(source: PackageSource, settings: ReviewSettings) -> PackageRe
 def scratch_dir() -> Path:
     """A new directory for one review run's packages."""
     return Path(tempfile.mkdtemp(prefix="rdoflow-review-"))
+
+
+class ReviewFailed(ResourceFailed):
+    """At least one package failed its review."""
+
+    reference = "package-review-failed"
+
+
+def artifact_key(review: PackageReview) -> str:
+    """A Prefect artifact key for one package's review (lowercase letters, digits and dashes)."""
+    name = review.name or Path(review.package.rstrip("/")).name
+    return "package-review-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+@task(name="publish-reviews", cache_policy=NO_CACHE)
+def publish_reviews(reviews: list[PackageReview], report_dir: Path | None = None) -> None:
+    """A table artifact of every package, a Markdown review per package; the same as files in ``report_dir``."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    from reports.review import render_review, render_summary, summary_rows
+
+    create_table_artifact(summary_rows(reviews), key="package-review",
+                          description="Every reviewed package with its counts and verdict.")
+    for review in reviews:
+        create_markdown_artifact(render_review(review), key=artifact_key(review),
+                                 description=f"Review of {review.package}")
+    if report_dir is not None:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / "package-review.md").write_text(render_summary(reviews))
+        for review in reviews:
+            (report_dir / f"{artifact_key(review)}.md").write_text(render_review(review))
+
+
+def require_reviews_passed(reviews: list[PackageReview]) -> None:
+    """Raise ReviewFailed naming each failed package and its first failures."""
+    failed = [review for review in reviews if review.failed]
+    if failed:
+        evidence = []
+        for review in failed:
+            reasons = [review.error] if review.error else []
+            reasons += [f"{item.check}: {'; '.join(item.evidence[:1])}" for item in review.failures()][:3]
+            reasons += [message.render() for message in review.lint_errors()][:3]
+            evidence.append(f"{review.package}: {' | '.join(r for r in reasons if r)}")
+        raise ReviewFailed(f"{len(failed)} of {len(reviews)} package(s) failed review", evidence=evidence,
+                           hint="read each package's review (artifact package-review-NAME or its report file)")
