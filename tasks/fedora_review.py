@@ -148,18 +148,20 @@ def read_review_dir(review_dir: Path, package: str) -> PackageReview:
     raise FedoraReviewFailed(f"fedora-review left no review.json or review.txt in {review_dir}")
 
 
-def fedora_review_argv(srpm_name: str, mock_config: str) -> list[str]:
+def fedora_review_argv(srpm_name: str, mock_config: str, command: str = "fedora-review") -> list[str]:
     """The command a review host runs for one SRPM in its current directory."""
-    return ["env", "REVIEW_NO_MOCKGROUP_CHECK=true", "fedora-review", "-v", "--rpm-spec", "-n", srpm_name,
+    return ["env", "REVIEW_NO_MOCKGROUP_CHECK=true", command, "-v", "--rpm-spec", "-n", srpm_name,
             "-m", mock_config]
 
 
-def review_on_host(host: SSHHost, srpm: Path, *, mock_config: str, workdir: str, timeout: float) -> PackageReview:
+def review_on_host(host: SSHHost, srpm: Path, *, mock_config: str, workdir: str, timeout: float,
+                   command: str = "fedora-review") -> PackageReview:
     """Upload the SRPM to ``workdir`` on the host, run fedora-review there, fetch and read its report."""
     remote_dir = str(PurePosixPath(workdir) / srpm.name.removesuffix(".src.rpm"))
     run(host, ["mkdir", "-p", remote_dir])
     put(host, srpm, f"{remote_dir}/{srpm.name}")
-    result = run(host, fedora_review_argv(srpm.name, mock_config), cwd=remote_dir, timeout=timeout, check=False)
+    result = run(host, fedora_review_argv(srpm.name, mock_config, command), cwd=remote_dir, timeout=timeout,
+                 check=False)
     name = _srpm_name(host, remote_dir, srpm.name)
     local = Path(tempfile.mkdtemp(prefix="rdoflow-fedora-review-"))
     for report in REVIEW_FILES:
@@ -183,9 +185,9 @@ def _srpm_name(host: SSHHost, remote_dir: str, srpm_name: str) -> str:
     return srpm_name.removesuffix(".src.rpm").rsplit("-", 2)[0]
 
 
-def review_locally(srpm: Path, *, mock_config: str, timeout: float) -> PackageReview:
+def review_locally(srpm: Path, *, mock_config: str, timeout: float, command: str = "fedora-review") -> PackageReview:
     """Run fedora-review on this machine (a Fedora/CentOS host with mock) in the SRPM's directory."""
-    argv = fedora_review_argv(srpm.name, mock_config)
+    argv = fedora_review_argv(srpm.name, mock_config, command)
     done = subprocess.run(argv, cwd=srpm.parent, capture_output=True, text=True, timeout=timeout)
     name = srpm.name.removesuffix(".src.rpm").rsplit("-", 2)[0]
     try:

@@ -45,6 +45,8 @@ class ReviewSettings(BaseModel):
     upstream_version: str | None = Field(
         None, description="Version to put in a DLRN template spec (Version: XXX); default: from the tarball given.")
     mock_config: str = Field("centos-stream-9-x86_64", description="fedora-review backend: the mock config.")
+    fedora_review_command: str = Field("fedora-review", description="fedora-review backend: the command's "
+                                                                    "name or path on the review host.")
     review_host: SSHTarget | None = Field(
         None, description="fedora-review backend: the SSH review host; empty runs fedora-review on this machine.")
     timeout: float = Field(1800, gt=0, description="Seconds one package's review may take (fedora-review builds).")
@@ -169,11 +171,13 @@ def _fedora_review(source: PackageSource, settings: ReviewSettings) -> PackageRe
     if isinstance(srpm, PackageReview):  # the SRPM could not be built: that review is the answer
         return srpm
     if settings.review_host is None:
-        review = fedora_review.review_locally(srpm, mock_config=settings.mock_config, timeout=settings.timeout)
+        review = fedora_review.review_locally(srpm, mock_config=settings.mock_config, timeout=settings.timeout,
+                                              command=settings.fedora_review_command)
     else:
         host = SSHHost.from_target(settings.review_host)
         review = fedora_review.review_on_host(host, srpm, mock_config=settings.mock_config,
-                                              workdir="rdoflow-review", timeout=settings.timeout)
+                                              workdir="rdoflow-review", timeout=settings.timeout,
+                                              command=settings.fedora_review_command)
     return review.model_copy(update={"package": source.ref, "sha256": source.sha256})
 
 

@@ -89,7 +89,7 @@ def _spec_lines(facts: SpecFacts, pattern: str) -> list[str]:
 
 def check_parses(facts: SpecFacts) -> ReviewItem:
     if facts.error:
-        return _item("CheckSpecParses", "rpm parses the spec file.", "fail", facts.error, *facts.rpm_messages[-5:])
+        return _item("CheckSpecParses", "rpm parses the spec file.", "fail", facts.error, *facts.rpm_messages[:8])
     return _item("CheckSpecParses", "rpm parses the spec file.", "pass", *facts.rpm_messages[-5:])
 
 

@@ -100,7 +100,12 @@ def spec_facts(space: Workspace) -> SpecFacts:
     except (json.JSONDecodeError, IndexError):
         data = {"error": "spec parser crashed or timed out: " + " | ".join(ran.tail(5))}
     stderr = [line for line in ran.stderr.splitlines() if line.startswith(("error:", "warning:"))]
-    return SpecFacts(data=data, text=space.spec.read_text(errors="replace"), rpm_messages=stderr)
+    if "error" in data:  # rpmspec's own words (the line number of an unclosed macro, for one)
+        queried = run_sandboxed(["rpmspec", "-q", "--srpm", "--qf", "%{name}\n", str(space.spec)], space.root,
+                                timeout=60)
+        stderr = [line for line in queried.stderr.splitlines() if line.startswith("error:")] + stderr
+    return SpecFacts(data=data, text=space.spec.read_text(errors="replace"),
+                     rpm_messages=stderr + data.get("messages", []))
 
 
 def fetch_sources(facts: SpecFacts, space: Workspace, settings: ReviewSettings) -> list[str]:
@@ -204,7 +209,7 @@ def prepare(source: PackageSource, settings: ReviewSettings) -> tuple[Workspace,
     if templated is not None:
         space.spec.write_text(templated)
     facts = spec_facts(space)
-    facts.original_name = source.path.name if source.kind != "distgit" else next(source.path.glob("*.spec")).name
+    facts.original_name = space.spec.name  # as given (inside the SRPM for an SRPM), before the rename below
     facts.dlrn_template = templated is not None
     problems = [] if facts.error else fetch_sources(facts, space, settings)
     if facts.name and space.spec.name != f"{facts.name}.spec":

@@ -77,7 +77,10 @@ def main(argv: list[str]) -> int:
     try:
         found = facts(argv[0], argv[1])
     except Exception as exc:  # any parse failure is reported, the review decides what it means
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+        # specfile's RPMException keeps all of rpm's stderr; its message is only the first error.
+        messages = [line.decode(errors="replace").strip() for line in getattr(exc, "stderr", None) or []]
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}".strip(),
+                          "messages": [line for line in messages if line.startswith(("error:", "warning:"))]}))
         return 1
     print(json.dumps(found))
     return 0
