@@ -49,6 +49,8 @@ class ReviewSettings(BaseModel):
                                                                     "name or path on the review host.")
     review_host: SSHTarget | None = Field(
         None, description="fedora-review backend: the SSH review host; empty runs fedora-review on this machine.")
+    review_workdir: str = Field("rdoflow-review", description="fedora-review backend: directory on the review "
+                                                              "host (relative to the login's home) for the SRPMs.")
     timeout: float = Field(1800, gt=0, description="Seconds one package's review may take (fedora-review builds).")
     fetch_timeout: float = Field(60, gt=0, description="Seconds a source download may stall.")
 
@@ -176,7 +178,7 @@ def _fedora_review(source: PackageSource, settings: ReviewSettings) -> PackageRe
     else:
         host = SSHHost.from_target(settings.review_host)
         review = fedora_review.review_on_host(host, srpm, mock_config=settings.mock_config,
-                                              workdir="rdoflow-review", timeout=settings.timeout,
+                                              workdir=settings.review_workdir, timeout=settings.timeout,
                                               command=settings.fedora_review_command)
     return review.model_copy(update={"package": source.ref, "sha256": source.sha256})
 
