@@ -17,7 +17,7 @@ def watch_prerelease(
     link: str = Field("current-passed-ci", description="Promotion link to watch (current-passed-ci, "
                                                        "current-tripleo, consistent...)."),
     deployment: str = Field(DEFAULT_DEPLOYMENT, description="Deployment started for a new drop (FLOW/NAME)."),
-    parameters: dict[str, Any] = Field(default_factory=dict, description="More parameters for that deployment "
+    parameters: dict[str, Any] | None = Field(None, description="More parameters for that deployment "
                                                                          "(e.g. its site); 'drop' is set here."),
     timeout: float = Field(30, gt=0, description="Seconds to wait for the DLRN server's answer."),
 ) -> DropWatch:
