@@ -9,7 +9,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
 from tasks.packages import (ReviewSettings, acquire_package, publish_reviews, require_reviews_passed,
-                            review_package, scratch_dir)
+                            review_package, review_workspace)
 from tasks.review_model import PackageReview
 
 
@@ -22,9 +22,10 @@ def package_review(
 ) -> list[PackageReview]:
     """Review every package concurrently (unchanged ones come from the cache), publish, fail on a red one."""
     settings = settings or ReviewSettings()
-    workroot = scratch_dir()
-    sources = acquire_package.map(packages, [workroot / str(n) for n in range(len(packages))], unmapped(settings))
-    reviews = review_package.map(sources, unmapped(settings)).result()
+    with review_workspace() as workroot:
+        sources = acquire_package.map(packages, [workroot / str(n) for n in range(len(packages))],
+                                      unmapped(settings))
+        reviews = review_package.map(sources, unmapped(settings)).result()
     publish_reviews(reviews, report_dir)
     require_reviews_passed(reviews)
     return reviews

@@ -16,18 +16,18 @@ from rdoflow.errors import ConfigError, RdoflowError
 
 def check_package_refs(refs: list[str]) -> None:
     """ConfigError listing every argument that is neither a URL nor a spec, an SRPM or a distgit directory."""
-    from tasks.packages import _is_url, _kind
+    from tasks.packages import is_url, package_kind
 
     problems = []
     for ref in refs:
-        if _is_url(ref):
+        if is_url(ref):
             continue
         if not Path(ref).exists():
             problems.append(f"{ref}: no such file or directory; expected a .spec file, a .src.rpm or a distgit "
                             "directory")
             continue
         try:
-            _kind(Path(ref), ref)
+            package_kind(Path(ref), ref)
         except ConfigError as exc:
             problems += exc.problems
     if problems:

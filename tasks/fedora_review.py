@@ -19,7 +19,6 @@ from blocks.ssh import SSHHost
 from rdoflow.errors import RemoteCommandFailed
 from tasks.review_model import ItemStatus, PackageReview, ReviewItem, lint_messages
 from tasks.ssh import get, put, run
-from tasks.sshconnect import SSHConnectionLost  # noqa: F401  (re-raised by run/put/get: transient)
 
 _MARK_STATUS: dict[str, ItemStatus] = {"x": "pass", "!": "fail", "-": "not_applicable", "?": "not_applicable",
                                        " ": "needs_human"}
@@ -163,16 +162,16 @@ def review_on_host(host: SSHHost, srpm: Path, *, mock_config: str, workdir: str,
     result = run(host, fedora_review_argv(srpm.name, mock_config, command), cwd=remote_dir, timeout=timeout,
                  check=False)
     name = _srpm_name(host, remote_dir, srpm.name)
-    local = Path(tempfile.mkdtemp(prefix="rdoflow-fedora-review-"))
-    for report in REVIEW_FILES:
-        listed = run(host, ["test", "-f", f"{remote_dir}/review-{name}/{report}"], check=False)
-        if listed.exit_status == 0:
-            get(host, f"{remote_dir}/review-{name}/{report}", local / report)
-    try:
-        review = read_review_dir(local, str(srpm))
-    except FedoraReviewFailed as exc:
-        exc.evidence = [f"{shlex.join(result.argv)} exited {result.exit_status}", *result.tail()]
-        raise
+    with tempfile.TemporaryDirectory(prefix="rdoflow-fedora-review-") as local:
+        for report in REVIEW_FILES:
+            listed = run(host, ["test", "-f", f"{remote_dir}/review-{name}/{report}"], check=False)
+            if listed.exit_status == 0:
+                get(host, f"{remote_dir}/review-{name}/{report}", Path(local) / report)
+        try:
+            review = read_review_dir(Path(local), str(srpm))
+        except FedoraReviewFailed as exc:
+            exc.evidence = [f"{shlex.join(result.argv)} exited {result.exit_status}", *result.tail()]
+            raise
     review.notes.append(f"review host: {host.address}, mock config {mock_config}")
     return review
 

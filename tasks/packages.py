@@ -13,6 +13,8 @@ import hashlib
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -81,11 +83,11 @@ class SourceFetchFailed(ConfigError):
     reference = "source-fetch-failed"
 
 
-def _is_url(ref: str) -> bool:
+def is_url(ref: str) -> bool:
     return urlparse(ref).scheme in ("http", "https")
 
 
-def _kind(path: Path, ref: str) -> Kind:
+def package_kind(path: Path, ref: str) -> Kind:
     if path.is_dir():
         specs = sorted(path.glob("*.spec"))
         if len(specs) != 1:
@@ -129,7 +131,7 @@ def download(url: str, destination: Path, *, timeout: float) -> Path:
 def acquire(ref: str, workroot: Path, *, timeout: float = 60) -> PackageSource:
     """Copy (or download) the package ``ref`` into ``workroot``; ConfigError for anything not a package."""
     workroot.mkdir(parents=True, exist_ok=True)
-    if _is_url(ref):
+    if is_url(ref):
         name = Path(urlparse(ref).path).name
         if not name.endswith((".spec", ".src.rpm")):
             raise ConfigError(ref, [f"{ref}: a package URL must end in .spec or .src.rpm"])
@@ -139,14 +141,14 @@ def acquire(ref: str, workroot: Path, *, timeout: float = 60) -> PackageSource:
         if not given.exists():
             raise ConfigError(ref, [f"{ref}: no such file or directory; expected a .spec file, a .src.rpm "
                                     "or a distgit directory"])
-        _kind(given, ref)
+        package_kind(given, ref)
         local = workroot / "given" / given.name
         if given.is_dir():
             shutil.copytree(given, local, ignore=shutil.ignore_patterns(".git"), dirs_exist_ok=True)
         else:
             local.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(given, local)
-    return PackageSource(ref=ref, kind=_kind(local, ref), path=local, sha256=content_sha256(local))
+    return PackageSource(ref=ref, kind=package_kind(local, ref), path=local, sha256=content_sha256(local))
 
 
 def _review_key(context: Any, parameters: dict[str, Any]) -> str:
@@ -196,9 +198,14 @@ def review_package(source: PackageSource, settings: ReviewSettings) -> PackageRe
     return review_source(source, settings)
 
 
-def scratch_dir() -> Path:
-    """A new directory for one review run's packages."""
-    return Path(tempfile.mkdtemp(prefix="rdoflow-review-"))
+@contextmanager
+def review_workspace() -> Iterator[Path]:
+    """A directory for one review run's packages, removed afterwards (the reviews are in Prefect's results)."""
+    root = Path(tempfile.mkdtemp(prefix="rdoflow-review-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class ReviewFailed(ResourceFailed):
