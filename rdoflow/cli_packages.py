@@ -1,6 +1,7 @@
 """``rdoflow review`` and ``rdoflow trigger``: package review and starting the pipeline for a pre-release drop.
 
-Registered on the main app by rdoflow/cli.py; exit codes follow its ``ExitStatus``.
+Registered on the main app by rdoflow/cli.py; exit codes follow its ``ExitStatus``. The CLI's
+helpers are imported when a command runs: rdoflow.cli imports this module while it loads.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from rdoflow.cli import ExitStatus, _fail, _report_dir, err, out
 from rdoflow.errors import ConfigError, RdoflowError
 
 
@@ -46,6 +46,7 @@ def review(
 ) -> None:
     """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input."""
     from flows.package_review import package_review
+    from rdoflow.cli import _fail, _report_dir, out
     from rdoflow.console import quiet_diagnosed_tracebacks
     from tasks.packages import ReviewFailed, ReviewSettings
     from tasks.sandbox import check_sandbox, require_tools
@@ -84,6 +85,7 @@ def trigger(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to end; exit 0 completed, 1 failed.")] = False,
 ) -> None:
     """Start the pipeline for a pre-release drop on the Prefect server; print the flow run's URL."""
+    from rdoflow.cli import ExitStatus, _fail, err, out
     from tasks.drop_trigger import flow_run_url, start_pipeline
 
     try:
