@@ -50,8 +50,10 @@ def flow_run_url(flow_run: FlowRun) -> str:
 
 
 def start_pipeline(deployment: str, drop_hash: str, *, parameters: dict[str, Any] | None = None,
-                   wait_seconds: float | None = 0) -> FlowRun:
+                   wait_seconds: float | None = 0, idempotency_key: str | None = None) -> FlowRun:
     """Create a run of ``deployment`` with ``drop=drop_hash``; with ``wait_seconds`` None, wait for its end.
+
+    Runs created with the same ``idempotency_key`` are one run (two watches racing on one drop).
 
     A deployment name that is not ``FLOW/DEPLOYMENT``, or that the server does not know, is a ConfigError.
     """
@@ -63,7 +65,7 @@ def start_pipeline(deployment: str, drop_hash: str, *, parameters: dict[str, Any
     try:
         return run_deployment(deployment, parameters={**(parameters or {}), "drop": drop_hash},
                               timeout=wait_seconds, poll_interval=2, as_subflow=False,
-                              tags=["rdoflow", "prerelease"], idempotency_key=None)
+                              tags=["rdoflow", "prerelease"], idempotency_key=idempotency_key)
     except ObjectNotFound:
         raise ConfigError("--deployment", [f"deployment {deployment!r} is not registered on the Prefect server"],
                           hint="register it with 'prefect deploy' (see prefect.yaml)") from None
@@ -90,7 +92,8 @@ def watch(drop: Drop, deployment: str, parameters: dict[str, Any] | None = None)
     change = compare(drop, last_seen if isinstance(last_seen, dict) else None)
     result = DropWatch(drop=drop, change=change, previous_hash=(last_seen or {}).get("hash"))
     if change in ("first", "new"):
-        flow_run = start_pipeline(deployment, drop.full_hash, parameters=parameters)
+        flow_run = start_pipeline(deployment, drop.full_hash, parameters=parameters,
+                                  idempotency_key=f"rdoflow-drop-{deployment}-{drop.full_hash}")
         announce(drop, flow_run)
         Variable.set(name, {"hash": drop.full_hash, "timestamp": drop.timestamp.isoformat()}, overwrite=True)
         result.flow_run_id, result.flow_run_url = flow_run.id, flow_run_url(flow_run)
