@@ -176,3 +176,15 @@ def test_anything_else_is_bad_input_naming_the_path(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="exactly one .spec file \\(found: none\\)"):
         acquire(str(tmp_path / "empty"), tmp_path / "work")
+
+
+def test_a_package_given_by_url_is_downloaded_and_reviewed(tmp_path, upstream):
+    served = tmp_path / "served"
+    served.mkdir()
+    shutil.copyfile(SPECS / "python-osc-lib-3.1.0.spec", served / "python-osc-lib.spec")
+    with serve_directory(served) as url:
+        review = _review(f"{url}/python-osc-lib.spec", tmp_path, ReviewSettings(source_mirror=upstream))
+        with pytest.raises(ConfigError, match=r"/gone.spec: HTTP 404"):
+            acquire(f"{url}/gone.spec", tmp_path / "gone")
+    assert (review.verdict, review.package) == ("pass", f"{url}/python-osc-lib.spec")
+    assert _item(review, "CheckSourceMD5").status == "pass"
