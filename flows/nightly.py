@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from pydantic import Field
 
 from flows.undercloud_preflight import undercloud_preflight
@@ -19,6 +19,10 @@ from tasks.undercloud import Preflight
 def nightly(
     site: SiteConfig = Field(..., description="The environment to run the pipeline against."),
     report_dir: Path | None = Field(None, description="Also write each stage's report here (a directory)."),
+    drop: str | None = Field(None, description="The pre-release drop under test: its DLRN full hash "
+                                               "(commit_distro[_extended]); empty for the packages already set up."),
 ) -> Preflight:
     """Preflight the undercloud."""
+    if drop:
+        get_run_logger().info("testing pre-release drop %s", drop)
     return undercloud_preflight(site, report_dir)

@@ -168,6 +168,10 @@ from rdoflow.results_cli import compare_command, results_app  # noqa: E402
 app.command("compare")(compare_command)
 app.add_typer(results_app, name="results")
 
+from rdoflow import cli_packages  # noqa: E402  (its commands use the helpers above)
+
+cli_packages.register(app)
+
 
 def main() -> None:
     """Console-script entry point."""

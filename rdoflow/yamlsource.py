@@ -106,7 +106,11 @@ def read_yaml(path: str | Path) -> YamlDocument:
     Raises ConfigError when the file cannot be read or is not YAML.
     """
     source = str(path)
-    text = _read_text(Path(path), source)
+    return parse_yaml(_read_text(Path(path), source), source)
+
+
+def parse_yaml(text: str, source: str) -> YamlDocument:
+    """``read_yaml`` for text already in hand (a downloaded file); ``source`` names it in messages."""
     document = YamlDocument(source)
     loader = None
     try:
