@@ -91,7 +91,7 @@ def start_heat(root: Path, venv: Path, port: int, database_url: str, *, started:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     run_once("heat", [venv / "bin/heat-manage", "--config-file", conf, "db_sync"],
              log_file=root / "heat-manage.log", env=env)
-    process = spawn("heat", [venv / "bin/python", "-P", "-W", "ignore", LAUNCHER, "--port", port, "--",
+    process = spawn([venv / "bin/python", "-P", "-W", "ignore", LAUNCHER, "--port", port, "--",
                              "--config-file", conf], log_file=root / "heat-stdout.log", env=env)
     started(process.pid)  # recorded before the wait: a service that never answers is still stopped
     wait_http("heat", process, f"http://127.0.0.1:{port}/v1/admin/stacks",

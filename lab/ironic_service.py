@@ -76,7 +76,7 @@ def start_ironic(root: Path, venv: Path, port: int, *, inspect_wait_timeout: int
     (root / "ironic.sqlite").unlink(missing_ok=True)  # create_schema needs a fresh file; upgrade fails on SQLite
     run_once("ironic", [venv / "bin/ironic-dbsync", "--config-file", conf, "create_schema"],
              log_file=root / "ironic-dbsync.log", env=env)
-    process = spawn("ironic", [venv / "bin/ironic", "--config-file", conf], log_file=root / "ironic-stdout.log", env=env)
+    process = spawn([venv / "bin/ironic", "--config-file", conf], log_file=root / "ironic-stdout.log", env=env)
     started(process.pid)  # recorded before the wait: a service that never answers is still stopped
     wait_http("ironic", process, f"http://127.0.0.1:{port}/v1",
               logs=[root / "ironic.log", root / "ironic-stdout.log"])

@@ -22,7 +22,7 @@ class ServiceFailed(RdoflowError):
     reference = "lab-service-failed"
 
 
-def spawn(name: str, argv: list, *, log_file: Path, env: dict | None = None, cwd: Path | None = None) -> subprocess.Popen:
+def spawn(argv: list, *, log_file: Path, env: dict | None = None) -> subprocess.Popen:
     """Start ``argv`` detached (own session), stdout and stderr appended to ``log_file``."""
     with log_file.open("ab") as log:
         return subprocess.Popen(
@@ -31,7 +31,6 @@ def spawn(name: str, argv: list, *, log_file: Path, env: dict | None = None, cwd
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            cwd=cwd,
             start_new_session=True,
         )
 

@@ -26,7 +26,7 @@ def deploy(templates: Path, env_files: list[str], stack: str, timeout_minutes: i
     environment["parameter_defaults"].update(extra)
     _record(stack, templates, env_files, counts)
     create_or_update(stack, template, files, environment, timeout_minutes)
-    print(f"Overcloud Endpoint: https://overcloud.localdomain:13000\nOvercloud Deployed without error", flush=True)
+    print("Overcloud Endpoint: https://overcloud.localdomain:13000\nOvercloud Deployed without error", flush=True)
 
 
 def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str, limit: str | None,
