@@ -173,7 +173,7 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
             future.result()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}")
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
-                            "--ironic", state.ironic_url, "--heat", state.heat_url],
+                   "--ironic", state.ironic_url, "--heat", state.heat_url],
                   log_file=lab_dir / "nodes" / "nodes.log",
                     env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"})
     state.pids["nodes"] = nodes.pid

@@ -92,7 +92,7 @@ def start_heat(root: Path, venv: Path, port: int, database_url: str, *, started:
     run_once("heat", [venv / "bin/heat-manage", "--config-file", conf, "db_sync"],
              log_file=root / "heat-manage.log", env=env)
     process = spawn([venv / "bin/python", "-P", "-W", "ignore", LAUNCHER, "--port", port, "--",
-                             "--config-file", conf], log_file=root / "heat-stdout.log", env=env)
+                     "--config-file", conf], log_file=root / "heat-stdout.log", env=env)
     started(process.pid)  # recorded before the wait: a service that never answers is still stopped
     wait_http("heat", process, f"http://127.0.0.1:{port}/v1/admin/stacks",
               logs=[root / "heat.log", root / "heat-stdout.log"])
