@@ -11,6 +11,8 @@ from openstack.connection import Connection
 from pydantic import Field, SecretStr, model_validator
 from prefect.blocks.core import Block
 
+from rdoflow.site import CloudSite
+
 
 class OpenStackCloud(Block):
     """An OpenStack cloud (the undercloud's Ironic and Heat, or the overcloud) for openstacksdk."""
@@ -61,6 +63,13 @@ class OpenStackCloud(Block):
         if self.auth_type == "none" and not self.endpoint_overrides:
             raise ValueError("auth_type 'none' needs 'endpoint_overrides' (there is no catalog to ask)")
         return self
+
+    @classmethod
+    def from_site(cls, cloud: CloudSite) -> OpenStackCloud:
+        """The block a site's ``cloud`` section names, or one for its clouds.yaml cloud."""
+        if cloud.block:
+            return cls.load(cloud.block)
+        return cls(cloud=cloud.cloud, clouds_yaml=cloud.clouds_yaml, region_name=cloud.region)
 
     def connect(self) -> Connection:
         """An openstacksdk Connection; nothing is sent until the first API call."""

@@ -61,6 +61,34 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     down(root, say=lambda line: None)
 
 
+def fast_knobs(nodes: int = 6, controllers: int = 1):
+    """Lab knobs with the rehearsal's pace shortened: tests check behaviour, not timing."""
+    from lab import config as labconfig
+
+    knobs = labconfig.LabConfig(nodes=nodes, controllers=controllers)
+    knobs.timing.undercloud_install, knobs.timing.node_configure, knobs.timing.ramdisk_boot = 0.2, 0.05, 0.2
+    knobs.suite.seconds = 0.0
+    return knobs
+
+
+@pytest.fixture(scope="module")
+def module_lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """A fresh lab of its own for one test module, so that flows that enroll nodes and deploy stacks
+    do not see another module's. A module sets ``LAB_KNOBS = fast_knobs(...)`` to size it (default:
+    6 nodes, 1 controller). Its site config is ``Path(module_lab.dir) / "site.yaml"``; results go to
+    ``results/`` beside it."""
+    from lab import config as labconfig
+    from lab.control import down, up
+
+    root = tmp_path_factory.mktemp("module-lab") / "lab"
+    root.mkdir()
+    labconfig.save(root, getattr(request.module, "LAB_KNOBS", None) or fast_knobs())
+    state = up(root, results=root.parent / "results", say=lambda line: None)
+    yield state
+    POOL.close_all()
+    down(root, say=lambda line: None)
+
+
 @pytest.fixture
 def lab_knobs(lab):
     """The lab's knobs, for a test to change; saved back to what they were when the test ends."""
