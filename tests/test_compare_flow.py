@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from rdoflow.errors import ResourceFailed
+
 from tasks.results.store import ResultsStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
@@ -21,8 +23,11 @@ def test_a_red_comparison_fails_the_flow_run_and_leaves_summary_table_and_report
                          suite="tacker", drop="abc123", store=str(tmp_path / "store"),
                          report_dir=str(tmp_path / "reports"), return_state=True)
     assert state.is_failed()
-    with pytest.raises(Exception, match="regression comparison is red"):
+    with pytest.raises(ResourceFailed, match="regression comparison is red") as raised:
         state.result()
+    evidence = "\n".join(raised.value.evidence)
+    assert "regression: " in evidence and "test_deregister_vim_barbican" in evidence  # the test, then its traceback
+    assert "    " in evidence.split("test_deregister_vim_barbican", 1)[1]
     summary = Artifact.get("regression-comparison")
     assert summary.data.startswith("# Regression comparison: ❌ FAIL")
     assert "test_deregister_vim_barbican" in summary.data
@@ -41,5 +46,5 @@ def test_a_green_comparison_completes_with_its_counts(tmp_path):
 
     outcome = compare_runs(pre=str(FIXTURES / "tacker-stestr-12"), post=str(FIXTURES / "tacker-stestr-60"),
                            store=str(tmp_path / "store"), report_dir=str(tmp_path / "reports"))
-    assert outcome["verdict"] == "pass" and outcome["counts"]["fixed"] == 3
-    assert Path(outcome["reports"]["junit"]).exists()
+    assert outcome.verdict == "pass" and outcome.counts["fixed"] == 3
+    assert Path(outcome.reports["junit"]).exists()

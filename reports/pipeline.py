@@ -1,0 +1,35 @@
+"""A pipeline run's summary as Markdown: the verdict, then (when red) why in one screen, then each stage."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.pipeline import PipelineSummary
+
+MARK = {"pass": "✅ pass", "fail": "❌ fail", "skipped": "➖ skipped", "running": "… running"}
+EVIDENCE_LINES = 12
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_summary(summary: PipelineSummary) -> str:
+    drop = f", drop `{summary.drop}`" if summary.drop else ""
+    verdict = "PASS" if summary.verdict == "pass" else "FAIL" if summary.verdict == "fail" else "RUNNING"
+    lines = [f"# {summary.pipeline} on {summary.site}{drop}: {verdict}", ""]
+    failed = summary.failed
+    if failed is not None:
+        lines += [f"**Failed stage:** `{failed.stage}`" + (f" ({failed.summary})" if failed.summary else ""), "",
+                  f"**Error** `[{failed.reference}]`: {failed.error}", ""]
+        if failed.evidence:
+            lines += ["**Evidence:**", "", "```", *failed.evidence[:EVIDENCE_LINES], "```", ""]
+        if failed.hint:
+            lines += [f"**Next:** {failed.hint}", ""]
+    lines += ["| stage | outcome | seconds | note |", "|---|---|---:|---|"]
+    lines += [f"| {_cell(s.stage)} | {MARK.get(s.outcome, s.outcome)} | {s.seconds:g} | "
+              f"{_cell(s.summary or s.error)} |" for s in summary.stages]
+    if summary.reports:
+        lines += ["", *(f"- {kind}: `{where}`" for kind, where in summary.reports.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,118 @@
+"""A pipeline run's record of its stages: what ran, how long, what failed first, and the summary
+that explains a red verdict in one screen (the failed stage, its first real error, the evidence and
+what to do next), left as an artifact and a file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext
+from pydantic import BaseModel, Field
+
+from rdoflow.errors import RdoflowError
+from reports.pipeline import render_summary
+
+
+class StageOutcome(BaseModel):
+    """One stage of a pipeline run."""
+
+    stage: str
+    outcome: Literal["pass", "fail", "skipped"]
+    seconds: float = 0.0
+    summary: str = ""
+    error: str = ""
+    reference: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    hint: str = ""
+
+
+class PipelineSummary(BaseModel):
+    """What a pipeline run did, stage by stage, and its verdict."""
+
+    pipeline: str
+    site: str
+    drop: str = ""
+    stages: list[StageOutcome] = Field(default_factory=list)
+    verdict: Literal["pass", "fail", "running"] = "running"
+    reports: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def failed(self) -> StageOutcome | None:
+        return next((stage for stage in self.stages if stage.outcome == "fail"), None)
+
+
+def _stage_of(exc: BaseException) -> str | None:
+    return getattr(exc, "stage", None)
+
+
+class Pipeline:
+    """Records each stage run inside ``with pipeline.stage(name):``; ``publish`` writes the summary.
+
+    The first failing stage's error is tagged with the stage's name (``exc.stage``) on its way out,
+    so that whoever catches it (the CLI, a parent pipeline) can say which stage failed.
+    """
+
+    def __init__(self, pipeline: str, site: str, drop: str = "", report_dir: Path | None = None) -> None:
+        self.summary = PipelineSummary(pipeline=pipeline, site=site, drop=drop or "")
+        self.report_dir = report_dir
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageOutcome]:
+        outcome = StageOutcome(stage=name, outcome="pass")
+        started = time.monotonic()
+        try:
+            yield outcome
+        except BaseException as exc:
+            outcome.outcome = "fail"
+            self._explain(outcome, exc)
+            if isinstance(exc, RdoflowError) and _stage_of(exc) is None:
+                exc.stage = name
+            raise
+        finally:
+            outcome.seconds = round(time.monotonic() - started, 1)
+            self.summary.stages.append(outcome)
+
+    def skip(self, name: str, why: str) -> None:
+        self.summary.stages.append(StageOutcome(stage=name, outcome="skipped", summary=why))
+
+    def report(self, kind: str, location: str | Path) -> None:
+        """Name a report the summary should point to (e.g. the comparison's HTML)."""
+        self.summary.reports[kind] = str(location)
+
+    @staticmethod
+    def _explain(outcome: StageOutcome, exc: BaseException) -> None:
+        if isinstance(exc, RdoflowError):
+            outcome.error, outcome.reference = exc.message, exc.reference
+            outcome.evidence, outcome.hint = exc.evidence[:12], exc.hint or ""
+            # A nested pipeline already named the stage inside it that failed.
+            inner = _stage_of(exc)
+            if inner and inner != outcome.stage:
+                outcome.summary = f"failed in {inner}"
+        else:
+            outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "unexpected-error"
+            outcome.hint = "this is not a condition rdoflow knows; the flow run's logs hold the traceback"
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        self.summary.verdict = "fail" if exc is not None or self.summary.failed else "pass"
+        self.publish()
+
+    def publish(self) -> str:
+        """The summary as Markdown: an artifact when inside a flow run, and ``<pipeline>.md`` in report_dir."""
+        text = render_summary(self.summary)
+        if FlowRunContext.get():
+            create_markdown_artifact(text, key=f"{self.summary.pipeline}-summary",
+                                     description=f"{self.summary.pipeline} on {self.summary.site}: "
+                                                 f"{self.summary.verdict}")
+        if self.report_dir is not None:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            (self.report_dir / f"{self.summary.pipeline}.md").write_text(text)
+        return text
