@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from rdoflow.errors import ResourceFailed
-
 from tasks.results.store import ResultsStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
