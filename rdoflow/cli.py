@@ -47,8 +47,8 @@ err = Console(stderr=True, soft_wrap=True, emoji=False)
 def _exit_status_for(exc: BaseException) -> ExitStatus:
     if isinstance(exc, ConfigError):
         return ExitStatus.BAD_INPUT
-    if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)):
-        return ExitStatus.FAILED
+    if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)) or getattr(exc, "stage", None):
+        return ExitStatus.FAILED  # a stage of the pipeline failed, whatever the cause
     return ExitStatus.ERROR
 
 
@@ -98,41 +98,87 @@ def _report_dir(base: Path, flow_name: str) -> Path:
     return base / f"{flow_name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
 
 
-def _run_and_report(flow_name: str, site: Path, reports: Path) -> None:
+def _show_reports(report_dir: Path, flow_name: str) -> None:
+    """A pipeline's one-screen summary when it wrote one, otherwise every stage report of the run."""
     from rich.markdown import Markdown
 
+    summary = report_dir / f"{flow_name}.md"
+    for report in [summary] if summary.exists() else sorted(report_dir.glob("*.md")):
+        out.print(Markdown(report.read_text()))
+        out.print(f"report: {report}", markup=False, highlight=False)
+    if summary.exists():
+        out.print(f"every stage's report: {report_dir}", markup=False, highlight=False)
+
+
+def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None) -> None:
     from flows.catalog import run_flow
     from rdoflow.console import quiet_diagnosed_tracebacks
+    from rdoflow.progress_view import progress_shown
 
     quiet_diagnosed_tracebacks()
     report_dir = _report_dir(reports, flow_name)
     try:
-        run_flow(flow_name, site, report_dir)
+        from flows.catalog import parse_params
+
+        given = parse_params(params or [])
+        with progress_shown(err):
+            run_flow(flow_name, site, report_dir, given)
         failure = None
     except RdoflowError as exc:
         failure = exc
     except Exception:  # not a condition rdoflow knows: show where it came from
         err.print_exception()
         raise typer.Exit(ExitStatus.ERROR) from None
-    for report in sorted(report_dir.glob("*.md")):
-        out.print(Markdown(report.read_text()))
-        out.print(f"report: {report}", markup=False, highlight=False)
+    if report_dir.exists():
+        _show_reports(report_dir, flow_name)
     if failure is not None:
+        stage = getattr(failure, "stage", None)
+        if stage:
+            err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
         raise _fail(failure)
     out.print(f"{flow_name}: PASS", style="bold green")
 
 
 ReportsOption = Annotated[Path, typer.Option("--reports", help="Directory that receives each run's reports.")]
+ParamOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--param", "-p", metavar="KEY=VALUE",
+                 help="A flow parameter (repeatable); values are read as YAML: true, 3, [a, b]. "
+                      "'rdoflow params FLOW' lists them."),
+]
 
 
 @app.command("run")
 def run_command(
-    flow_name: Annotated[str, typer.Argument(metavar="FLOW", help="Flow to run, e.g. undercloud-preflight.")],
-    site: Annotated[Path, typer.Option("--site", help="Site config YAML file.")],
+    flow_name: Annotated[str, typer.Argument(metavar="FLOW", help="Flow to run, e.g. nightly or node-introspection.")],
+    site: Annotated[Optional[Path], typer.Option("--site", help="Site config YAML file (flows that take a site).")] = None,
+    param: ParamOption = None,
     reports: ReportsOption = Path(".rdoflow/reports"),
 ) -> None:
-    """Run one flow in this process against a site; exit 1 when a stage fails."""
-    _run_and_report(flow_name, site, reports)
+    """Run one flow in this process; exit 0 on a pass, 1 when a stage or the verdict fails, 2 on bad input."""
+    _run_and_report(flow_name, site, reports, param)
+
+
+@app.command("params")
+def params_command(
+    flow_name: Annotated[str, typer.Argument(metavar="FLOW", help="Flow whose parameters to list.")],
+) -> None:
+    """List a flow's parameters with their types, defaults and descriptions."""
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.catalog import load_flow
+
+    try:
+        flow = load_flow(flow_name)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    for name, prop in parameter_schema(flow).model_dump()["properties"].items():
+        kind = prop.get("type") or "/".join(str(o.get("type") or o.get("$ref", "").rsplit("/", 1)[-1])
+                                            for o in prop.get("anyOf", [])) or prop.get("$ref", "").rsplit("/", 1)[-1]
+        default = f" = {prop['default']!r}" if "default" in prop else " (required)"
+        out.print(f"{name}: {kind}{default}", markup=False, highlight=False)
+        if prop.get("description"):
+            out.print(f"    {prop['description']}", markup=False, highlight=False)
 
 
 @app.command("nightly")
@@ -140,21 +186,22 @@ def nightly_command(
     site: Annotated[
         Optional[Path], typer.Option("--site", help="Site config YAML file; without it, the built-in lab.")
     ] = None,
+    param: ParamOption = None,
     reports: ReportsOption = Path(".rdoflow/reports"),
     lab_dir: Annotated[Path, typer.Option("--lab-dir", help="Where the built-in lab keeps its files.")] = Path(
         ".rdoflow/lab"
     ),
 ) -> None:
-    """Run the nightly pipeline against a site, or against the built-in lab on 127.0.0.1."""
+    """Run the nightly pipeline against a site, or against a fresh built-in lab on 127.0.0.1."""
     if site is not None:
-        _run_and_report("nightly", site, reports)
+        _run_and_report("nightly", site, reports, param)
         return
     from lab.site import running_lab
 
     try:
         with running_lab(lab_dir, results=Path(".rdoflow/results").resolve()) as lab_site:
             out.print(f"lab: up, site config {lab_site}", markup=False, highlight=False)
-            _run_and_report("nightly", lab_site, reports)
+            _run_and_report("nightly", lab_site, reports, param)
     except RdoflowError as exc:
         raise _fail(exc) from None
 

@@ -58,8 +58,10 @@ class Pipeline:
     so that whoever catches it (the CLI, a parent pipeline) can say which stage failed.
     """
 
-    def __init__(self, pipeline: str, site: str, drop: str = "", report_dir: Path | None = None) -> None:
+    def __init__(self, pipeline: str, site: str, *, stages: list[str], drop: str | None = "",
+                 report_dir: Path | None = None) -> None:
         self.summary = PipelineSummary(pipeline=pipeline, site=site, drop=drop or "")
+        self.planned = list(stages)
         self.report_dir = report_dir
 
     @contextmanager
@@ -103,6 +105,10 @@ class Pipeline:
 
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         self.summary.verdict = "fail" if exc is not None or self.summary.failed else "pass"
+        ran = {stage.stage for stage in self.summary.stages}
+        for name in self.planned:
+            if name not in ran:
+                self.skip(name, "not run: an earlier stage failed" if exc is not None else "not run")
         self.publish()
 
     def publish(self) -> str:

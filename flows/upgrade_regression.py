@@ -1,0 +1,40 @@
+"""upgrade_regression: the regression suite before and after the upgrade, and the verdict on the two runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from pydantic import Field
+
+from flows.regression_run import regression_run
+from flows.upgrade import upgrade
+from rdoflow.site import SiteConfig
+from tasks.pipeline import Pipeline
+from tasks.results.verdict import Verdict, judge_runs
+
+STAGES = ["regression-pre", "upgrade", "regression-post", "compare"]
+DEFAULT_REPORTS = Path(".rdoflow/reports/upgrade-regression")
+
+
+@flow(name="upgrade-regression", flow_run_name="upgrade-regression-{site.name}")
+def upgrade_regression(
+    site: SiteConfig = Field(..., description="The environment: its overcloud, suite, upgrade plan and policy."),
+    drop: str = Field("", description="The pre-release drop (DLRN hash) the upgrade brings; recorded on the "
+                                      "post-upgrade run."),
+    report_dir: Path | None = Field(None, description="Where the reports are written (a directory)."),
+) -> Verdict:
+    """Run the suite (pre), upgrade, run it again (post), compare: a regression turns the verdict red."""
+    report_dir = report_dir or DEFAULT_REPORTS
+    with Pipeline("upgrade-regression", site.name, stages=STAGES, drop=drop, report_dir=report_dir) as pipeline:
+        with pipeline.stage("regression-pre"):
+            pre = regression_run(site, label="pre", report_dir=report_dir)
+        with pipeline.stage("upgrade"):
+            upgrade(site, report_dir=report_dir)
+        with pipeline.stage("regression-post"):
+            post = regression_run(site, label="post", drop=drop, report_dir=report_dir)
+        with pipeline.stage("compare") as compared:
+            verdict = judge_runs(pre.meta, post.meta, site.policy, site.results.location, report_dir)
+            compared.summary = ", ".join(f"{count} {name}" for name, count in verdict.counts.items() if count)
+            pipeline.report("HTML report", verdict.reports["html"])
+    return verdict
