@@ -7,6 +7,8 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 RDOFLOW = str(Path(sys.executable).with_name("rdoflow"))
 
 
@@ -30,9 +32,40 @@ def test_an_unknown_flow_is_bad_input_that_lists_the_known_ones(tmp_path):
     (tmp_path / "site.yaml").write_text("name: lab\nundercloud: {ssh: {host: uc}}\n")
     done = _rdoflow("run", "overcloud-deplyo", "--site", "site.yaml", cwd=tmp_path)
     assert done.returncode == 2
-    assert "unknown flow 'overcloud-deplyo'; expected one of: nightly, package-review, undercloud-preflight, watch-prerelease" in done.stderr
+    assert "unknown flow 'overcloud-deplyo'; expected one of: compare-runs, nightly, node-introspection, " \
+           "overcloud-deploy, package-review" in done.stderr
 
 
 def test_a_site_file_that_does_not_exist_is_bad_input(tmp_path):
     done = _rdoflow("config", "validate", "missing.yaml", cwd=tmp_path)
     assert (done.returncode, done.stderr.strip()) == (2, "missing.yaml: no such file")
+
+
+def test_param_values_are_read_by_the_parameter_type_and_text_stays_text(tmp_path):
+    from flows.catalog import flow_parameters, load_flow, parse_params
+
+    flow = load_flow("watch-prerelease")
+    given = parse_params(["base_url=http://127.0.0.1:1/x", "link=0123", "timeout=2.5",
+                          "parameters={drop: '1e5'}"])
+    parameters = flow_parameters(flow, "watch-prerelease", None, tmp_path, given)
+    assert parameters["link"] == "0123"  # a text parameter keeps its leading zero
+    assert parameters["timeout"] == 2.5 and parameters["parameters"] == {"drop": "1e5"}
+
+
+def test_bad_params_are_each_named_before_anything_runs(tmp_path):
+    from flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        parse_params(["refresh"])
+    assert raised.value.problems == ["--param 'refresh': expected key=value, e.g. --param refresh=true"]
+    flow = load_flow("watch-prerelease")
+    with pytest.raises(ConfigError) as raised:
+        flow_parameters(flow, "watch-prerelease", tmp_path / "site.yaml", tmp_path,
+                        {"base_url": "http://x", "bogus": "1"})
+    assert raised.value.problems[0].startswith("--param bogus: flow watch-prerelease has no such parameter; "
+                                               "it takes: base_url, link")
+    assert raised.value.problems[1].startswith("--site: flow watch-prerelease takes no site")
+    with pytest.raises(ConfigError) as raised:
+        flow_parameters(flow, "watch-prerelease", None, tmp_path, {"base_url": "http://x", "timeout": "soon"})
+    assert any("timeout" in problem for problem in raised.value.problems), raised.value.problems

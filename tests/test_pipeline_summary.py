@@ -1,0 +1,62 @@
+"""A pipeline's summary explains a red run in one screen: the failed stage, its error, evidence, next step."""
+
+from __future__ import annotations
+
+import pytest
+
+from rdoflow.errors import ResourceFailed, StageTimeout
+from tasks.pipeline import Pipeline
+
+STAGES = ["bootstrap", "deploy", "compare"]
+
+
+def test_the_failed_stage_is_named_with_its_error_evidence_and_hint_and_later_stages_are_not_run(tmp_path):
+    with pytest.raises(ResourceFailed) as raised:
+        with Pipeline("nightly", "lab", stages=STAGES, drop="abc123", report_dir=tmp_path) as pipeline:
+            with pipeline.stage("bootstrap"):
+                pass
+            with pipeline.stage("deploy"):
+                raise ResourceFailed("stack overcloud CREATE_FAILED: Compute.0.Config failed",
+                                     evidence=["Compute.0.Config: CREATE_FAILED: disk not found"],
+                                     hint="fix the node, then re-run")
+    assert raised.value.stage == "deploy"
+    summary = (tmp_path / "nightly.md").read_text()
+    assert summary.startswith("# nightly on lab, drop `abc123`: FAIL")
+    assert "**Failed stage:** `deploy`" in summary
+    assert "`[resource-failed]`: stack overcloud CREATE_FAILED: Compute.0.Config failed" in summary
+    assert "Compute.0.Config: CREATE_FAILED: disk not found" in summary
+    assert "**Next:** fix the node, then re-run" in summary
+    assert "| compare | ➖ skipped |" in summary and "not run: an earlier stage failed" in summary
+    assert pipeline.summary.verdict == "fail"
+    assert [s.outcome for s in pipeline.summary.stages] == ["pass", "fail", "skipped"]
+
+
+def test_a_stage_failing_inside_a_nested_pipeline_keeps_the_inner_stage_name(tmp_path):
+    with pytest.raises(StageTimeout) as raised:
+        with Pipeline("nightly", "lab", stages=["upgrade-regression"], report_dir=tmp_path) as outer:
+            with outer.stage("upgrade-regression"):
+                with Pipeline("upgrade-regression", "lab", stages=["upgrade"], report_dir=tmp_path) as inner:
+                    with inner.stage("upgrade"):
+                        raise StageTimeout("stack overcloud did not become UPDATE_COMPLETE within 60 s")
+    assert raised.value.stage == "upgrade"
+    assert "(failed in upgrade)" in (tmp_path / "nightly.md").read_text()
+    assert "**Failed stage:** `upgrade`" in (tmp_path / "upgrade-regression.md").read_text()
+
+
+def test_an_unexpected_exception_is_recorded_as_such_and_passes_through_unchanged(tmp_path):
+    with pytest.raises(KeyError):
+        with Pipeline("nightly", "lab", stages=["deploy"], report_dir=tmp_path) as pipeline:
+            with pipeline.stage("deploy"):
+                raise KeyError("stack_status")
+    failed = pipeline.summary.failed
+    assert failed.reference == "unexpected-error" and "KeyError" in failed.error
+
+
+def test_a_green_run_lists_every_stage_with_its_time(tmp_path):
+    with Pipeline("nightly", "lab", stages=STAGES, report_dir=tmp_path) as pipeline:
+        for name in STAGES:
+            with pipeline.stage(name) as stage:
+                stage.summary = f"{name} done"
+    summary = (tmp_path / "nightly.md").read_text()
+    assert summary.startswith("# nightly on lab: PASS") and "Failed stage" not in summary
+    assert [s.stage for s in pipeline.summary.stages] == STAGES
