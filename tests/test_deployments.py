@@ -38,12 +38,28 @@ def deployed(prefect_server) -> dict:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     with get_client(sync_client=True) as client:
-        return {name: client.read_deployment_by_name(name)
-                for name in ("nightly/adhoc", "undercloud-preflight/adhoc")}
+        return _deployments(client)
 
 
 def test_every_deployment_in_prefect_yaml_registers_without_prompting(deployed):
     assert {d.work_pool_name for d in deployed.values()} == {"rdoflow"}
+
+
+def _deployments(client) -> dict:
+    """Every deployment on the server by its full name, FLOW/DEPLOYMENT."""
+    flows = {flow.id: flow.name for flow in client.read_flows()}
+    return {f"{flows[d.flow_id]}/{d.name}": d for d in client.read_deployments()}
+
+
+def test_every_flow_of_the_catalog_has_a_deployment_for_runs_from_the_ui(deployed):
+    from flows.catalog import FLOWS
+
+    assert {f"{name}/adhoc" for name in FLOWS} <= set(deployed)
+
+
+def test_every_parameter_of_every_deployment_is_described_for_the_ui_form(deployed):
+    undescribed = {name: _undescribed(d.parameter_openapi_schema) for name, d in deployed.items()}
+    assert {name: fields for name, fields in undescribed.items() if fields} == {}
 
 
 def test_the_ui_form_describes_every_field_of_the_site(deployed):
