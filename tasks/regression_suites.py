@@ -1,0 +1,201 @@
+"""Running a regression suite on the undercloud over SSH: Tempest with stestr, or a directory of scripts.
+
+Each run leaves the suite's raw results copied to a local file (``SuiteRun``).
+Failing tests are results, not errors; what is an error is a run that could not
+say anything: nothing selected, nothing ran, a crash with no results, a timeout.
+Everything the stage puts on the host goes to ``<workdir>/.rdoflow/``.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from blocks.ssh import SSHHost
+from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
+from rdoflow.site import RegressionSite
+from tasks.progress import StageProgress
+from tasks.ssh import RemoteCommandTimeout, RemoteResult, get, put, run
+
+RUNNER = Path(__file__).resolve().parent / "regression_data" / "run_scripts.py"
+STAGING = ".rdoflow"
+NOTHING_MATCHED = 3  # run_scripts.py's exit status when no script matched the filters
+SUPPORTED = ("tempest", "scripts")
+# subunit-trace's line for a finished test: "{worker} test.id[tags] [0.12s] ... ok | FAILED | SKIPPED: why"
+TEST_LINE = re.compile(r"^\{\d+\} \S+.* \.\.\. (ok|FAILED|SKIPPED|xfail|uxsuccess)\b")
+SCRIPT_TOTAL = re.compile(r"^rdoflow-scripts total (\d+)$")
+SCRIPT_DONE = re.compile(r"^rdoflow-scripts done (\d+)/(\d+) ")
+
+
+class NothingRan(ResourceFailed):
+    """The suite selected no test, or none ran: an empty run is not a pass."""
+
+    reference = "regression-nothing-ran"
+
+
+class SuiteCrashed(RemoteCommandFailed):
+    """The suite's command ended without leaving results."""
+
+    reference = "regression-no-results"
+
+
+class SuiteRun(BaseModel):
+    """One run of the suite on the host: how it went, and the local copy of its raw results."""
+
+    kind: str = Field(description="tempest or scripts.")
+    label: str = Field(description="pre or post.")
+    host: str = Field(description="user@host:port it ran on.")
+    workdir: str = Field(description="Directory on the host it ran in.")
+    started_at: datetime = Field(description="When the run started (UTC).")
+    duration: float = Field(description="Seconds the suite's command took.")
+    expected: int = Field(description="Tests (or scripts) the include/exclude lists selected.")
+    exit_status: int | None = Field(description="Exit status of 'stestr run' or of the script runner.")
+    result_file: str = Field(description="Local copy of the raw results (subunit, or the scripts' results.jsonl).")
+
+
+def require_supported(regression: RegressionSite) -> None:
+    """Refuse a suite kind this stage cannot run, before anything is done on the host."""
+    if regression.kind not in SUPPORTED:
+        raise ConfigError("site", [f"regression.kind: {regression.kind!r} is not implemented by the regression-run "
+                                   f"stage yet; expected one of: {', '.join(SUPPORTED)}"],
+                          hint="run the Tempest suite with kind: tempest (rally verify runs Tempest through stestr "
+                               "too), or a directory of scripts with kind: scripts")
+
+
+def run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path | None) -> SuiteRun:
+    """Run the site's suite on ``host`` and copy its results to ``local_dir`` (a temporary directory if None)."""
+    require_supported(regression)
+    local_dir = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="rdoflow-regression-"))
+    local_dir.mkdir(parents=True, exist_ok=True)
+    staging = f"{regression.workdir.rstrip('/')}/{STAGING}"
+    run(host, ["mkdir", "-p", staging], timeout=60, log_output=False)
+    options = _upload_filters(host, regression, staging)
+    runner = _run_tempest if regression.kind == "tempest" else _run_scripts
+    return runner(host, regression, label, staging, options, local_dir)
+
+
+def _upload_filters(host: SSHHost, regression: RegressionSite, staging: str) -> list[str]:
+    """The include/exclude regexes as files on the host, one per line; the options that name them."""
+    options = []
+    with tempfile.TemporaryDirectory(prefix="rdoflow-filters-") as scratch:
+        for option, patterns in (("--include-list", regression.include), ("--exclude-list", regression.exclude)):
+            if not patterns:
+                continue
+            name = f"{option.removeprefix('--')}.txt"
+            local = Path(scratch) / name
+            local.write_text("".join(f"{pattern}\n" for pattern in patterns))
+            put(host, local, f"{staging}/{name}")
+            options += [option, f"{staging}/{name}"]
+    return options
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _progress(kind: str, label: str, total: int) -> StageProgress:
+    return StageProgress(f"regression-{label}", f"{kind} run ({label}-upgrade): tests done", total)
+
+
+def _counting(pattern: re.Pattern, progress: StageProgress) -> Callable[[str, str], None]:
+    done = 0
+
+    def on_line(stream: str, line: str) -> None:
+        nonlocal done
+        if stream == "stdout" and pattern.match(line):
+            done += 1
+            progress.update(done)
+    return on_line
+
+
+def _next_stream(host: SSHHost, workdir: str) -> int | None:
+    """The id stestr gives its next run (``.stestr/next-stream``); None when there is no repository yet."""
+    found = run(host, ["cat", ".stestr/next-stream"], cwd=workdir, timeout=60, check=False, log_output=False)
+    text = found.stdout.strip()
+    return int(text) if found.exit_status == 0 and text.isdigit() else None
+
+
+def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging: str, options: list[str],
+                 local_dir: Path) -> SuiteRun:
+    workdir = regression.workdir
+    stream_id = _next_stream(host, workdir)
+    if stream_id is None:
+        run(host, ["stestr", "init"], cwd=workdir, timeout=120)
+        stream_id = _next_stream(host, workdir) or 0
+    listed = run(host, ["stestr", "list", *options], cwd=workdir, timeout=900, log_output=False,
+                 keep_lines=1_000_000)
+    total = sum(1 for line in listed.stdout.splitlines() if line.strip())
+    if total == 0:
+        raise NothingRan(f"the include/exclude lists select no test of the Tempest suite in {workdir}",
+                         evidence=[f"include: {regression.include}", f"exclude: {regression.exclude}"],
+                         hint="check regression.include and regression.exclude in the site config "
+                              "('stestr list' in the workdir shows the test ids they are matched against)")
+    progress = _progress("tempest", label, total)
+    started = datetime.now(timezone.utc)
+    result = run(host, ["stestr", "run", "--concurrency", str(regression.concurrency), *options], cwd=workdir,
+                 timeout=regression.timeout, check=False, on_line=_counting(TEST_LINE, progress))
+    _refuse_timeout(result, regression.timeout)
+    if _next_stream(host, workdir) != stream_id + 1:
+        raise SuiteCrashed(f"stestr run in {workdir} on {result.host} left no results (exit status "
+                           f"{result.exit_status}; the repository has no stream {stream_id})", evidence=result.tail(),
+                           hint="the suite did not start: read the output above (an import error, a missing "
+                                "tempest.conf, a broken .stestr.conf)")
+    local = local_dir / f"regression-{label}-{_stamp(started)}.subunit"
+    get(host, f"{workdir.rstrip('/')}/.stestr/{stream_id}", local)
+    progress.finish()
+    return SuiteRun(kind="tempest", label=label, host=result.host, workdir=workdir, started_at=started,
+                    duration=result.duration, expected=total, exit_status=result.exit_status, result_file=str(local))
+
+
+def _run_scripts(host: SSHHost, regression: RegressionSite, label: str, staging: str, options: list[str],
+                 local_dir: Path) -> SuiteRun:
+    started = datetime.now(timezone.utc)
+    runner = f"{staging}/run_scripts.py"
+    results = f"{staging}/results-{label}-{_stamp(started)}.jsonl"
+    put(host, RUNNER, runner, mode=0o755)
+    progress = _progress("scripts", label, 0)
+    expected = 0
+
+    def on_line(stream: str, line: str) -> None:
+        nonlocal expected
+        if stream != "stdout":
+            return
+        if total := SCRIPT_TOTAL.match(line):
+            expected = int(total.group(1))
+            progress.update(0, total=expected)
+        elif done := SCRIPT_DONE.match(line):
+            progress.update(int(done.group(1)))
+
+    argv = ["python3", runner, "--dir", regression.workdir, "--results", results,
+            "--concurrency", str(regression.concurrency), "--timeout", str(regression.script_timeout), *options]
+    result = run(host, argv, timeout=regression.timeout, check=False, on_line=on_line)
+    _refuse_timeout(result, regression.timeout)
+    if result.exit_status == NOTHING_MATCHED:
+        raise NothingRan(f"no executable script in {regression.workdir} was selected", evidence=result.tail(5),
+                         hint="check regression.workdir (a directory of executable scripts) and regression.include/"
+                              "exclude (matched against the scripts' file names)")
+    if result.exit_status != 0:
+        raise SuiteCrashed(f"the script runner failed on {result.host} with exit status {result.exit_status}",
+                           evidence=result.tail(), hint="read the runner's error above; is python3 installed "
+                                                        "on the host and regression.workdir a directory?")
+    local = local_dir / f"regression-{label}-{_stamp(started)}.jsonl"
+    get(host, results, local)
+    progress.finish()
+    return SuiteRun(kind="scripts", label=label, host=result.host, workdir=regression.workdir, started_at=started,
+                    duration=result.duration, expected=expected, exit_status=result.exit_status,
+                    result_file=str(local))
+
+
+def _refuse_timeout(result: RemoteResult, budget: int) -> None:
+    if result.status == "timeout":
+        error = RemoteCommandTimeout(
+            f"the regression run ({result.command}) on {result.host} was killed after {result.duration:.0f} s "
+            f"(regression.timeout: {budget} s)", evidence=result.tail(),
+            hint="raise regression.timeout in the site config, or find the test that hangs in the output above")
+        error.result = result
+        raise error
