@@ -72,6 +72,10 @@ def run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: 
     require_supported(regression)
     local_dir = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="rdoflow-regression-"))
     local_dir.mkdir(parents=True, exist_ok=True)
+    workdir = run(host, ["test", "-d", regression.workdir], timeout=60, check=False, log_output=False)
+    if workdir.exit_status != 0:
+        raise ConfigError("site", [f"regression.workdir: {regression.workdir} is not a directory on {workdir.host}"],
+                          hint="point it at the Tempest workspace (where .stestr.conf is) or the scripts' directory")
     staging = f"{regression.workdir.rstrip('/')}/{STAGING}"
     run(host, ["mkdir", "-p", staging], timeout=60, log_output=False)
     options = _upload_filters(host, regression, staging)

@@ -162,6 +162,13 @@ def test_an_ssh_drop_during_the_run_is_retried(prefect_server, site, module_lab,
                for line in logs_of(state.state_details.flow_run_id))
 
 
+def test_a_workdir_missing_on_the_host_is_bad_input_naming_the_field(prefect_server, site, tmp_path):
+    with pytest.raises(ConfigError, match=r"regression.workdir: .*/nowhere is not a directory on \S+@"):
+        regression_run(site=with_suite(site, workdir=str(tmp_path / "nowhere")), report_dir=tmp_path)
+    assert not (tmp_path / "nowhere").exists()
+    assert "is not a directory" in (tmp_path / "regression-run-pre.md").read_text()
+
+
 def test_rally_is_refused_as_not_implemented(prefect_server, site):
     with pytest.raises(ConfigError, match="'rally' is not implemented"):
         regression_run(site=with_suite(site, kind="rally"))
