@@ -11,7 +11,6 @@ from pydantic import Field
 from blocks.ssh import SSHHost
 from rdoflow.site import SiteConfig
 from tasks.regression import RegressionRun, run_suite_task, store_run_task
-from tasks.regression_suites import require_supported
 
 
 @flow(name="regression-run", flow_run_name="regression-{label}-{site.name}")
@@ -21,10 +20,9 @@ def regression_run(
     drop: str = Field("", description="The DLRN hash under test, recorded with the results."),
     report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
 ) -> RegressionRun:
-    """Run the configured suite (Tempest/stestr or scripts) over SSH; failing tests are results, not a
+    """Run the configured suite (Tempest/stestr, Rally or scripts) over SSH; failing tests are results, not a
     failed stage: the stage fails when nothing ran, the suite crashed or timed out. Not cached: a
     regression run is the measurement itself."""
-    require_supported(site.regression)
     host = SSHHost.from_target(site.undercloud.ssh)
     suite_run = run_suite_task(host, site.regression, label, report_dir)
     return store_run_task(suite_run, site, drop, report_dir)

@@ -34,6 +34,8 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
                       f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo"),
         "stestr": ("stestr from the lab host's Python (under the ssh_drop fault).",
                    f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd"),
+        "rally": ("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite.",
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd"),
     }
     for name, (what, program) in commands.items():
         script = bin_dir / name

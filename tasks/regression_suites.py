@@ -1,4 +1,4 @@
-"""Running a regression suite on the undercloud over SSH: Tempest with stestr, or a directory of scripts.
+"""Running a regression suite on the undercloud over SSH: Tempest with stestr or Rally, or a directory of scripts.
 
 Each run leaves the suite's raw results copied to a local file (``SuiteRun``).
 Failing tests are results, not errors; what is an error is a run that could not
@@ -25,11 +25,13 @@ from tasks.ssh import RemoteCommandTimeout, RemoteResult, get, put, run
 RUNNER = Path(__file__).resolve().parent / "regression_data" / "run_scripts.py"
 STAGING = ".rdoflow"
 NOTHING_MATCHED = 3  # run_scripts.py's exit status when no script matched the filters
-SUPPORTED = ("tempest", "scripts")
 # subunit-trace's line for a finished test: "{worker} test.id[tags] [0.12s] ... ok | FAILED | SKIPPED: why"
 TEST_LINE = re.compile(r"^\{\d+\} \S+.* \.\.\. (ok|FAILED|SKIPPED|xfail|uxsuccess)\b")
 SCRIPT_TOTAL = re.compile(r"^rdoflow-scripts total (\d+)$")
 SCRIPT_DONE = re.compile(r"^rdoflow-scripts done (\d+)/(\d+) ")
+# Rally's line per test (a log line prefix may come first): "{0} test.id [0.32s] ... success"
+RALLY_TEST_LINE = re.compile(r"\{\d+\} \S+.* \.\.\. (success|fail|skip|xfail|uxsuccess)\b")
+RALLY_UUID = re.compile(r"[Vv]erification \(UUID=([0-9a-f-]{36})\)")
 
 
 class NothingRan(ResourceFailed):
@@ -58,18 +60,8 @@ class SuiteRun(BaseModel):
     result_file: str = Field(description="Local copy of the raw results (subunit, or the scripts' results.jsonl).")
 
 
-def require_supported(regression: RegressionSite) -> None:
-    """Refuse a suite kind this stage cannot run, before anything is done on the host."""
-    if regression.kind not in SUPPORTED:
-        raise ConfigError("site", [f"regression.kind: {regression.kind!r} is not implemented by the regression-run "
-                                   f"stage yet; expected one of: {', '.join(SUPPORTED)}"],
-                          hint="run the Tempest suite with kind: tempest (rally verify runs Tempest through stestr "
-                               "too), or a directory of scripts with kind: scripts")
-
-
 def run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path | None) -> SuiteRun:
     """Run the site's suite on ``host`` and copy its results to ``local_dir`` (a temporary directory if None)."""
-    require_supported(regression)
     local_dir = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="rdoflow-regression-"))
     local_dir.mkdir(parents=True, exist_ok=True)
     workdir = run(host, ["test", "-d", regression.workdir], timeout=60, check=False, log_output=False)
@@ -78,6 +70,8 @@ def run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: 
                           hint="point it at the Tempest workspace (where .stestr.conf is) or the scripts' directory")
     staging = f"{regression.workdir.rstrip('/')}/{STAGING}"
     run(host, ["mkdir", "-p", staging], timeout=60, log_output=False)
+    if regression.kind == "rally":  # Rally takes no regex lists: the filters select the tests here
+        return _run_rally(host, regression, label, staging, local_dir)
     options = _upload_filters(host, regression, staging)
     runner = _run_tempest if regression.kind == "tempest" else _run_scripts
     return runner(host, regression, label, staging, options, local_dir)
@@ -192,6 +186,53 @@ def _run_scripts(host: SSHHost, regression: RegressionSite, label: str, staging:
     progress.finish()
     return SuiteRun(kind="scripts", label=label, host=result.host, workdir=regression.workdir, started_at=started,
                     duration=result.duration, expected=expected, exit_status=result.exit_status,
+                    result_file=str(local))
+
+
+def selected_tests(test_ids: list[str], include: list[str], exclude: list[str]) -> list[str]:
+    """stestr's filter rules: kept when some include regex matches (or there is none) and no exclude does."""
+    wanted, unwanted = [re.compile(p) for p in include], [re.compile(p) for p in exclude]
+    return [test for test in test_ids if (not wanted or any(p.search(test) for p in wanted))
+            and not any(p.search(test) for p in unwanted)]
+
+
+def _run_rally(host: SSHHost, regression: RegressionSite, label: str, staging: str, local_dir: Path) -> SuiteRun:
+    """``rally verify start --load-list F --concurrency N`` with the tests the lists select, then
+    ``rally verify report --type junit-xml`` of that verification, fetched over SFTP."""
+    listed = run(host, ["rally", "verify", "list-verifier-tests"], cwd=regression.workdir, timeout=900,
+                 log_output=False, keep_lines=1_000_000)
+    ids = [line.strip() for line in listed.stdout.splitlines() if re.match(r"^[\w.]+(\[[^\]]*\])?$", line.strip())]
+    tests = selected_tests(ids, regression.include, regression.exclude)
+    if not tests:
+        raise NothingRan(f"the include/exclude lists select none of the {len(ids)} tests of Rally's verifier",
+                         evidence=[f"include: {regression.include}", f"exclude: {regression.exclude}"],
+                         hint="check regression.include and regression.exclude ('rally verify "
+                              "list-verifier-tests' shows the test ids they are matched against)")
+    started = datetime.now(timezone.utc)
+    stamp = f"{label}-{_stamp(started)}"
+    with tempfile.TemporaryDirectory(prefix="rdoflow-rally-") as scratch:
+        load_list = Path(scratch) / "load-list.txt"
+        load_list.write_text("".join(f"{test}\n" for test in tests))
+        put(host, load_list, f"{staging}/rally-load-list-{stamp}.txt")
+    progress = _progress("rally", label, len(tests))
+    result = run(host, ["rally", "verify", "start", "--load-list", f"{staging}/rally-load-list-{stamp}.txt",
+                        "--concurrency", str(regression.concurrency)], cwd=regression.workdir,
+                 timeout=regression.timeout, check=False, on_line=_counting(RALLY_TEST_LINE, progress))
+    _refuse_timeout(result, regression.timeout)
+    verification = RALLY_UUID.findall(result.stdout + "\n" + result.stderr)
+    if not verification:
+        raise SuiteCrashed(f"rally verify start on {result.host} named no verification (exit status "
+                           f"{result.exit_status})", evidence=result.tail(),
+                           hint="read Rally's output above: is a verifier installed and configured "
+                                "('rally verify list-verifiers')?")
+    report = f"{staging}/rally-{stamp}.xml"
+    run(host, ["rally", "verify", "report", "--uuid", verification[-1], "--type", "junit-xml", "--to", report],
+        cwd=regression.workdir, timeout=600)
+    local = local_dir / f"regression-{stamp}.junit.xml"
+    get(host, report, local)
+    progress.finish()
+    return SuiteRun(kind="rally", label=label, host=result.host, workdir=regression.workdir, started_at=started,
+                    duration=result.duration, expected=len(tests), exit_status=result.exit_status,
                     result_file=str(local))
 
 

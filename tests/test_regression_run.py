@@ -169,6 +169,18 @@ def test_a_workdir_missing_on_the_host_is_bad_input_naming_the_field(prefect_ser
     assert "is not a directory" in (tmp_path / "regression-run-pre.md").read_text()
 
 
-def test_rally_is_refused_as_not_implemented(prefect_server, site):
-    with pytest.raises(ConfigError, match="'rally' is not implemented"):
-        regression_run(site=with_suite(site, kind="rally"))
+def test_a_rally_verification_gives_the_same_counts_through_its_junit_report(prefect_server, site):
+    run = regression_run(site=with_suite(site, kind="rally", include=API_ONLY), label="pre")
+    assert run.meta.suite == "rally" and run.result_file.endswith(".junit.xml")
+    assert {k: run.counts[k] for k in ("tests", "pass", "fail", "skip")} == \
+        {"tests": 60, "pass": 53, "fail": 3, "skip": 4}
+    assert all("[" not in test for test in stored_statuses(site, run))  # tags kept apart, as from subunit
+
+
+def test_rally_applies_the_include_and_exclude_lists(prefect_server, site):
+    run = regression_run(site=with_suite(site, kind="rally", include=[r"tempest\.api\.compute\."],
+                                         exclude=["create_server"]))
+    assert run.counts["tests"] == run.expected == 6
+    state = regression_run(site=with_suite(site, kind="rally", exclude=["."]), return_state=True)
+    with pytest.raises(NothingRan, match="select none of the"):
+        state.result()
