@@ -1,4 +1,4 @@
-"""Benchmark: the regression-run stage on the lab: a 1,300-test Tempest run and a 500-script run.
+"""Benchmark: the regression-run stage on the lab: 1,300 Tempest tests (stestr, Rally) and 500 scripts.
 
 Run by hand (not by the tests):  .venv/bin/python bench/regression_run.py [--tests 1300] [--scripts 500]
                                      [--seconds 0.0] [--concurrency 4]
@@ -48,6 +48,7 @@ def main() -> None:
             site = load_site(lab_dir / "site.yaml")
             suites = {
                 f"tempest, {args.tests} generated tests": {"include": [r"^tempest\.api\."]},
+                f"rally, {args.tests} generated tests": {"kind": "rally", "include": [r"^tempest\.api\."]},
                 f"scripts, {args.scripts} scripts": {"kind": "scripts", "workdir": str(lab_dir / "home/scripts")},
             }
             with prefect_test_harness(server_startup_timeout=120), \
