@@ -49,15 +49,17 @@ class SuiteCrashed(RemoteCommandFailed):
 class SuiteRun(BaseModel):
     """One run of the suite on the host: how it went, and the local copy of its raw results."""
 
-    kind: str = Field(description="tempest or scripts.")
+    kind: str = Field(description="tempest, rally or scripts.")
     label: str = Field(description="pre or post.")
     host: str = Field(description="user@host:port it ran on.")
     workdir: str = Field(description="Directory on the host it ran in.")
     started_at: datetime = Field(description="When the run started (UTC).")
     duration: float = Field(description="Seconds the suite's command took.")
     expected: int = Field(description="Tests (or scripts) the include/exclude lists selected.")
-    exit_status: int | None = Field(description="Exit status of 'stestr run' or of the script runner.")
-    result_file: str = Field(description="Local copy of the raw results (subunit, or the scripts' results.jsonl).")
+    exit_status: int | None = Field(description="Exit status of 'stestr run', 'rally verify start' or the script "
+                                                "runner.")
+    result_file: str = Field(description="Local copy of the raw results (subunit, Rally's JUnit XML, or the "
+                                         "scripts' results.jsonl).")
 
 
 def run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path | None) -> SuiteRun:
@@ -105,7 +107,7 @@ def _counting(pattern: re.Pattern, progress: StageProgress) -> Callable[[str, st
 
     def on_line(stream: str, line: str) -> None:
         nonlocal done
-        if stream == "stdout" and pattern.match(line):
+        if stream == "stdout" and pattern.search(line):
             done += 1
             progress.update(done)
     return on_line
@@ -156,17 +158,15 @@ def _run_scripts(host: SSHHost, regression: RegressionSite, label: str, staging:
     runner = f"{staging}/run_scripts.py"
     results = f"{staging}/results-{label}-{_stamp(started)}.jsonl"
     put(host, RUNNER, runner, mode=0o755)
-    progress = _progress("scripts", label, 0)
-    expected = 0
+    progress: StageProgress | None = None  # the runner says how many scripts it selected first
 
     def on_line(stream: str, line: str) -> None:
-        nonlocal expected
+        nonlocal progress
         if stream != "stdout":
             return
         if total := SCRIPT_TOTAL.match(line):
-            expected = int(total.group(1))
-            progress.update(0, total=expected)
-        elif done := SCRIPT_DONE.match(line):
+            progress = _progress("scripts", label, int(total.group(1)))
+        elif (done := SCRIPT_DONE.match(line)) and progress is not None:
             progress.update(int(done.group(1)))
 
     argv = ["python3", runner, "--dir", regression.workdir, "--results", results,
@@ -183,10 +183,11 @@ def _run_scripts(host: SSHHost, regression: RegressionSite, label: str, staging:
                                                         "on the host and regression.workdir a directory?")
     local = local_dir / f"regression-{label}-{_stamp(started)}.jsonl"
     get(host, results, local)
-    progress.finish()
+    if progress is not None:
+        progress.finish()
     return SuiteRun(kind="scripts", label=label, host=result.host, workdir=regression.workdir, started_at=started,
-                    duration=result.duration, expected=expected, exit_status=result.exit_status,
-                    result_file=str(local))
+                    duration=result.duration, expected=int(progress.total) if progress else 0,
+                    exit_status=result.exit_status, result_file=str(local))
 
 
 def selected_tests(test_ids: list[str], include: list[str], exclude: list[str]) -> list[str]:
