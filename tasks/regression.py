@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from blocks.ssh import SSHHost
 from rdoflow.errors import RdoflowError, TransientError
 from rdoflow.site import RegressionSite, SiteConfig
-from reports.regression import render_failure, render_summary
+from reports.regression import redact, render_failure, render_summary
 from tasks.regression_suites import NothingRan, SuiteRun, run_suite
 from tasks.results.model import FAILING, ResultFileError, RunMeta
 from tasks.results.regression import read_and_store
@@ -75,11 +75,11 @@ def failures_of(table: pd.DataFrame) -> list[FailedTest]:
 
 
 def _reason_start(reason: str) -> str:
-    """The first words of the reason; of a traceback, its last line (the exception), where the error is."""
+    """The first words of the reason (of a traceback, its last line: the exception), passwords masked."""
     lines = [line.strip() for line in reason.splitlines() if line.strip()]
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
         lines = lines[-1:]
-    text = " ".join(" ".join(lines).split())
+    text = redact(" ".join(" ".join(lines).split()))
     return text if len(text) <= REASON_SHOWN else text[:REASON_SHOWN] + "…"
 
 

@@ -8,12 +8,15 @@ Everything the stage puts on the host goes to ``<workdir>/.rdoflow/``.
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+from prefect.exceptions import MissingContextError
+from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
 from blocks.ssh import SSHHost
@@ -102,7 +105,16 @@ def _progress(kind: str, label: str, total: int) -> StageProgress:
     return StageProgress(f"regression-{label}", f"{kind} run ({label}-upgrade): tests done", total)
 
 
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("rdoflow.regression")
+
+
 def _counting(pattern: re.Pattern, progress: StageProgress) -> Callable[[str, str], None]:
+    """Counts (and logs) the suite's per-test result lines. The rest of its output, tracebacks that may
+    quote request bodies with the test users' passwords, stays out of the run log: it is in the results."""
     done = 0
 
     def on_line(stream: str, line: str) -> None:
@@ -110,6 +122,7 @@ def _counting(pattern: re.Pattern, progress: StageProgress) -> Callable[[str, st
         if stream == "stdout" and pattern.search(line):
             done += 1
             progress.update(done)
+            _logger().info("%s", line)
     return on_line
 
 
@@ -138,7 +151,7 @@ def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging:
     progress = _progress("tempest", label, total)
     started = datetime.now(timezone.utc)
     result = run(host, ["stestr", "run", "--concurrency", str(regression.concurrency), *options], cwd=workdir,
-                 timeout=regression.timeout, check=False, on_line=_counting(TEST_LINE, progress))
+                 timeout=regression.timeout, check=False, log_output=False, on_line=_counting(TEST_LINE, progress))
     _refuse_timeout(result, regression.timeout)
     if _next_stream(host, workdir) != stream_id + 1:
         raise SuiteCrashed(f"stestr run in {workdir} on {result.host} left no results (exit status "
@@ -168,10 +181,11 @@ def _run_scripts(host: SSHHost, regression: RegressionSite, label: str, staging:
             progress = _progress("scripts", label, int(total.group(1)))
         elif (done := SCRIPT_DONE.match(line)) and progress is not None:
             progress.update(int(done.group(1)))
+            _logger().info("%s", line)
 
     argv = ["python3", runner, "--dir", regression.workdir, "--results", results,
             "--concurrency", str(regression.concurrency), "--timeout", str(regression.script_timeout), *options]
-    result = run(host, argv, timeout=regression.timeout, check=False, on_line=on_line)
+    result = run(host, argv, timeout=regression.timeout, check=False, on_line=on_line, log_output=False)
     _refuse_timeout(result, regression.timeout)
     if result.exit_status == NOTHING_MATCHED:
         raise NothingRan(f"no executable script in {regression.workdir} was selected", evidence=result.tail(5),
@@ -218,7 +232,8 @@ def _run_rally(host: SSHHost, regression: RegressionSite, label: str, staging: s
     progress = _progress("rally", label, len(tests))
     result = run(host, ["rally", "verify", "start", "--load-list", f"{staging}/rally-load-list-{stamp}.txt",
                         "--concurrency", str(regression.concurrency)], cwd=regression.workdir,
-                 timeout=regression.timeout, check=False, on_line=_counting(RALLY_TEST_LINE, progress))
+                 timeout=regression.timeout, check=False, log_output=False,
+                 on_line=_counting(RALLY_TEST_LINE, progress))
     _refuse_timeout(result, regression.timeout)
     verification = RALLY_UUID.findall(result.stdout + "\n" + result.stderr)
     if not verification:

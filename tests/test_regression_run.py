@@ -10,7 +10,7 @@ from prefect.artifacts import Artifact
 
 from flows.regression_run import regression_run
 from lab import config as labconfig
-from rdoflow.errors import ConfigError
+from rdoflow.errors import ConfigError, RemoteCommandFailed
 from rdoflow.site import SiteConfig, load_site
 from tasks.regression_suites import NothingRan
 from tasks.results.store import ResultsStore
@@ -140,6 +140,17 @@ def test_a_suite_where_nothing_runs_fails_the_stage_with_a_clear_error(prefect_s
     with pytest.raises(NothingRan, match="select no test of the Tempest suite"):
         state.result()
     assert "FAILED, no results" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+def test_a_suite_that_cannot_load_fails_the_stage_with_stestrs_error(prefect_server, site, module_lab, tmp_path):
+    broken = Path(module_lab.dir) / "home" / "broken-tempest"
+    broken.mkdir(exist_ok=True)
+    (broken / ".stestr.conf").write_text("[DEFAULT]\ntest_path=./no_such_package\ntop_dir=./\n")
+    state = regression_run(site=with_suite(site, workdir=str(broken)), report_dir=tmp_path, return_state=True)
+    with pytest.raises(RemoteCommandFailed, match=r"stestr list .*failed on .* with exit status") as failure:
+        state.result()
+    assert any("no_such_package" in line for line in failure.value.evidence)
+    assert "no_such_package" in (tmp_path / "regression-run-pre.md").read_text()
 
 
 def test_a_scripts_workdir_without_scripts_fails_the_stage(prefect_server, site, module_lab):
