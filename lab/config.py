@@ -59,12 +59,16 @@ class Faults(Strict):
 
 
 class Suite(Strict):
-    """The Tempest-like tests generated beside the real checks of the lab cloud."""
+    """The Tempest-like tests generated beside the real checks of the lab cloud, and the script suite."""
 
     generated: int = Field(100, ge=0, description="How many generated tests.")
     failing: int = Field(0, ge=0, description="How many of them always fail.")
     skipped: int = Field(3, ge=0, description="How many of them are skipped.")
-    seconds: float = Field(0.0, ge=0, description="How long each generated test takes.")
+    seconds: float = Field(0.0, ge=0, description="How long each generated test (and each script) takes.")
+    scripts: int = Field(20, ge=0, description="Scripts of the 'scripts' suite in ~/scripts (written at lab up).")
+    failing_scripts: int = Field(0, ge=0, description="How many scripts exit 1.")
+    skipped_scripts: int = Field(2, ge=0, description="How many scripts exit 77 (skip).")
+    hanging_scripts: int = Field(0, ge=0, description="How many scripts never finish (to meet a per-script timeout).")
 
 
 class LabConfig(Strict):

@@ -5,7 +5,7 @@ Layout of a lab directory::
     lab.yaml  lab.json  site.yaml  clouds.yaml  instackenv.json
     ssh/        the undercloud host's sshd: keys, known_hosts, sshd_config, log
     home/       the undercloud account's home (HOME and the SFTP start directory)
-    bin/        what the lab puts first on the host's PATH: openstack, stestr
+    bin/        what the lab puts first on the host's PATH: openstack, stestr, rally
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
     ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
 """

@@ -1,4 +1,4 @@
-"""What the lab puts on its undercloud host: the commands on PATH, the templates, the test suite.
+"""What the lab puts on its undercloud host: the commands on PATH, the templates, the test suites.
 
 The commands are small shell scripts that run the lab's own implementations
 (``lab.tripleo``) with the lab venv's Python, the host's "system" Python, so the
@@ -10,6 +10,9 @@ from __future__ import annotations
 import shlex
 import shutil
 from pathlib import Path
+
+from lab import config as labconfig
+from lab.scriptsuite import install_scripts
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = "share/openstack-tripleo-heat-templates"
@@ -29,7 +32,10 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
     commands = {
         "openstack": ("The lab's python-tripleoclient: acts on the lab's real Ironic and Heat.",
                       f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo"),
-        "stestr": ("stestr from the lab host's Python.", shlex.quote(str(venv / "bin/stestr"))),
+        "stestr": ("stestr from the lab host's Python (under the ssh_drop fault).",
+                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd"),
+        "rally": ("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite.",
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd"),
     }
     for name, (what, program) in commands.items():
         script = bin_dir / name
@@ -42,6 +48,7 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
     suite = lab_dir / SUITE_DIR
     shutil.rmtree(suite, ignore_errors=True)
     shutil.copytree(HERE / "suite", suite, ignore=shutil.ignore_patterns("__pycache__"))
+    install_scripts(lab_dir, venv=venv, project_root=project_root, count=labconfig.load(lab_dir).suite.scripts)
     (lab_dir / "endpoints.json").write_text(
         f'{{"baremetal": "http://127.0.0.1:{ports["ironic"]}", '
         f'"orchestration": "http://127.0.0.1:{ports["heat"]}/v1/admin"}}\n'

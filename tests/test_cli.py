@@ -32,8 +32,10 @@ def test_an_unknown_flow_is_bad_input_that_lists_the_known_ones(tmp_path):
     (tmp_path / "site.yaml").write_text("name: lab\nundercloud: {ssh: {host: uc}}\n")
     done = _rdoflow("run", "overcloud-deplyo", "--site", "site.yaml", cwd=tmp_path)
     assert done.returncode == 2
-    assert "unknown flow 'overcloud-deplyo'; expected one of: compare-runs, nightly, node-introspection, " \
-           "overcloud-deploy, package-review" in done.stderr
+    from flows.catalog import FLOWS
+
+    assert f"unknown flow 'overcloud-deplyo'; expected one of: {', '.join(sorted(FLOWS))}" in done.stderr
+    assert "undercloud-preflight" in FLOWS
 
 
 def test_a_site_file_that_does_not_exist_is_bad_input(tmp_path):

@@ -1,0 +1,28 @@
+"""Stage: run the regression suite on the undercloud, store its results, leave a summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow
+from pydantic import Field
+
+from blocks.ssh import SSHHost
+from rdoflow.site import SiteConfig
+from tasks.regression import RegressionRun, run_suite_task, store_run_task
+
+
+@flow(name="regression-run", flow_run_name="regression-{label}-{site.name}")
+def regression_run(
+    site: SiteConfig = Field(..., description="The environment: the undercloud, its suite and the results store."),
+    label: Literal["pre", "post"] = Field("pre", description="Before (pre) or after (post) the upgrade."),
+    drop: str = Field("", description="The DLRN hash under test, recorded with the results."),
+    report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
+) -> RegressionRun:
+    """Run the configured suite (Tempest/stestr, Rally or scripts) over SSH; failing tests are results, not a
+    failed stage: the stage fails when nothing ran, the suite crashed or timed out. Not cached: a
+    regression run is the measurement itself."""
+    host = SSHHost.from_target(site.undercloud.ssh)
+    suite_run = run_suite_task(host, site.regression, label, report_dir)
+    return store_run_task(suite_run, site, drop, report_dir)

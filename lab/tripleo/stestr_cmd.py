@@ -1,0 +1,43 @@
+"""The lab host's ``stestr``: the real stestr of the lab venv, under the lab's ``ssh_drop`` fault.
+
+``faults.ssh_drop.command`` matches the words that start the command line, as
+for ``openstack``: ``stestr run`` cuts the session of the next ``stestr run``.
+When the session is cut, stestr is stopped as a hang-up would stop it, so that
+a retried run does not race the remains of the first one in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from lab.tripleo.__main__ import _maybe_drop_session
+
+HANG_UP_POLL_SECONDS = 0.2
+
+
+def _stop_when_orphaned(child: subprocess.Popen, parent: int) -> None:
+    """Once this command's session is gone (it is reparented), hang up its process group: stestr,
+    its workers and this wrapper. (A timeout's kill reaches the same group.)"""
+    while child.poll() is None:
+        if os.getppid() != parent:
+            os.killpg(os.getpgrp(), signal.SIGTERM)
+            return
+        threading.Event().wait(HANG_UP_POLL_SECONDS)
+
+
+def main(argv: list[str]) -> int:
+    _maybe_drop_session(" ".join(["stestr", *argv[:1]]))
+    stestr = Path(sys.executable).parent / "stestr"
+    child = subprocess.Popen([str(stestr), *argv])
+    watcher = threading.Thread(target=_stop_when_orphaned, args=(child, os.getppid()), daemon=True)
+    watcher.start()
+    return child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,63 @@
+"""A regression run as Markdown: counts, duration, where it is stored, and the failed tests with their reason.
+
+Test output may hold credentials (Tempest's request bodies carry the passwords of
+the users it creates; consoles echo OS_PASSWORD), so reasons are redacted here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rdoflow.errors import RdoflowError
+    from tasks.regression import RegressionRun
+
+FAILED_LISTED = 50
+SECRET = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?\s*[:=]\s*['"]?)[^\s'",}]+""")
+
+
+def redact(text: str) -> str:
+    return SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}**********", text)
+
+
+def _cell(text: str) -> str:
+    return redact(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def render_summary(run: RegressionRun) -> str:
+    counts, meta = run.counts, run.meta
+    failing = counts["fail"] + counts["error"] + counts["uxsuccess"]
+    verdict = "no failures" if failing == 0 else f"{failing} failing"
+    lines = [
+        f"# Regression run ({meta.label}, {meta.suite}): {verdict}",
+        "",
+        f"{counts['tests']} results in {run.duration:.1f} s on `{_cell(meta.host)}`"
+        + (f", drop `{_cell(meta.drop)}`" if meta.drop else "") + f" ({run.expected} selected before the run).",
+        "",
+        "| pass | fail | skip | error | xfail | uxsuccess |",
+        "|---|---|---|---|---|---|",
+        "| " + " | ".join(str(counts[s]) for s in ("pass", "fail", "skip", "error", "xfail", "uxsuccess")) + " |",
+        "",
+        f"- run id: `{meta.run_id}`",
+        f"- stored in: `{_cell(run.location)}` (raw results: `{_cell(run.raw_stored)}`)",
+        f"- local copy: `{_cell(run.result_file)}`",
+    ]
+    if counts["error"]:
+        lines.append(f"- {counts['error']} error(s) are class or module fixtures (setUpClass...) that failed: "
+                     "their tests did not run and are not counted one by one.")
+    if run.failed:
+        shown = run.failed[:FAILED_LISTED]
+        lines += ["", f"## Failed ({failing}; {len(shown)} listed)", "", "| test | status | reason |",
+                  "|---|---|---|"]
+        lines += [f"| `{_cell(t.test_id)}` | {t.status} | {_cell(t.reason)} |" for t in shown]
+    return "\n".join(lines) + "\n"
+
+
+def render_failure(error: RdoflowError, kind: str, label: str) -> str:
+    lines = [f"# Regression run ({label}, {kind}): FAILED, no results", "", f"**{_cell(error.message)}**"]
+    if error.evidence:
+        lines += ["", "```", *(redact(line) for line in error.evidence), "```"]
+    if error.hint:
+        lines += ["", f"**Next:** {_cell(error.hint)}"]
+    return "\n".join(lines) + "\n"
