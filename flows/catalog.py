@@ -12,6 +12,7 @@ from rdoflow.site import load_site
 FLOWS: dict[str, str] = {
     "nightly": "flows.nightly:nightly",
     "undercloud-preflight": "flows.undercloud_preflight:undercloud_preflight",
+    "undercloud-bootstrap": "flows.undercloud_bootstrap:undercloud_bootstrap",
     "package-review": "flows.package_review:package_review",
     "watch-prerelease": "flows.watch_prerelease:watch_prerelease",
 }
