@@ -12,6 +12,7 @@ from rdoflow.site import load_site
 FLOWS: dict[str, str] = {
     "nightly": "flows.nightly:nightly",
     "undercloud-preflight": "flows.undercloud_preflight:undercloud_preflight",
+    "node-introspection": "flows.node_introspection:node_introspection",
     "package-review": "flows.package_review:package_review",
     "watch-prerelease": "flows.watch_prerelease:watch_prerelease",
 }

@@ -159,7 +159,7 @@ class _Checker:
         path = tuple(int(part) if part.isdigit() else part for part in field.split(".") if part)
         line = self.document.line_of(self.base + (index, *path)) if self.document else None
         where = f" (line {line})" if line else ""
-        self.problems.append(f"{self.source}: {who}: {field}: {message}{where}" if field else
+        self.problems.append(f"{self.source}: {who}: {_shown_field(field)}: {message}{where}" if field else
                              f"{self.source}: {who}: {message}{where}")
 
     def node(self, index: int, raw: Any) -> NodeSpec | None:
@@ -249,8 +249,7 @@ class _Checker:
             if isinstance(value, str) and MAC.match(value.strip().lower()):
                 macs.append(value.strip().lower())
             else:
-                self.fault(index, name, _shown_field(field),
-                           f"expected a MAC address like 52:54:00:12:34:56, got {shown(value)}")
+                self.fault(index, name, field, f"expected a MAC address like 52:54:00:12:34:56, got {shown(value)}")
         return list(dict.fromkeys(macs))
 
     def _capabilities(self, index: int, name: Any, raw: dict) -> dict[str, str]:
