@@ -28,7 +28,7 @@ STATE_VERSION = "1.13"  # manage, inspect, provide and abort all exist at 1.13 (
 INVENTORY_VERSION = "1.81"  # GET /v1/nodes/{id}/inventory (Ironic's built-in inspection, 2023.1)
 RETRIABLE = [409, 503]  # node locked by the conductor, service busy: what openstacksdk retries too
 POLL_FIELDS = ["uuid", "name", "provision_state", "target_provision_state", "last_error", "maintenance",
-               "maintenance_reason", "properties", "provision_updated_at"]
+               "maintenance_reason", "properties"]
 MATCH_FIELDS = ["uuid", "name", "driver", "driver_info", "properties", "resource_class", "provision_state",
                 "maintenance"]
 HARDWARE_KEYS = ("cpus", "memory_mb", "local_gb")
@@ -172,6 +172,11 @@ def read_hardware(conn: Connection, node: Any) -> Hardware:
     return Hardware.from_ironic(node.properties or {}, inventory)
 
 
+def _settled_state(state: str | None) -> bool:
+    """A state the node rests in until asked (a failed one keeps its target_provision_state: not a sign)."""
+    return state in ("enroll", "manageable", "available", "active", "error") or str(state).endswith("failed")
+
+
 @dataclass
 class _Flight:
     """One node in the window: what was last asked of it, and since when it has been trying."""
@@ -239,7 +244,7 @@ class Window:
             return False, _result(flight, node, "failed", f"in maintenance: {node.maintenance_reason or 'no reason given'}")
         if time.monotonic() - flight.started > self.node_timeout:
             return self._timed_out(flight, node)
-        if node.target_provision_state:  # a transition is under way
+        if not _settled_state(node.provision_state):  # a transition is under way
             return False, None
         try:
             return self._next_step(flight, node)
