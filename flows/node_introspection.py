@@ -1,0 +1,34 @@
+"""Stage: the bare-metal nodes of the inventory enrolled in Ironic, inspected and available."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from pydantic import Field
+
+from blocks.openstack import OpenStackCloud
+from rdoflow.site import SiteConfig
+from tasks.baremetal_model import Introspection
+from tasks.introspection import introspect_nodes, load_inventory, nodes_settled, publish_introspection, require_available
+from tasks.resume import resumable
+
+
+@flow(name="node-introspection", flow_run_name="node-introspection-{site.name}")
+def node_introspection(
+    site: SiteConfig = Field(..., description="The environment: its Ironic, its inventory file and how many "
+                                              "nodes each role needs."),
+    report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
+    refresh: bool = Field(False, description="Inspect again, even nodes already available with their hardware "
+                                             "known, instead of reusing the last successful run."),
+) -> Introspection:
+    """Validate the inventory, enroll its nodes, manage → inspect → provide them (bounded concurrency),
+    report each node's hardware, fail when a role has fewer available nodes than required."""
+    inventory = load_inventory(site.inventory)
+    cloud = OpenStackCloud.from_site(site.cloud)
+    settled = nodes_settled(cloud, inventory)
+    introspection = resumable(introspect_nodes, settled=settled, refresh=refresh)(
+        cloud, inventory, site.inventory, site.name, refresh)
+    publish_introspection(introspection, report_dir)
+    require_available(introspection)
+    return introspection
