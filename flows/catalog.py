@@ -12,6 +12,8 @@ from rdoflow.site import load_site
 FLOWS: dict[str, str] = {
     "nightly": "flows.nightly:nightly",
     "undercloud-preflight": "flows.undercloud_preflight:undercloud_preflight",
+    "overcloud-deploy": "flows.overcloud_deploy:overcloud_deploy",
+    "upgrade": "flows.upgrade:upgrade",
     "package-review": "flows.package_review:package_review",
     "watch-prerelease": "flows.watch_prerelease:watch_prerelease",
 }
