@@ -1,0 +1,31 @@
+"""Stage: upgrade the undercloud, then the overcloud: prepare, run role by role, converge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+from pydantic import Field
+
+from blocks.ssh import SSHHost
+from rdoflow.site import SiteConfig
+from tasks.overcloud import StageReport, publish_report, require_succeeded, run_steps, upload_roles_environment
+from tasks.overcloud_commands import upgrade_steps
+
+
+@flow(name="upgrade", flow_run_name="upgrade-{site.name}")
+def upgrade(
+    site: SiteConfig = Field(..., description="The environment: the undercloud, the deployed overcloud and "
+                                              "the upgrade plan (roles order, environment files)."),
+    report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
+) -> StageReport:
+    """`openstack undercloud upgrade` (unless the plan skips it), `overcloud upgrade prepare`, `upgrade run
+    --limit ROLE` for each role in order, `upgrade converge`; each step followed and diagnosed, the
+    first failure stops the stage."""
+    host = SSHHost.from_target(site.undercloud.ssh)
+    upload_roles_environment(host, site.overcloud)
+    steps = upgrade_steps(site.overcloud, site.upgrade, site.undercloud.install_timeout)
+    report = publish_report(StageReport(stage="upgrade", site=site.name, stack=site.overcloud.stack,
+                                        steps=run_steps(host, site.cloud, steps)), report_dir)
+    require_succeeded(report)
+    return report

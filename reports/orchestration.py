@@ -1,0 +1,71 @@
+"""A deploy or upgrade stage as Markdown: verdict, each step with its duration and outcome, then the
+failure (first error, what to do, the failed resources and the events leading to them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.overcloud import StageReport, StepResult
+
+TITLES = {"overcloud-deploy": "Overcloud deploy", "upgrade": "Upgrade"}
+MARK = {"succeeded": "✅ succeeded", "failed": "❌ failed", "not run": "➖ not run"}
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _resources(step: StepResult) -> str:
+    return f"{step.resources.complete}/{step.resources.total}" if step.resources and step.resources.total else ""
+
+
+def _block(lines: list[str]) -> list[str]:
+    # Four backticks: a reason or event may itself hold three.
+    return ["````text", *lines, "````"]
+
+
+def render_stage(report: StageReport) -> str:
+    title = TITLES.get(report.stage, report.stage)
+    failed = report.failed_step
+    verdict = "PASS" if report.passed else f"FAIL at {failed.name}" if failed else "FAIL"
+    lines = [
+        f"# {title}: {verdict}",
+        "",
+        f"Site `{_cell(report.site)}`, stack `{_cell(report.stack)}`: "
+        f"{_cell(report.stack_status or 'not changed')}, {report.duration:.1f} s in all.",
+        "",
+        "| step | outcome | duration | attempts | stack | resources complete |",
+        "|---|---|---|---|---|---|",
+        *(f"| {_cell(s.name)} | {MARK.get(s.outcome, s.outcome)} | {s.duration:.1f} s | {s.attempts or ''} "
+          f"| {_cell(s.stack_status or '')} | {_resources(s)} |" for s in report.steps),
+    ]
+    notes = [f"- {_cell(step.name)}: {_cell(note)}" for step in report.steps for note in step.notes]
+    if notes:
+        lines += ["", "## Retries", "", *notes]
+    if failed is not None:
+        lines += ["", *_failure(failed)]
+    return "\n".join(lines) + "\n"
+
+
+def _failure(step: StepResult) -> list[str]:
+    lines = [
+        f"## Failure: {_cell(step.name)}",
+        "",
+        f"**Error:** {_cell(step.error)}",
+        "",
+        f"**What to do:** {_cell(step.hint or 'see the evidence below')}",
+        "",
+        f"Command: `{step.command}`",
+    ]
+    if step.failures:
+        lines += ["", "### Failed resources", "", "| resource | type | status | reason |", "|---|---|---|---|",
+                  *(f"| {_cell(f.path)} | {_cell(f.type)} | {_cell(f.status)} | {_cell(f.reason)} |"
+                    for f in step.failures)]
+        for failure in step.failures:
+            if failure.events:
+                lines += ["", f"Events leading to `{_cell(failure.path)}`:", "",
+                          *_block([event.line for event in failure.events])]
+    if step.evidence:
+        lines += ["", "### Evidence", "", *_block(step.evidence)]
+    return lines
