@@ -24,7 +24,7 @@ def nightly(
     site: SiteConfig = Field(..., description="The environment to run the pipeline against."),
     drop: str | None = Field(None, description="The pre-release drop under test: its DLRN full hash "
                                                "(commit_distro[_extended]); empty for the packages already set up."),
-    packages: list[str] = Field(default_factory=list, description="Spec files, SRPMs or distgit directories "
+    packages: list[str] = Field([], description="Spec files, SRPMs or distgit directories "
                                                                   "(paths or URLs) to review first; empty: none."),
     refresh: bool = Field(False, description="Redo every stage, even those a failed run already completed "
                                              "with the same inputs (otherwise they are reused)."),
