@@ -122,7 +122,7 @@ def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: li
 
         given = parse_params(params or [])
         with progress_shown(err):
-            run_flow(flow_name, site, report_dir, given)
+            result = run_flow(flow_name, site, report_dir, given)
         failure = None
     except RdoflowError as exc:
         failure = exc
@@ -136,6 +136,8 @@ def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: li
         if stage:
             err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
         raise _fail(failure)
+    for kind, where in (getattr(result, "reports", None) or {}).items():
+        out.print(f"{kind}: {where}", markup=False, highlight=False)  # whole paths, never wrapped
     out.print(f"{flow_name}: PASS", style="bold green")
 
 
