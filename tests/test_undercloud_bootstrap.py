@@ -18,7 +18,7 @@ from lab import config as labconfig
 from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
 from rdoflow.site import SiteConfig, load_site
 from tasks.progress import StageProgress
-from tasks.undercloud_conf import compare_keys, key_fingerprints, render_conf
+from tasks.undercloud_conf import compare_confs, render_conf
 from tasks.undercloud_install import InstallLog
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 
@@ -76,12 +76,11 @@ def test_a_value_on_two_lines_or_a_bad_key_is_refused_naming_each():
 
 
 def test_the_changed_keys_are_named_and_their_values_kept_out():
-    before = key_fingerprints("[DEFAULT]\nlocal_ip = 10.0.0.1/24\nold = 1\n[auth]\nundercloud_admin_password = s3cr3t\n")
-    after = key_fingerprints("[DEFAULT]\nlocal_ip = 192.168.24.1/24\nnew = 2\n")
-    changes = compare_keys(before, after)
+    before = "[DEFAULT]\nlocal_ip = 10.0.0.1/24\nold = 1\n[auth]\nundercloud_admin_password = s3cr3t\n"
+    changes = compare_confs(before, "[DEFAULT]\nlocal_ip = 192.168.24.1/24\nnew = 2\n")
     assert changes.summary() == ("changed: DEFAULT.local_ip; added: DEFAULT.new; "
                                  "removed: DEFAULT.old, auth.undercloud_admin_password")
-    assert "s3cr3t" not in json.dumps(before)
+    assert "s3cr3t" not in changes.model_dump_json()
 
 
 # --- the install's log -------------------------------------------------------------------------------------
@@ -180,6 +179,18 @@ def test_a_second_run_verifies_the_undercloud_without_installing_it_again(module
     assert bootstrap.install.why.startswith("the undercloud already runs this undercloud.conf")
     assert [check.outcome for check in bootstrap.checks] == ["pass"] * 4
     assert "**Skipped** (reused an earlier run's result)" in (tmp_path / "undercloud-bootstrap.md").read_text()
+
+
+def test_another_drop_with_the_same_conf_is_verified_without_the_cache(module_lab, lab_site, first_run, tmp_path):
+    installed_at = _host_state(module_lab)["undercloud"]["at"]
+    state = _run(lab_site, tmp_path, drop="another-drop")
+    bootstrap = state.result()
+    [install] = _install_runs(state)
+    assert install.state.name == "Completed"  # a new cache key: the task ran, and found nothing to do
+    assert _host_state(module_lab)["undercloud"]["at"] == installed_at
+    assert not bootstrap.install.ran and not bootstrap.install.cached and bootstrap.passed
+    assert "**Skipped** (verified instead): the undercloud already runs this undercloud.conf" in \
+        (tmp_path / "undercloud-bootstrap.md").read_text()
 
 
 def test_a_changed_conf_installs_again_and_names_the_changed_keys(module_lab, lab_site, first_run, tmp_path):
