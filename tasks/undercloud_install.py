@@ -241,7 +241,7 @@ def install_undercloud(host: SSHHost, conf: RenderedConf, observed: HostUnderclo
         return InstallOutcome(ran=False, why=observed.state(conf), version=observed.marker.version)
     expected = observed.marker.steps if observed.marker else None
     outcome = install(host, conf, timeout=timeout, expected_steps=expected)
-    outcome.why = "refresh asked for" if force else observed.state(conf)
+    outcome.why = f"refresh asked for; {observed.state(conf)}" if force else observed.state(conf)
     return outcome
 
 
