@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab import config as labconfig
-from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
+from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed, StageTimeout
 from rdoflow.site import SiteConfig, load_site
 from tasks.progress import StageProgress
 from tasks.undercloud_conf import compare_confs, render_conf
@@ -239,6 +239,40 @@ def test_an_ssh_drop_during_the_install_is_retried_to_success(module_lab, lab_si
     assert install.run_count == 2 and install.state.is_completed()
     logs = "\n".join(logs_of(state.state_details.flow_run_id))
     assert "dropped while running: openstack undercloud install -y" in logs
+
+
+def _installs_running_in(home: Path) -> list[str]:
+    """The lab host's `openstack undercloud install` processes started in ``home`` (other labs may run theirs)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "lab.tripleo undercloud install" in cmdline and (entry / "cwd").resolve() == home.resolve():
+                found.append(cmdline)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture
+def slow_install(module_lab):
+    before = labconfig.load(module_lab.dir)
+    knobs = before.model_copy(deep=True)
+    knobs.timing.undercloud_install = 30.0
+    labconfig.save(module_lab.dir, knobs)
+    yield
+    labconfig.save(module_lab.dir, before)
+
+
+@pytest.mark.usefixtures("slow_install")
+def test_an_install_past_its_timeout_is_stopped_and_not_retried(module_lab, lab_site, first_run, tmp_path):
+    state = _run(_site(lab_site, install_timeout=2), tmp_path, refresh=True)
+    with pytest.raises(StageTimeout) as caught:
+        state.result()
+    assert caught.value.message.endswith("did not finish within 2 s and was stopped")
+    assert any("Running the undercloud preflight checks" in line for line in caught.value.evidence)
+    assert [run.run_count for run in _install_runs(state)] == [1]
+    assert _installs_running_in(Path(module_lab.dir) / "home") == []
 
 
 def test_no_secret_reaches_the_logs_the_artifact_or_the_report(module_lab, first_run):
