@@ -34,7 +34,7 @@ def undercloud_bootstrap(
                                             site.undercloud, report_dir)
         require_passed(report.preflight)
         conf = render_conf(site)
-        observed = observe_undercloud(host)
+        observed = observe_undercloud(host, conf)
         report.conf = ConfRecord.of(conf, observed)
         report.install = install_stage(host, conf, observed, timeout=site.undercloud.install_timeout,
                                        drop=drop, refresh=refresh)

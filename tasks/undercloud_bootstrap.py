@@ -31,7 +31,7 @@ class ConfRecord(BaseModel):
     @classmethod
     def of(cls, conf: RenderedConf, observed: HostUndercloud) -> ConfRecord:
         return cls(sha256=conf.sha256, text=conf.text, host_sha256=observed.conf_sha256,
-                   changes=observed.changes(conf))
+                   changes=observed.changes)
 
 
 class StageError(BaseModel):

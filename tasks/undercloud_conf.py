@@ -1,4 +1,4 @@
-"""undercloud.conf: rendered from a site's settings with Jinja2, fingerprinted, and compared with another.
+"""undercloud.conf: rendered from a site's settings with Jinja2, and compared with the host's by key name.
 
 The rendered text depends on the site's settings only (no time stamp), so that its sha256 says
 whether the undercloud already runs this configuration.
@@ -49,7 +49,6 @@ class RenderedConf(BaseModel):
     site: str = Field(description="The site it was rendered from.")
     text: str = Field(description="The file's content (no secrets: the site refuses them).")
     sha256: str = Field(description="sha256 of the text: the configuration's identity.")
-    fingerprints: dict[str, str] = Field(description="'section.key' -> a fingerprint of its value, to compare configs.")
 
 
 class ConfChanges(BaseModel):
@@ -95,25 +94,24 @@ def render_conf(site: SiteConfig) -> RenderedConf:
     ordered = ["DEFAULT", *(name for name in conf if name != "DEFAULT")]
     sections = [(name, list(conf.get(name, {}).items())) for name in ordered]
     text = TEMPLATES.get_template("undercloud.conf.j2").render(site=site.name, sections=sections)
-    return RenderedConf(site=site.name, text=text, sha256=hashlib.sha256(text.encode()).hexdigest(),
-                        fingerprints=key_fingerprints(text) or {})
+    return RenderedConf(site=site.name, text=text, sha256=hashlib.sha256(text.encode()).hexdigest())
 
 
-def key_fingerprints(text: str) -> dict[str, str] | None:
-    """'section.key' -> a short sha256 of the value (values may be secrets on a hand-made file); None
-    when the text is not INI."""
+def ini_settings(text: str) -> dict[str, str] | None:
+    """'section.key' -> value; None when the text is not INI. Values may be secrets on a hand-made
+    file: they are compared here and never leave this module."""
     parser = configparser.ConfigParser(interpolation=None, default_section=_NO_DEFAULTS, strict=False)
     parser.optionxform = str  # keep the keys' case, as oslo.config does
     try:
         parser.read_string(text)
     except configparser.Error:
         return None
-    return {f"{section}.{key}": hashlib.sha256(value.encode()).hexdigest()[:16]
-            for section in parser.sections() for key, value in parser.items(section, raw=True)}
+    return {f"{section}.{key}": value for section in parser.sections() for key, value in parser.items(section, raw=True)}
 
 
-def compare_keys(before: dict[str, str] | None, after: dict[str, str]) -> ConfChanges:
-    """What changed from ``before`` (the host's file's fingerprints; None: unreadable) to ``after``."""
+def compare_confs(before_text: str, after_text: str) -> ConfChanges:
+    """Which keys differ from ``before_text`` (the host's file) to ``after_text`` (the rendered one): names only."""
+    before, after = ini_settings(before_text), ini_settings(after_text) or {}
     if before is None:
         return ConfChanges(unreadable=True)
     return ConfChanges(

@@ -28,7 +28,7 @@ from tasks.progress import StageProgress
 from tasks.resume import STAGE_CACHE_EXPIRATION, digest, resumable
 from tasks.retries import TRANSIENT_RETRIES
 from tasks.ssh import RemoteFileNotFound, get, put, run
-from tasks.undercloud_conf import CONF_FILE, ConfChanges, RenderedConf, compare_keys, key_fingerprints
+from tasks.undercloud_conf import CONF_FILE, ConfChanges, RenderedConf, compare_confs
 
 MARKER = ".rdoflow/undercloud-installed.json"
 STACKRC = "stackrc"
@@ -62,7 +62,8 @@ class HostUndercloud(BaseModel):
 
     address: str
     conf_sha256: str | None = Field(None, description="sha256 of ~/undercloud.conf; None: no such file.")
-    conf_keys: dict[str, str] | None = Field(None, description="Its keys' fingerprints; None: absent or not INI.")
+    changes: ConfChanges | None = Field(None, description="Keys the rendered config changes in the host's file; "
+                                                          "None when the host has none or the same.")
     marker: InstallMarker | None = None
     marker_problem: str = ""
     stackrc: bool = False
@@ -87,12 +88,6 @@ class HostUndercloud(BaseModel):
         if self.marker.conf_sha256 != conf.sha256:
             return "the last completed install was of another undercloud.conf"
         return "~/stackrc is missing"
-
-    def changes(self, conf: RenderedConf) -> ConfChanges | None:
-        """Which keys the rendered config changes on the host; None when the host has none or the same."""
-        if self.conf_sha256 is None or self.conf_sha256 == conf.sha256:
-            return None
-        return compare_keys(self.conf_keys, conf.fingerprints)
 
 
 class InstallOutcome(BaseModel):
@@ -126,14 +121,17 @@ def _marker(raw: bytes | None) -> tuple[InstallMarker | None, str]:
         return None, f"~/{MARKER} is unreadable: {exc.errors()[0]['msg']}"
 
 
-def observe(host: SSHHost) -> HostUndercloud:
-    """Read ~/undercloud.conf (only its sha256 and key fingerprints are kept), the marker and stackrc."""
-    conf = read_remote(host, CONF_FILE)
+def observe(host: SSHHost, conf: RenderedConf) -> HostUndercloud:
+    """Read ~/undercloud.conf (only its sha256 and the names of the keys ``conf`` changes are kept),
+    the marker and whether ~/stackrc exists."""
+    current = read_remote(host, CONF_FILE)
+    sha256 = hashlib.sha256(current).hexdigest() if current is not None else None
     marker, problem = _marker(read_remote(host, MARKER))
     return HostUndercloud(
         address=host.address,
-        conf_sha256=hashlib.sha256(conf).hexdigest() if conf is not None else None,
-        conf_keys=key_fingerprints(conf.decode(errors="replace")) if conf is not None else None,
+        conf_sha256=sha256,
+        changes=(compare_confs(current.decode(errors="replace"), conf.text)
+                 if current is not None and sha256 != conf.sha256 else None),
         marker=marker, marker_problem=problem,
         stackrc=read_remote(host, STACKRC) is not None,
     )
@@ -224,9 +222,9 @@ def install(host: SSHHost, conf: RenderedConf, *, timeout: float, expected_steps
 
 @task(name="observe-undercloud", task_run_name="observe the undercloud on {host.host}", cache_policy=NO_CACHE,
       **TRANSIENT_RETRIES)
-def observe_undercloud(host: SSHHost) -> HostUndercloud:
+def observe_undercloud(host: SSHHost, conf: RenderedConf) -> HostUndercloud:
     """``observe`` as a task, retried on transient SSH errors."""
-    return observe(host)
+    return observe(host, conf)
 
 
 def _install_key(context, parameters: dict) -> str:
@@ -243,7 +241,7 @@ def install_undercloud(host: SSHHost, conf: RenderedConf, observed: HostUnderclo
         return InstallOutcome(ran=False, why=observed.state(conf), version=observed.marker.version)
     expected = observed.marker.steps if observed.marker else None
     outcome = install(host, conf, timeout=timeout, expected_steps=expected)
-    outcome.why = "refresh asked for" if force else observed.state(conf)
+    outcome.why = f"refresh asked for; {observed.state(conf)}" if force else observed.state(conf)
     return outcome
 
 

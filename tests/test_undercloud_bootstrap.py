@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from lab import config as labconfig
-from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
+from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed, StageTimeout
 from rdoflow.site import SiteConfig, load_site
 from tasks.progress import StageProgress
-from tasks.undercloud_conf import compare_keys, key_fingerprints, render_conf
+from tasks.undercloud_conf import compare_confs, render_conf
 from tasks.undercloud_install import InstallLog
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 
@@ -76,12 +76,11 @@ def test_a_value_on_two_lines_or_a_bad_key_is_refused_naming_each():
 
 
 def test_the_changed_keys_are_named_and_their_values_kept_out():
-    before = key_fingerprints("[DEFAULT]\nlocal_ip = 10.0.0.1/24\nold = 1\n[auth]\nundercloud_admin_password = s3cr3t\n")
-    after = key_fingerprints("[DEFAULT]\nlocal_ip = 192.168.24.1/24\nnew = 2\n")
-    changes = compare_keys(before, after)
+    before = "[DEFAULT]\nlocal_ip = 10.0.0.1/24\nold = 1\n[auth]\nundercloud_admin_password = s3cr3t\n"
+    changes = compare_confs(before, "[DEFAULT]\nlocal_ip = 192.168.24.1/24\nnew = 2\n")
     assert changes.summary() == ("changed: DEFAULT.local_ip; added: DEFAULT.new; "
                                  "removed: DEFAULT.old, auth.undercloud_admin_password")
-    assert "s3cr3t" not in json.dumps(before)
+    assert "s3cr3t" not in changes.model_dump_json()
 
 
 # --- the install's log -------------------------------------------------------------------------------------
@@ -182,6 +181,18 @@ def test_a_second_run_verifies_the_undercloud_without_installing_it_again(module
     assert "**Skipped** (reused an earlier run's result)" in (tmp_path / "undercloud-bootstrap.md").read_text()
 
 
+def test_another_drop_with_the_same_conf_is_verified_without_the_cache(module_lab, lab_site, first_run, tmp_path):
+    installed_at = _host_state(module_lab)["undercloud"]["at"]
+    state = _run(lab_site, tmp_path, drop="another-drop")
+    bootstrap = state.result()
+    [install] = _install_runs(state)
+    assert install.state.name == "Completed"  # a new cache key: the task ran, and found nothing to do
+    assert _host_state(module_lab)["undercloud"]["at"] == installed_at
+    assert not bootstrap.install.ran and not bootstrap.install.cached and bootstrap.passed
+    assert "**Skipped** (verified instead): the undercloud already runs this undercloud.conf" in \
+        (tmp_path / "undercloud-bootstrap.md").read_text()
+
+
 def test_a_changed_conf_installs_again_and_names_the_changed_keys(module_lab, lab_site, first_run, tmp_path):
     installed_at = _host_state(module_lab)["undercloud"]["at"]
     bootstrap = _run(_site(lab_site, conf=GOOD_CONF), tmp_path, drop=DROP).result()
@@ -222,12 +233,46 @@ def ssh_drop_during_install(module_lab):
 def test_an_ssh_drop_during_the_install_is_retried_to_success(module_lab, lab_site, first_run, tmp_path):
     state = _run(lab_site, tmp_path, refresh=True)
     bootstrap = state.result()
-    assert bootstrap.passed and bootstrap.install.ran and bootstrap.install.why == "refresh asked for"
+    assert bootstrap.passed and bootstrap.install.ran and bootstrap.install.why.startswith("refresh asked for; ")
     assert _host_state(module_lab)["ssh_drops"]["undercloud install"] == 1
     [install] = _install_runs(state)
     assert install.run_count == 2 and install.state.is_completed()
     logs = "\n".join(logs_of(state.state_details.flow_run_id))
     assert "dropped while running: openstack undercloud install -y" in logs
+
+
+def _installs_running_in(home: Path) -> list[str]:
+    """The lab host's `openstack undercloud install` processes started in ``home`` (other labs may run theirs)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if "lab.tripleo undercloud install" in cmdline and (entry / "cwd").resolve() == home.resolve():
+                found.append(cmdline)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture
+def slow_install(module_lab):
+    before = labconfig.load(module_lab.dir)
+    knobs = before.model_copy(deep=True)
+    knobs.timing.undercloud_install = 30.0
+    labconfig.save(module_lab.dir, knobs)
+    yield
+    labconfig.save(module_lab.dir, before)
+
+
+@pytest.mark.usefixtures("slow_install")
+def test_an_install_past_its_timeout_is_stopped_and_not_retried(module_lab, lab_site, first_run, tmp_path):
+    state = _run(_site(lab_site, install_timeout=2), tmp_path, refresh=True)
+    with pytest.raises(StageTimeout) as caught:
+        state.result()
+    assert caught.value.message.endswith("did not finish within 2 s and was stopped")
+    assert any("Running the undercloud preflight checks" in line for line in caught.value.evidence)
+    assert [run.run_count for run in _install_runs(state)] == [1]
+    assert _installs_running_in(Path(module_lab.dir) / "home") == []
 
 
 def test_no_secret_reaches_the_logs_the_artifact_or_the_report(module_lab, first_run):
