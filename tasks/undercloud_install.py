@@ -155,7 +155,8 @@ class InstallLog:
         if STEP.search(line):
             self.steps += 1
             # Without an earlier install to go by, the total stays one step ahead until the end.
-            self.progress.update(self.steps, total=max(self.expected, self.steps + 1), note=line[-80:])
+            step = line.rsplit(" | ", 1)[-1].strip()  # the message, without the log line's time and level
+            self.progress.update(self.steps, total=max(self.expected, self.steps + 1), note=step[:80])
 
     @property
     def first_error(self) -> str | None:
