@@ -103,8 +103,11 @@ def _show_reports(report_dir: Path, flow_name: str) -> None:
     from rich.markdown import Markdown
 
     summary = report_dir / f"{flow_name}.md"
+    if summary.exists():  # as written: a CI log keeps every line whole, and Markdown reads as it is
+        out.print(summary.read_text(), markup=False, highlight=False)
     for report in [summary] if summary.exists() else sorted(report_dir.glob("*.md")):
-        out.print(Markdown(report.read_text()))
+        if report != summary:
+            out.print(Markdown(report.read_text()))
         out.print(f"report: {report}", markup=False, highlight=False)
     if summary.exists():
         out.print(f"every stage's report: {report_dir}", markup=False, highlight=False)

@@ -24,7 +24,6 @@ from tasks.results.store import ResultsStore
 
 TABLE_ROWS = 1000
 EVIDENCE_TESTS = 5
-TRACEBACK_LINES = 3
 
 
 class Verdict(BaseModel):
@@ -59,14 +58,14 @@ def publish(comparison: Comparison, pre: StoredRun, post: StoredRun, report_dir:
 
 
 def blocking_evidence(comparison: Comparison) -> list[str]:
-    """The first blocking tests, each with the last lines of its traceback: what a reader acts on."""
+    """The first blocking tests, each with the last line of its traceback: what a reader acts on."""
     rows = comparison.table[comparison.table["category"].isin(BLOCKING) & ~comparison.table["known"]
                             & ~comparison.table["flaky"]]
     lines = []
     for row in rows.head(EVIDENCE_TESTS).itertuples():
         lines.append(f"{row.category}: {row.test_id} ({row.status_pre} -> {row.status_post})")
-        tail = [line for line in str(row.reason or "").splitlines() if line.strip()][-TRACEBACK_LINES:]
-        lines += [f"    {line.strip()[:200]}" for line in tail]
+        last = [line.strip() for line in str(row.reason or "").splitlines() if line.strip()][-1:]
+        lines += [f"    {line[:300]}" for line in last]  # a traceback's last line: the exception and its message
     if len(rows) > EVIDENCE_TESTS:
         lines.append(f"... and {len(rows) - EVIDENCE_TESTS} more blocking tests")
     return lines
