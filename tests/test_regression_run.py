@@ -10,11 +10,11 @@ from prefect.artifacts import Artifact
 
 from flows.regression_run import regression_run
 from lab import config as labconfig
-from rdoflow.errors import ConfigError, RemoteCommandFailed
+from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
 from rdoflow.site import SiteConfig, load_site
 from tasks.regression_suites import NothingRan
 from tasks.results.store import ResultsStore
-from tests.conftest import fast_knobs, logs_of, task_runs_of
+from tests.conftest import fast_knobs, logs_of, remote_processes, task_runs_of
 
 API_ONLY = [r"^tempest\.api\."]  # the generated tests; the lab's real checks need an installed undercloud
 
@@ -74,6 +74,8 @@ def test_the_summary_lists_the_failed_tests_and_where_the_run_is_stored(prefect_
     assert run.location in report
     assert all(f"`{t.test_id}`" in report for t in run.failed)
     assert "failed to reach ACTIVE" in report
+    assert "regression-run-post" == Artifact.get("regression-run-post").key
+    assert "3 failing" in Artifact.get("regression-run-post").data
     assert len(Artifact.get("regression-failures-post").data) > 0
 
 
@@ -140,6 +142,17 @@ def test_a_suite_where_nothing_runs_fails_the_stage_with_a_clear_error(prefect_s
     with pytest.raises(NothingRan, match="select no test of the Tempest suite"):
         state.result()
     assert "FAILED, no results" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+def test_a_run_that_outlives_regression_timeout_is_killed_and_fails_the_stage(prefect_server, site, module_lab,
+                                                                              tmp_path):
+    scripts = with_suite(site, kind="scripts", workdir=f"{module_lab.dir}/home/scripts", include=["^0002-"],
+                         script_timeout=600, timeout=3)  # 0002 is the hanging script
+    state = regression_run(site=scripts, report_dir=tmp_path, return_state=True)
+    with pytest.raises(StageTimeout, match=r"killed after \d+ s \(regression.timeout: 3 s\)"):
+        state.result()
+    assert remote_processes("0002-volume-create_volume") == []
+    assert "regression.timeout" in (tmp_path / "regression-run-pre.md").read_text()
 
 
 def test_a_suite_that_cannot_load_fails_the_stage_with_stestrs_error(prefect_server, site, module_lab, tmp_path):
