@@ -10,9 +10,12 @@ from prefect.artifacts import Artifact
 
 from flows.regression_run import regression_run
 from lab import config as labconfig
+from lab.tripleo.hoststate import host_state
 from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
 from rdoflow.site import SiteConfig, load_site
+from tasks.regression import stored_run
 from tasks.regression_suites import NothingRan
+from tasks.results.regression import compare_stored
 from tasks.results.store import ResultsStore
 from tests.conftest import fast_knobs, logs_of, remote_processes, task_runs_of
 
@@ -121,8 +124,6 @@ def test_script_names_are_filtered_by_the_include_and_exclude_lists(prefect_serv
 def test_scripts_fail_after_the_upgrade_as_the_lab_is_told(prefect_server, site, module_lab, knobs):
     knobs.faults.fail_after_upgrade = ["volume"]
     labconfig.save(module_lab.dir, knobs)
-    from lab.tripleo.hoststate import host_state
-
     with host_state(Path(module_lab.dir)) as state:
         state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge"}
     try:
@@ -133,6 +134,26 @@ def test_scripts_fail_after_the_upgrade_as_the_lab_is_told(prefect_server, site,
         with host_state(Path(module_lab.dir)) as state:
             state["overcloud"].pop("overcloud")
     assert run.counts["tests"] == 2 and run.counts["fail"] == 2
+
+
+def test_a_pre_and_a_post_run_read_back_from_the_store_compare_to_a_regression(prefect_server, site, module_lab,
+                                                                               knobs):
+    scripts = with_suite(site, kind="scripts", workdir=f"{module_lab.dir}/home/scripts", script_timeout=2,
+                         include=["-(identity|image)-"])
+    pre = regression_run(site=scripts, label="pre")
+    knobs.faults.fail_after_upgrade = ["create_project"]  # 0010 passes before (0004 is a skip)
+    labconfig.save(module_lab.dir, knobs)
+    with host_state(Path(module_lab.dir)) as state:
+        state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge"}
+    try:
+        post = regression_run(site=scripts, label="post")
+    finally:
+        with host_state(Path(module_lab.dir)) as state:
+            state["overcloud"].pop("overcloud")
+    location = site.results.location
+    comparison = compare_stored(stored_run(pre, location), stored_run(post, location), site.policy, location)
+    assert comparison.verdict == "fail"
+    assert comparison.tests("regression") == ["scripts.0010-identity-create_project"]
 
 
 def test_a_suite_where_nothing_runs_fails_the_stage_with_a_clear_error(prefect_server, site, tmp_path):
