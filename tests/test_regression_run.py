@@ -14,9 +14,10 @@ from lab.tripleo.hoststate import host_state
 from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
 from rdoflow.site import SiteConfig, load_site
 from tasks.regression import stored_run
-from tasks.regression_suites import NothingRan
+from tasks.regression_suites import NothingRan, SuiteCrashed, check_one_stream
 from tasks.results.regression import compare_stored
 from tasks.results.store import ResultsStore
+from tasks.ssh import RemoteResult
 from tests.conftest import fast_knobs, logs_of, remote_processes, task_runs_of
 
 API_ONLY = [r"^tempest\.api\."]  # the generated tests; the lab's real checks need an installed undercloud
@@ -185,6 +186,49 @@ def test_a_suite_that_cannot_load_fails_the_stage_with_stestrs_error(prefect_ser
         state.result()
     assert any("no_such_package" in line for line in failure.value.evidence)
     assert "no_such_package" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+CRASHING_TEST = """\
+import os
+import sys
+import unittest
+
+if "--list" not in sys.argv:  # listed fine; dies as soon as it runs (a segfault, the OOM killer)
+    os._exit(139)
+
+
+class T(unittest.TestCase):
+    def test_one(self):
+        pass
+"""
+
+
+def test_a_suite_that_crashes_without_results_fails_the_stage(prefect_server, site, module_lab, tmp_path):
+    crashing = Path(module_lab.dir) / "home" / "crashing-tempest"
+    (crashing / "pkg").mkdir(parents=True, exist_ok=True)
+    (crashing / ".stestr.conf").write_text("[DEFAULT]\ntest_path=./pkg\ntop_dir=./\n")
+    (crashing / "pkg" / "__init__.py").write_text("")
+    (crashing / "pkg" / "test_crash.py").write_text(CRASHING_TEST)
+    state = regression_run(site=with_suite(site, workdir=str(crashing)), report_dir=tmp_path, return_state=True)
+    with pytest.raises(NothingRan, match="left no test results: .*the file is empty"):
+        state.result()
+    assert "FAILED, no results" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+@pytest.mark.parametrize("next_id, message", [
+    (4, None),
+    (3, "left no results .*no stream 3"),
+    (None, "left no results"),
+    (6, r"another stestr run wrote to the repository .* \(streams 3 to 5\)"),
+])
+def test_only_the_one_stream_a_run_added_is_taken_as_its_results(next_id, message):
+    result = RemoteResult(host="h", argv=["stestr", "run"], status="failed", exit_status=1, stdout="", stderr="",
+                          duration=1.0)
+    if message is None:
+        check_one_stream(result, "/w", 3, next_id)
+    else:
+        with pytest.raises(SuiteCrashed, match=message):
+            check_one_stream(result, "/w", 3, next_id)
 
 
 def test_a_scripts_workdir_without_scripts_fails_the_stage(prefect_server, site, module_lab):
