@@ -153,16 +153,27 @@ def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging:
     result = run(host, ["stestr", "run", "--concurrency", str(regression.concurrency), *options], cwd=workdir,
                  timeout=regression.timeout, check=False, log_output=False, on_line=_counting(TEST_LINE, progress))
     _refuse_timeout(result, regression.timeout)
-    if _next_stream(host, workdir) != stream_id + 1:
-        raise SuiteCrashed(f"stestr run in {workdir} on {result.host} left no results (exit status "
-                           f"{result.exit_status}; the repository has no stream {stream_id})", evidence=result.tail(),
-                           hint="the suite did not start: read the output above (an import error, a missing "
-                                "tempest.conf, a broken .stestr.conf)")
+    check_one_stream(result, workdir, stream_id, _next_stream(host, workdir))
     local = local_dir / f"regression-{label}-{_stamp(started)}.subunit"
     get(host, f"{workdir.rstrip('/')}/.stestr/{stream_id}", local)
     progress.finish()
     return SuiteRun(kind="tempest", label=label, host=result.host, workdir=workdir, started_at=started,
                     duration=result.duration, expected=total, exit_status=result.exit_status, result_file=str(local))
+
+
+def check_one_stream(result: RemoteResult, workdir: str, stream_id: int, next_id: int | None) -> None:
+    """The run added exactly one stream to the repository: stream ``stream_id`` is this run's."""
+    if next_id == stream_id + 1:
+        return
+    if next_id is not None and next_id > stream_id + 1:
+        raise SuiteCrashed(f"another stestr run wrote to the repository in {workdir} at the same time (streams "
+                           f"{stream_id} to {next_id - 1}): this run's results cannot be told apart",
+                           evidence=result.tail(5), hint="a run cut by an SSH drop may still run on the host: stop "
+                                                         "it ('pgrep -af \"stestr run\"'), then run the stage again")
+    raise SuiteCrashed(f"stestr run in {workdir} on {result.host} left no results (exit status "
+                       f"{result.exit_status}; the repository has no stream {stream_id})", evidence=result.tail(),
+                       hint="the suite did not start: read the output above (an import error, a missing "
+                            "tempest.conf, a broken .stestr.conf)")
 
 
 def _run_scripts(host: SSHHost, regression: RegressionSite, label: str, staging: str, options: list[str],

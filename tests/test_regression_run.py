@@ -10,11 +10,15 @@ from prefect.artifacts import Artifact
 
 from flows.regression_run import regression_run
 from lab import config as labconfig
-from rdoflow.errors import ConfigError, RemoteCommandFailed
+from lab.tripleo.hoststate import host_state
+from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
 from rdoflow.site import SiteConfig, load_site
-from tasks.regression_suites import NothingRan
+from tasks.regression import stored_run
+from tasks.regression_suites import NothingRan, SuiteCrashed, check_one_stream
+from tasks.results.regression import compare_stored
 from tasks.results.store import ResultsStore
-from tests.conftest import fast_knobs, logs_of, task_runs_of
+from tasks.ssh import RemoteResult
+from tests.conftest import fast_knobs, logs_of, remote_processes, task_runs_of
 
 API_ONLY = [r"^tempest\.api\."]  # the generated tests; the lab's real checks need an installed undercloud
 
@@ -74,6 +78,8 @@ def test_the_summary_lists_the_failed_tests_and_where_the_run_is_stored(prefect_
     assert run.location in report
     assert all(f"`{t.test_id}`" in report for t in run.failed)
     assert "failed to reach ACTIVE" in report
+    assert "regression-run-post" == Artifact.get("regression-run-post").key
+    assert "3 failing" in Artifact.get("regression-run-post").data
     assert len(Artifact.get("regression-failures-post").data) > 0
 
 
@@ -119,8 +125,6 @@ def test_script_names_are_filtered_by_the_include_and_exclude_lists(prefect_serv
 def test_scripts_fail_after_the_upgrade_as_the_lab_is_told(prefect_server, site, module_lab, knobs):
     knobs.faults.fail_after_upgrade = ["volume"]
     labconfig.save(module_lab.dir, knobs)
-    from lab.tripleo.hoststate import host_state
-
     with host_state(Path(module_lab.dir)) as state:
         state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge"}
     try:
@@ -133,6 +137,26 @@ def test_scripts_fail_after_the_upgrade_as_the_lab_is_told(prefect_server, site,
     assert run.counts["tests"] == 2 and run.counts["fail"] == 2
 
 
+def test_a_pre_and_a_post_run_read_back_from_the_store_compare_to_a_regression(prefect_server, site, module_lab,
+                                                                               knobs):
+    scripts = with_suite(site, kind="scripts", workdir=f"{module_lab.dir}/home/scripts", script_timeout=2,
+                         include=["-(identity|image)-"])
+    pre = regression_run(site=scripts, label="pre")
+    knobs.faults.fail_after_upgrade = ["create_project"]  # 0010 passes before (0004 is a skip)
+    labconfig.save(module_lab.dir, knobs)
+    with host_state(Path(module_lab.dir)) as state:
+        state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge"}
+    try:
+        post = regression_run(site=scripts, label="post")
+    finally:
+        with host_state(Path(module_lab.dir)) as state:
+            state["overcloud"].pop("overcloud")
+    location = site.results.location
+    comparison = compare_stored(stored_run(pre, location), stored_run(post, location), site.policy, location)
+    assert comparison.verdict == "fail"
+    assert comparison.tests("regression") == ["scripts.0010-identity-create_project"]
+
+
 def test_a_suite_where_nothing_runs_fails_the_stage_with_a_clear_error(prefect_server, site, tmp_path):
     state = regression_run(site=with_suite(site, exclude=[".*"]), label="pre", report_dir=tmp_path,
                            return_state=True)
@@ -140,6 +164,17 @@ def test_a_suite_where_nothing_runs_fails_the_stage_with_a_clear_error(prefect_s
     with pytest.raises(NothingRan, match="select no test of the Tempest suite"):
         state.result()
     assert "FAILED, no results" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+def test_a_run_that_outlives_regression_timeout_is_killed_and_fails_the_stage(prefect_server, site, module_lab,
+                                                                              tmp_path):
+    scripts = with_suite(site, kind="scripts", workdir=f"{module_lab.dir}/home/scripts", include=["^0002-"],
+                         script_timeout=600, timeout=3)  # 0002 is the hanging script
+    state = regression_run(site=scripts, report_dir=tmp_path, return_state=True)
+    with pytest.raises(StageTimeout, match=r"killed after \d+ s \(regression.timeout: 3 s\)"):
+        state.result()
+    assert remote_processes("0002-volume-create_volume") == []
+    assert "regression.timeout" in (tmp_path / "regression-run-pre.md").read_text()
 
 
 def test_a_suite_that_cannot_load_fails_the_stage_with_stestrs_error(prefect_server, site, module_lab, tmp_path):
@@ -151,6 +186,49 @@ def test_a_suite_that_cannot_load_fails_the_stage_with_stestrs_error(prefect_ser
         state.result()
     assert any("no_such_package" in line for line in failure.value.evidence)
     assert "no_such_package" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+CRASHING_TEST = """\
+import os
+import sys
+import unittest
+
+if "--list" not in sys.argv:  # listed fine; dies as soon as it runs (a segfault, the OOM killer)
+    os._exit(139)
+
+
+class T(unittest.TestCase):
+    def test_one(self):
+        pass
+"""
+
+
+def test_a_suite_that_crashes_without_results_fails_the_stage(prefect_server, site, module_lab, tmp_path):
+    crashing = Path(module_lab.dir) / "home" / "crashing-tempest"
+    (crashing / "pkg").mkdir(parents=True, exist_ok=True)
+    (crashing / ".stestr.conf").write_text("[DEFAULT]\ntest_path=./pkg\ntop_dir=./\n")
+    (crashing / "pkg" / "__init__.py").write_text("")
+    (crashing / "pkg" / "test_crash.py").write_text(CRASHING_TEST)
+    state = regression_run(site=with_suite(site, workdir=str(crashing)), report_dir=tmp_path, return_state=True)
+    with pytest.raises(NothingRan, match="left no test results: .*the file is empty"):
+        state.result()
+    assert "FAILED, no results" in (tmp_path / "regression-run-pre.md").read_text()
+
+
+@pytest.mark.parametrize("next_id, message", [
+    (4, None),
+    (3, "left no results .*no stream 3"),
+    (None, "left no results"),
+    (6, r"another stestr run wrote to the repository .* \(streams 3 to 5\)"),
+])
+def test_only_the_one_stream_a_run_added_is_taken_as_its_results(next_id, message):
+    result = RemoteResult(host="h", argv=["stestr", "run"], status="failed", exit_status=1, stdout="", stderr="",
+                          duration=1.0)
+    if message is None:
+        check_one_stream(result, "/w", 3, next_id)
+    else:
+        with pytest.raises(SuiteCrashed, match=message):
+            check_one_stream(result, "/w", 3, next_id)
 
 
 def test_a_scripts_workdir_without_scripts_fails_the_stage(prefect_server, site, module_lab):

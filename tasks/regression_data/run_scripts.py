@@ -26,6 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 SKIP = 77
 OUTPUT_CHARS = 4000
 NOTHING_MATCHED = 3
+# Each script runs in a process group of its own (so that its timeout kills what it started);
+# when the runner itself is stopped, it kills those groups too.
+RUNNING = set()
+RUNNING_LOCK = threading.Lock()
 
 
 def patterns(path):
@@ -55,6 +59,8 @@ def run_one(directory, name, timeout):
     started = time.monotonic()
     process = subprocess.Popen([os.path.join(directory, name)], cwd=directory, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    with RUNNING_LOCK:
+        RUNNING.add(process.pid)
     try:
         output, _ = process.communicate(timeout=timeout)
         timed_out = False
@@ -62,6 +68,9 @@ def run_one(directory, name, timeout):
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         timed_out = True
+    finally:
+        with RUNNING_LOCK:
+            RUNNING.discard(process.pid)
     duration = time.monotonic() - started
     text = output.decode("utf-8", "replace")[-OUTPUT_CHARS:]
     if timed_out:
@@ -76,7 +85,20 @@ def run_one(directory, name, timeout):
             "duration": round(duration, 3), "output": text}
 
 
+def stop(signum, frame):
+    """Stopped (the run's timeout, a cancelled flow): kill every running script's group, then exit."""
+    with RUNNING_LOCK:
+        for pid in RUNNING:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    os._exit(128 + signum)
+
+
 def main(argv=None):
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, stop)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", required=True, help="Directory of the scripts.")
     parser.add_argument("--results", required=True, help="JSON-lines file the results are written to.")
