@@ -21,7 +21,7 @@ from rdoflow.site import RegressionSite, SiteConfig
 from reports.regression import redact, render_failure, render_summary
 from tasks.regression_suites import NothingRan, SuiteRun, run_suite
 from tasks.results.model import FAILING, ResultFileError, RunMeta
-from tasks.results.regression import StoredRun, read_and_store
+from tasks.results.regression import StoredRun, read_and_store, read_stored
 from tasks.results.store import ResultsStore
 from tasks.retries import TRANSIENT_RETRIES
 
@@ -105,8 +105,7 @@ def store_run(suite_run: SuiteRun, location: str, drop: str) -> RegressionRun:
 def stored_run(run: RegressionRun, location: str) -> StoredRun:
     """A stored run as the comparison takes it (``tasks.results.regression.compare_stored``): its table
     read back from the store."""
-    table = ResultsStore(location).read(run.meta.suite, run.meta.run_id)
-    return StoredRun(meta=run.meta, table=table, location=run.location)
+    return read_stored(run.meta, location)
 
 
 def _write_report(report_dir: Path | None, label: str, markdown: str) -> str | None:

@@ -59,6 +59,12 @@ def read_and_store(path: Path, meta: RunMeta, location: str) -> StoredRun:
     return StoredRun(meta=meta, table=table, location=ResultsStore(location).write(table, meta))
 
 
+def read_stored(meta: RunMeta, location: str) -> StoredRun:
+    """A run stored earlier (by the regression stage), its table read back from the store."""
+    table = ResultsStore(location).read(meta.suite or "unnamed", meta.run_id)
+    return StoredRun(meta=meta, table=table, location=location)
+
+
 def compare_stored(pre: StoredRun, post: StoredRun, policy: ComparisonPolicy, location: str) -> Comparison:
     # The two runs compared are not their own history: a test that differs between them is what is judged.
     history = ResultsStore(location).history(post.meta.suite or "unnamed", policy.history_runs,

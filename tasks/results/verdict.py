@@ -19,8 +19,7 @@ from rdoflow.site import ComparisonPolicy
 from reports.comparison import markdown
 from tasks.results.compare import BLOCKING, Comparison
 from tasks.results.model import RunMeta
-from tasks.results.regression import StoredRun, compare_stored, write_reports
-from tasks.results.store import ResultsStore
+from tasks.results.regression import StoredRun, compare_stored, read_stored, write_reports
 
 TABLE_ROWS = 1000
 EVIDENCE_TESTS = 5
@@ -33,12 +32,6 @@ class Verdict(BaseModel):
     reasons: list[str]
     counts: dict[str, int]
     reports: dict[str, str]
-
-
-def stored_run(meta: RunMeta, location: str) -> StoredRun:
-    """A run the regression stage stored, read back from the results store."""
-    store = ResultsStore(location)
-    return StoredRun(meta=meta, table=store.read(meta.suite or "unnamed", meta.run_id), location=location)
 
 
 def publish(comparison: Comparison, pre: StoredRun, post: StoredRun, report_dir: Path) -> Verdict:
@@ -83,7 +76,7 @@ def require_pass(verdict: Verdict, comparison: Comparison) -> None:
 @task(name="judge-runs", task_run_name="judge-{post.label}", cache_policy=NO_CACHE)
 def judge_runs(pre: RunMeta, post: RunMeta, policy: ComparisonPolicy, location: str, report_dir: Path) -> Verdict:
     """Compare two stored runs into a verdict and its reports; a red verdict fails with its evidence."""
-    pre_run, post_run = stored_run(pre, location), stored_run(post, location)
+    pre_run, post_run = read_stored(pre, location), read_stored(post, location)
     comparison = compare_stored(pre_run, post_run, policy, location)
     verdict = publish(comparison, pre_run, post_run, report_dir)
     require_pass(verdict, comparison)
