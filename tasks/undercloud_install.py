@@ -10,10 +10,8 @@ re-runs the install to apply config changes.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tempfile
-import time
 from collections import deque
 from datetime import datetime, timezone
 from pathlib import Path
