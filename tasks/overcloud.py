@@ -27,8 +27,9 @@ from rdoflow.waiting import Deadline
 from tasks import orchestration as heat_stack
 from tasks.orchestration import FailedResource, ResourceCount, StackSnapshot
 from reports.orchestration import render_stage
-from tasks.overcloud_commands import StackStep, host_reported, roles_environment, roles_file_name, running_pattern
+from tasks.overcloud_commands import StackStep, deploy_step, host_reported, roles_environment, roles_file_name, running_pattern
 from tasks.progress import StageProgress
+from tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from tasks.retries import TRANSIENT_RETRIES
 from tasks.ssh import RemoteResult, put, run
 from tasks.step_diagnosis import diagnose_command, diagnose_stack, step_error
@@ -247,3 +248,30 @@ def require_succeeded(report: StageReport) -> None:
     failed = report.failed_step
     if failed is not None:
         raise step_error(failed)
+
+
+def _deploy_key(context: Any, parameters: dict[str, Any]) -> str:
+    # The deploy's inputs only: a nightly resumed after a failed upgrade finds the same key.
+    return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address)
+
+
+@task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE, retries=2,
+      retry_delay_seconds=[2, 5])
+def stack_deployed(cloud: CloudSite, stack: str) -> bool:
+    """Whether a deploy's outcome still holds: the stack is CREATE_COMPLETE or UPDATE_COMPLETE now."""
+    return heat_stack.observe(heat_stack.heat_for(cloud), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+@task(name="deploy-overcloud", task_run_name="deploy stack {overcloud.stack}", cache_key_fn=_deploy_key,
+      cache_expiration=STAGE_CACHE_EXPIRATION)
+def deploy_stage(host: SSHHost, cloud: CloudSite, overcloud: OvercloudSite, site_name: str,
+                 report_dir: Path | None = None) -> StageReport:
+    """The whole deploy (role counts uploaded, the deploy step), cached on its inputs when it succeeds;
+    a failure writes its report and raises, so that it is never reused."""
+    upload_roles_environment(host, overcloud)
+    report = StageReport(stage="overcloud-deploy", site=site_name, stack=overcloud.stack,
+                         steps=run_steps(host, cloud, [deploy_step(overcloud)]))
+    if not report.passed:
+        publish_report(report, report_dir)
+        require_succeeded(report)
+    return report

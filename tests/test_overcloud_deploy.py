@@ -101,15 +101,16 @@ def test_a_failed_stack_resource_is_diagnosed_with_its_path_reason_and_events(mo
 
 def test_a_session_dropped_mid_stack_waits_for_the_stack_and_does_not_rerun(module_lab, site, knobs,
                                                                              prefect_server, tmp_path):
-    knobs.timing.node_configure = 1.5  # the stack outlives the session by some seconds
-    knobs.faults.ssh_drop = drop_once(module_lab, after=3.5)
+    knobs.timing.node_configure = 5.0  # the stack outlives the session by some seconds, even on a busy machine
+    knobs.faults.ssh_drop = drop_once(module_lab, after=7.0)
     labconfig.save(module_lab.dir, knobs)
     state = deploy(with_stack(site, "dropped", 0, 2), tmp_path)
     report = state.result()
     assert deploy_task_run(state).run_count == 2
     assert heat(module_lab).stacks.get("dropped").stack_status == "CREATE_COMPLETE"
     assert report.passed and report.steps[0].attempts == 2
-    assert any("ended CREATE_COMPLETE; the command was not run again" in note for note in report.steps[0].notes)
+    assert any("ended CREATE_COMPLETE; the command was not run again" in note for note in report.steps[0].notes), \
+        report.steps[0].notes
     logs = "\n".join(logs_of(state.state_details.flow_run_id))
     assert "dropped while running" in logs or "lost during" in logs
     assert "already has an action in progress" not in logs
@@ -184,3 +185,17 @@ def test_the_running_command_pattern_is_literal_and_does_not_match_itself():
     assert re.search(pattern, "/usr/bin/python3 -m lab.tripleo overcloud deploy -e node-info.yaml --stack a.b")
     assert not re.search(pattern, "python3 -m lab.tripleo overcloud deploy -e node-infoXyaml --stack a.b")
     assert not re.search(pattern, f"pgrep -f -- {pattern}")
+
+
+def test_a_deploy_whose_stack_is_still_complete_is_reused_unless_refreshed(module_lab, site, prefect_server,
+                                                                           tmp_path):
+    resumed = with_stack(site, "resumed", 0, 1)
+    assert deploy(resumed, tmp_path).result().passed
+    again = deploy(resumed, tmp_path)
+    stages = [r for r in task_runs_of(again.state_details.flow_run_id) if r.name == "deploy stack resumed"]
+    assert [r.state.name for r in stages] == ["Cached"]
+    assert not [r for r in task_runs_of(again.state_details.flow_run_id) if r.name == "overcloud deploy"]
+    assert "✅ succeeded" in (tmp_path / "overcloud-deploy.md").read_text()
+    refreshed = overcloud_deploy(site=resumed, report_dir=tmp_path, refresh=True, return_state=True)
+    assert deploy_task_run(refreshed).state.is_completed()
+    assert heat(module_lab).stacks.get("resumed").stack_status == "UPDATE_COMPLETE"
