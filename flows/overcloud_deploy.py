@@ -15,7 +15,8 @@ from tasks.resume import resumable
 
 @flow(name="overcloud-deploy", flow_run_name="overcloud-deploy-{site.name}")
 def overcloud_deploy(
-    site: SiteConfig = Field(..., description="The environment: the undercloud, its cloud and the overcloud to deploy."),
+    site: SiteConfig = Field(..., description="The environment: the undercloud, its cloud and the overcloud "
+                                              "to deploy."),
     report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
     refresh: bool = Field(False, description="Deploy even when the same overcloud settings were deployed "
                                              "and the stack is still complete."),

@@ -24,10 +24,11 @@ from pydantic import BaseModel, Field
 from blocks.ssh import SSHHost
 from rdoflow.site import CloudSite, OvercloudSite
 from rdoflow.waiting import Deadline
+from reports.orchestration import render_stage
 from tasks import orchestration as heat_stack
 from tasks.orchestration import FailedResource, ResourceCount, StackSnapshot
-from reports.orchestration import render_stage
-from tasks.overcloud_commands import StackStep, deploy_step, host_reported, roles_environment, roles_file_name, running_pattern
+from tasks.overcloud_commands import (StackStep, deploy_step, host_reported, roles_environment, roles_file_name,
+                                      running_pattern)
 from tasks.progress import StageProgress
 from tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from tasks.retries import TRANSIENT_RETRIES
@@ -236,7 +237,8 @@ def publish_report(report: StageReport, report_dir: Path | None = None) -> Stage
     """Leave the stage's Markdown report as an artifact, and as ``report_dir/<stage>.md`` when asked."""
     markdown = render_stage(report)
     outcome = "pass" if report.passed else f"fail at {report.failed_step.name}" if report.failed_step else "fail"
-    create_markdown_artifact(markdown, key=report.stage, description=f"{report.stage} of stack {report.stack}: {outcome}")
+    create_markdown_artifact(markdown, key=report.stage,
+                             description=f"{report.stage} of stack {report.stack}: {outcome}")
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"{report.stage}.md").write_text(markdown)

@@ -92,6 +92,7 @@ def test_a_failed_stack_resource_is_diagnosed_with_its_path_reason_and_events(mo
     assert LIBVIRT in error.message
     assert any("event" in line and "stackfail.Compute.0.Config CREATE_FAILED" in line for line in error.evidence)
     assert "openstack stack failures list stackfail --long" in error.hint
+    assert "command: ERROR: Heat Stack create failed." in error.evidence  # the command's own words too
     assert deploy_task_run(state).run_count == 1  # a failed stack is not retried
     for markdown in ((tmp_path / "overcloud-deploy.md").read_text(), Artifact.get("overcloud-deploy").data):
         assert "FAIL at overcloud deploy" in markdown
