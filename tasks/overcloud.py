@@ -45,6 +45,7 @@ class StepResult(BaseModel):
     command: str
     outcome: Outcome = "not run"
     duration: float = 0.0
+    command_seconds: float = Field(0.0, description="Time the command itself ran (this attempt).")
     attempts: int = 0
     stack_status: str | None = None
     resources: ResourceCount | None = None
@@ -97,11 +98,10 @@ def run_stack_step(host: SSHHost, heat: Any, step: StackStep, before: StackSnaps
                             "action began; the command was run again")
     pool, command = _in_thread(run, host, step.argv, timeout=step.timeout, check=False)
     try:
-        now = heat_stack.follow(heat, before, step.timeout + 60, command.done, progress)
+        now = heat_stack.follow(heat, before, step.timeout + 60, command, progress)
         outcome = command.result()  # raises SSHConnectionLost when the session dropped: retried
     finally:
         pool.shutdown(wait=False)
-    now = heat_stack.observe(heat, step.stack)
     return _judged(heat, result, now if heat_stack.action_since(before, now) else None, outcome, started, progress)
 
 
@@ -109,6 +109,7 @@ def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command:
             started: float, progress: StageProgress | None) -> StepResult:
     """The step's outcome from the stack its action left (None: no action began) and the command's result."""
     result.duration = time.monotonic() - started
+    result.command_seconds = command.duration if command is not None else 0.0
     if stack is not None:
         result.stack_status = stack.status
         result.resources = heat_stack.report(heat, stack, progress, heat_stack.NESTED_DEPTH)
@@ -144,7 +145,7 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
             progress.update(min(len(hosts), step.hosts or len(hosts)), note=name)
 
     outcome = run(host, step.argv, timeout=step.timeout, check=False, on_line=count)
-    result.duration = time.monotonic() - started
+    result.duration, result.command_seconds = time.monotonic() - started, outcome.duration
     if outcome.status != "successful":
         diagnose_command(result, outcome)
     else:
