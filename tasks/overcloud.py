@@ -165,7 +165,8 @@ def settled_stack(cloud: CloudSite, stack: str, budget: float) -> StackSnapshot:
 @task(name="stack-step", task_run_name="{step.name}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def stack_step(host: SSHHost, cloud: CloudSite, step: StackStep, before: StackSnapshot) -> StepResult:
     """``run_stack_step`` as a task; a dropped SSH session is retried, never a failed stack."""
-    progress = StageProgress(f"{step.key}-progress", f"{step.name}: stack {step.stack} resources complete", 0)
+    # One unit until Heat lists the resources: an empty total would read as 100%.
+    progress = StageProgress(f"{step.key}-progress", f"{step.name}: stack {step.stack} resources complete", 1)
     return run_stack_step(host, heat_stack.heat_for(cloud), step, before, progress)
 
 

@@ -72,6 +72,7 @@ def test_a_deploy_completes_the_stack_with_progress_to_100_and_a_report(module_l
     assert report.passed and report.steps[0].stack_status == "CREATE_COMPLETE"
     assert heat(module_lab).stacks.get("overcloud").stack_status == "CREATE_COMPLETE"
     moves = [(done, total) for key, done, total in seen if key == "overcloud-deploy-progress"]
+    assert moves[0][0] < moves[0][1]  # it starts at 0%, not at 100% of nothing
     assert any(0 < done < total for done, total in moves), moves  # it moved while the command ran
     assert moves[-1][0] == moves[-1][1] == report.steps[0].resources.total > 0
     assert Artifact.get("overcloud-deploy-progress").data == 100
