@@ -14,6 +14,7 @@ from typing import Any
 
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ksa_exc
 from pydantic import BaseModel, Field
 
 from blocks.openstack import OpenStackCloud
@@ -25,6 +26,9 @@ from tasks.progress import StageProgress
 NESTED_DEPTH = 5
 EVENTS_PER_RESOURCE = 5
 POLL_MAX_DELAY = 2.0
+# A poll that meets one of these tries again next round: the command, not the poll, drives the stack.
+HEAT_BLIPS = (heat_exc.HTTPInternalServerError, heat_exc.HTTPBadGateway, heat_exc.HTTPServiceUnavailable,
+              ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)
 
 
 class StackSnapshot(BaseModel):
@@ -154,12 +158,17 @@ def follow(heat: Any, before: StackSnapshot, budget: float, command: Future,
                     max_delay=POLL_MAX_DELAY, wake=ended)
     for _ in wait:
         done = ended.is_set()  # read before the stack, so that the last look comes after the end
-        now = observe(heat, before.name)
-        wait.last_seen = now.status or "absent"
-        if done:
-            return now
-        if action_since(before, now):
-            report(heat, now, progress, nested_depth)
+        try:
+            now = observe(heat, before.name)
+            wait.last_seen = now.status or "absent"
+            if done:
+                return now
+            if action_since(before, now):
+                report(heat, now, progress, nested_depth)
+        except HEAT_BLIPS as exc:
+            if done:
+                raise
+            wait.last_seen = f"Heat did not answer ({type(exc).__name__}: {exc})"
     raise AssertionError("unreachable: Deadline raises when the budget is spent")
 
 
