@@ -97,6 +97,7 @@ def test_a_failed_stack_resource_is_diagnosed_with_its_path_reason_and_events(mo
     assert deploy_task_run(state).run_count == 1  # a failed stack is not retried
     for markdown in ((tmp_path / "overcloud-deploy.md").read_text(), Artifact.get("overcloud-deploy").data):
         assert "FAIL at overcloud deploy" in markdown
+        assert "Events leading to `stackfail.Compute.0.Config`:" in markdown
         assert f"| stackfail.Compute.0.Config | OS::Heat::WaitCondition | CREATE_FAILED | WaitConditionFailure: " \
                f"resources.Config: {LIBVIRT} |" in markdown
 
