@@ -202,3 +202,20 @@ def test_a_deploy_whose_stack_is_still_complete_is_reused_unless_refreshed(modul
     refreshed = overcloud_deploy(site=resumed, report_dir=tmp_path, refresh=True, return_state=True)
     assert deploy_task_run(refreshed).state.is_completed()
     assert heat(module_lab).stacks.get("resumed").stack_status == "UPDATE_COMPLETE"
+
+
+def test_the_failure_report_escapes_cells_and_shows_each_event_once():
+    from reports.orchestration import render_stage
+    from tasks.orchestration import FailedResource, StackEvent
+    from tasks.overcloud import StageReport, StepResult
+
+    event = StackEvent(time="2026-11-25T10:00:49Z", resource="s.Compute", status="CREATE_FAILED", reason="r")
+    failure = FailedResource(path="s.Compute.0.Config", type="OS::Heat::WaitCondition", status="CREATE_FAILED",
+                             reason="a | b", events=[event])
+    step = StepResult(name="overcloud deploy", command="openstack overcloud deploy", outcome="failed", error="e",
+                      evidence=["s.Compute.0.Config CREATE_FAILED: a | b", f"  event {event.line}",
+                                "command: ERROR: Heat Stack create failed."], failures=[failure])
+    markdown = render_stage(StageReport(stage="overcloud-deploy", site="lab", stack="s", steps=[step]))
+    assert "| s.Compute.0.Config | OS::Heat::WaitCondition | CREATE_FAILED | a \\| b |" in markdown
+    assert markdown.count(event.line) == 1
+    assert "command: ERROR: Heat Stack create failed." in markdown
