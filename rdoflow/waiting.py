@@ -8,6 +8,7 @@ resource, the target state and the last state the caller saw.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from rdoflow.errors import StageTimeout
 class Deadline:
     """Iterate to poll; each step sleeps a little longer, until ``budget`` seconds are spent.
 
-    Set ``last_seen`` inside the loop so that a timeout can say what was seen::
+    Set ``last_seen`` inside the loop so that a timeout can say what was seen; set ``wake`` (an
+    event) to end a pause early when the thing waited on signals, e.g. a command that exited::
 
         wait = Deadline(60, "stack overcloud", target="CREATE_COMPLETE")
         for _ in wait:
@@ -36,6 +38,7 @@ class Deadline:
     max_delay: float = 5.0
     jitter: float = 0.1
     last_seen: str | None = None
+    wake: threading.Event | None = field(default=None, repr=False)
     attempts: int = field(default=0, init=False)
     _started: float = field(default=0.0, init=False)
 
@@ -55,7 +58,11 @@ class Deadline:
             yield self.attempts
             if self.remaining <= 0:
                 raise self.timeout()
-            time.sleep(min(self.remaining, delay * (1 + random.uniform(0, self.jitter))))
+            pause = min(self.remaining, delay * (1 + random.uniform(0, self.jitter)))
+            if self.wake is None:
+                time.sleep(pause)
+            else:
+                self.wake.wait(pause)
             delay = min(self.max_delay, delay * self.factor)
 
     def timeout(self) -> StageTimeout:

@@ -66,6 +66,9 @@ def _failure(step: StepResult) -> list[str]:
             if failure.events:
                 lines += ["", f"Events leading to `{_cell(failure.path)}`:", "",
                           *_block([event.line for event in failure.events])]
-    if step.evidence:
-        lines += ["", "### Evidence", "", *_block(step.evidence)]
+    # The failed resources and their events are shown above; the rest of the evidence is the command's.
+    shown = ("  event ", *(f"{failure.path} " for failure in step.failures))
+    evidence = [line for line in step.evidence if not line.startswith(shown)]
+    if evidence:
+        lines += ["", "### Evidence", "", *_block(evidence)]
     return lines

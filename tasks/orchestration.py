@@ -8,11 +8,13 @@ command knows that the stack already did (or failed) what it was asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from concurrent.futures import Future
 from typing import Any
 
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ksa_exc
 from pydantic import BaseModel, Field
 
 from blocks.openstack import OpenStackCloud
@@ -24,6 +26,9 @@ from tasks.progress import StageProgress
 NESTED_DEPTH = 5
 EVENTS_PER_RESOURCE = 5
 POLL_MAX_DELAY = 2.0
+# A poll that meets one of these tries again next round: the command, not the poll, drives the stack.
+HEAT_BLIPS = (heat_exc.HTTPInternalServerError, heat_exc.HTTPBadGateway, heat_exc.HTTPServiceUnavailable,
+              ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)
 
 
 class StackSnapshot(BaseModel):
@@ -143,20 +148,27 @@ def wait_settled(heat: Any, name: str, budget: float, progress: StageProgress | 
     raise AssertionError("unreachable: Deadline raises when the budget is spent")
 
 
-def follow(heat: Any, before: StackSnapshot, budget: float, finished: Callable[[], bool],
+def follow(heat: Any, before: StackSnapshot, budget: float, command: Future,
            progress: StageProgress | None = None, nested_depth: int = NESTED_DEPTH) -> StackSnapshot:
-    """Poll the stack while ``finished()`` is false (the command that drives it runs), reporting
-    progress once its action began; returns the stack as it is when the command ended."""
+    """Poll the stack while ``command`` (the command that drives it) runs, reporting progress once
+    its action began; returns the stack as it is once the command ended (the wait ends with it)."""
+    ended = threading.Event()
+    command.add_done_callback(lambda _: ended.set())
     wait = Deadline(budget, f"stack {before.name}", target="the command's end", first_delay=0.5,
-                    max_delay=POLL_MAX_DELAY)
+                    max_delay=POLL_MAX_DELAY, wake=ended)
     for _ in wait:
-        done = finished()
-        now = observe(heat, before.name)
-        wait.last_seen = now.status or "absent"
-        if action_since(before, now):
-            report(heat, now, progress, nested_depth)
-        if done:
-            return now
+        done = ended.is_set()  # read before the stack, so that the last look comes after the end
+        try:
+            now = observe(heat, before.name)
+            wait.last_seen = now.status or "absent"
+            if done:
+                return now
+            if action_since(before, now):
+                report(heat, now, progress, nested_depth)
+        except HEAT_BLIPS as exc:
+            if done:
+                raise
+            wait.last_seen = f"Heat did not answer ({type(exc).__name__}: {exc})"
     raise AssertionError("unreachable: Deadline raises when the budget is spent")
 
 

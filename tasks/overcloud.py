@@ -24,11 +24,13 @@ from pydantic import BaseModel, Field
 from blocks.ssh import SSHHost
 from rdoflow.site import CloudSite, OvercloudSite
 from rdoflow.waiting import Deadline
+from reports.orchestration import render_stage
 from tasks import orchestration as heat_stack
 from tasks.orchestration import FailedResource, ResourceCount, StackSnapshot
-from reports.orchestration import render_stage
-from tasks.overcloud_commands import StackStep, host_reported, roles_environment, roles_file_name, running_pattern
+from tasks.overcloud_commands import (StackStep, deploy_step, host_reported, roles_environment, roles_file_name,
+                                      running_pattern)
 from tasks.progress import StageProgress
+from tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from tasks.retries import TRANSIENT_RETRIES
 from tasks.ssh import RemoteResult, put, run
 from tasks.step_diagnosis import diagnose_command, diagnose_stack, step_error
@@ -43,6 +45,7 @@ class StepResult(BaseModel):
     command: str
     outcome: Outcome = "not run"
     duration: float = 0.0
+    command_seconds: float = Field(0.0, description="Time the command itself ran (this attempt).")
     attempts: int = 0
     stack_status: str | None = None
     resources: ResourceCount | None = None
@@ -95,11 +98,10 @@ def run_stack_step(host: SSHHost, heat: Any, step: StackStep, before: StackSnaps
                             "action began; the command was run again")
     pool, command = _in_thread(run, host, step.argv, timeout=step.timeout, check=False)
     try:
-        now = heat_stack.follow(heat, before, step.timeout + 60, command.done, progress)
+        now = heat_stack.follow(heat, before, step.timeout + 60, command, progress)
         outcome = command.result()  # raises SSHConnectionLost when the session dropped: retried
     finally:
         pool.shutdown(wait=False)
-    now = heat_stack.observe(heat, step.stack)
     return _judged(heat, result, now if heat_stack.action_since(before, now) else None, outcome, started, progress)
 
 
@@ -107,6 +109,7 @@ def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command:
             started: float, progress: StageProgress | None) -> StepResult:
     """The step's outcome from the stack its action left (None: no action began) and the command's result."""
     result.duration = time.monotonic() - started
+    result.command_seconds = command.duration if command is not None else 0.0
     if stack is not None:
         result.stack_status = stack.status
         result.resources = heat_stack.report(heat, stack, progress, heat_stack.NESTED_DEPTH)
@@ -142,7 +145,7 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
             progress.update(min(len(hosts), step.hosts or len(hosts)), note=name)
 
     outcome = run(host, step.argv, timeout=step.timeout, check=False, on_line=count)
-    result.duration = time.monotonic() - started
+    result.duration, result.command_seconds = time.monotonic() - started, outcome.duration
     if outcome.status != "successful":
         diagnose_command(result, outcome)
     else:
@@ -162,7 +165,8 @@ def settled_stack(cloud: CloudSite, stack: str, budget: float) -> StackSnapshot:
 @task(name="stack-step", task_run_name="{step.name}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
 def stack_step(host: SSHHost, cloud: CloudSite, step: StackStep, before: StackSnapshot) -> StepResult:
     """``run_stack_step`` as a task; a dropped SSH session is retried, never a failed stack."""
-    progress = StageProgress(f"{step.key}-progress", f"{step.name}: stack {step.stack} resources complete", 0)
+    # One unit until Heat lists the resources: an empty total would read as 100%.
+    progress = StageProgress(f"{step.key}-progress", f"{step.name}: stack {step.stack} resources complete", 1)
     return run_stack_step(host, heat_stack.heat_for(cloud), step, before, progress)
 
 
@@ -235,7 +239,8 @@ def publish_report(report: StageReport, report_dir: Path | None = None) -> Stage
     """Leave the stage's Markdown report as an artifact, and as ``report_dir/<stage>.md`` when asked."""
     markdown = render_stage(report)
     outcome = "pass" if report.passed else f"fail at {report.failed_step.name}" if report.failed_step else "fail"
-    create_markdown_artifact(markdown, key=report.stage, description=f"{report.stage} of stack {report.stack}: {outcome}")
+    create_markdown_artifact(markdown, key=report.stage,
+                             description=f"{report.stage} of stack {report.stack}: {outcome}")
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"{report.stage}.md").write_text(markdown)
@@ -247,3 +252,30 @@ def require_succeeded(report: StageReport) -> None:
     failed = report.failed_step
     if failed is not None:
         raise step_error(failed)
+
+
+def _deploy_key(context: Any, parameters: dict[str, Any]) -> str:
+    # The deploy's inputs only: a nightly resumed after a failed upgrade finds the same key.
+    return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address)
+
+
+@task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE, retries=2,
+      retry_delay_seconds=[2, 5])
+def stack_deployed(cloud: CloudSite, stack: str) -> bool:
+    """Whether a deploy's outcome still holds: the stack is CREATE_COMPLETE or UPDATE_COMPLETE now."""
+    return heat_stack.observe(heat_stack.heat_for(cloud), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+@task(name="deploy-overcloud", task_run_name="deploy stack {overcloud.stack}", cache_key_fn=_deploy_key,
+      cache_expiration=STAGE_CACHE_EXPIRATION)
+def deploy_stage(host: SSHHost, cloud: CloudSite, overcloud: OvercloudSite, site_name: str,
+                 report_dir: Path | None = None) -> StageReport:
+    """The whole deploy (role counts uploaded, the deploy step), cached on its inputs when it succeeds;
+    a failure writes its report and raises, so that it is never reused."""
+    upload_roles_environment(host, overcloud)
+    report = StageReport(stage="overcloud-deploy", site=site_name, stack=overcloud.stack,
+                         steps=run_steps(host, cloud, [deploy_step(overcloud)]))
+    if not report.passed:
+        publish_report(report, report_dir)
+        require_succeeded(report)
+    return report

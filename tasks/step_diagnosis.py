@@ -82,7 +82,7 @@ def diagnose_command(result: StepResult, command: RemoteResult) -> None:
         status = command.exit_status if command.exit_status is not None else "a signal"
         result.error = errors[0] if errors else f"{result.command} exited with {status}"
         result.evidence = [f"ERROR: {line}" for line in errors[1:]] + command.tail(TAIL_LINES)
-        result.hint = f"read the command's output above, fix what it reports, {_rerun(result)}"
+        result.hint = f"read the command's output (the step's log), fix what it reports, {_rerun(result)}"
 
 
 def step_error(result: StepResult) -> RdoflowError:

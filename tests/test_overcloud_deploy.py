@@ -72,6 +72,7 @@ def test_a_deploy_completes_the_stack_with_progress_to_100_and_a_report(module_l
     assert report.passed and report.steps[0].stack_status == "CREATE_COMPLETE"
     assert heat(module_lab).stacks.get("overcloud").stack_status == "CREATE_COMPLETE"
     moves = [(done, total) for key, done, total in seen if key == "overcloud-deploy-progress"]
+    assert moves[0][0] < moves[0][1]  # it starts at 0%, not at 100% of nothing
     assert any(0 < done < total for done, total in moves), moves  # it moved while the command ran
     assert moves[-1][0] == moves[-1][1] == report.steps[0].resources.total > 0
     assert Artifact.get("overcloud-deploy-progress").data == 100
@@ -92,24 +93,27 @@ def test_a_failed_stack_resource_is_diagnosed_with_its_path_reason_and_events(mo
     assert LIBVIRT in error.message
     assert any("event" in line and "stackfail.Compute.0.Config CREATE_FAILED" in line for line in error.evidence)
     assert "openstack stack failures list stackfail --long" in error.hint
+    assert "command: ERROR: Heat Stack create failed." in error.evidence  # the command's own words too
     assert deploy_task_run(state).run_count == 1  # a failed stack is not retried
     for markdown in ((tmp_path / "overcloud-deploy.md").read_text(), Artifact.get("overcloud-deploy").data):
         assert "FAIL at overcloud deploy" in markdown
+        assert "Events leading to `stackfail.Compute.0.Config`:" in markdown
         assert f"| stackfail.Compute.0.Config | OS::Heat::WaitCondition | CREATE_FAILED | WaitConditionFailure: " \
                f"resources.Config: {LIBVIRT} |" in markdown
 
 
 def test_a_session_dropped_mid_stack_waits_for_the_stack_and_does_not_rerun(module_lab, site, knobs,
                                                                              prefect_server, tmp_path):
-    knobs.timing.node_configure = 1.5  # the stack outlives the session by some seconds
-    knobs.faults.ssh_drop = drop_once(module_lab, after=3.5)
+    knobs.timing.node_configure = 5.0  # the stack outlives the session by some seconds, even on a busy machine
+    knobs.faults.ssh_drop = drop_once(module_lab, after=7.0)
     labconfig.save(module_lab.dir, knobs)
     state = deploy(with_stack(site, "dropped", 0, 2), tmp_path)
     report = state.result()
     assert deploy_task_run(state).run_count == 2
     assert heat(module_lab).stacks.get("dropped").stack_status == "CREATE_COMPLETE"
     assert report.passed and report.steps[0].attempts == 2
-    assert any("ended CREATE_COMPLETE; the command was not run again" in note for note in report.steps[0].notes)
+    assert any("ended CREATE_COMPLETE; the command was not run again" in note for note in report.steps[0].notes), \
+        report.steps[0].notes
     logs = "\n".join(logs_of(state.state_details.flow_run_id))
     assert "dropped while running" in logs or "lost during" in logs
     assert "already has an action in progress" not in logs
@@ -184,3 +188,34 @@ def test_the_running_command_pattern_is_literal_and_does_not_match_itself():
     assert re.search(pattern, "/usr/bin/python3 -m lab.tripleo overcloud deploy -e node-info.yaml --stack a.b")
     assert not re.search(pattern, "python3 -m lab.tripleo overcloud deploy -e node-infoXyaml --stack a.b")
     assert not re.search(pattern, f"pgrep -f -- {pattern}")
+
+
+def test_a_deploy_whose_stack_is_still_complete_is_reused_unless_refreshed(module_lab, site, prefect_server,
+                                                                           tmp_path):
+    resumed = with_stack(site, "resumed", 0, 1)
+    assert deploy(resumed, tmp_path).result().passed
+    again = deploy(resumed, tmp_path)
+    stages = [r for r in task_runs_of(again.state_details.flow_run_id) if r.name == "deploy stack resumed"]
+    assert [r.state.name for r in stages] == ["Cached"]
+    assert not [r for r in task_runs_of(again.state_details.flow_run_id) if r.name == "overcloud deploy"]
+    assert "✅ succeeded" in (tmp_path / "overcloud-deploy.md").read_text()
+    refreshed = overcloud_deploy(site=resumed, report_dir=tmp_path, refresh=True, return_state=True)
+    assert deploy_task_run(refreshed).state.is_completed()
+    assert heat(module_lab).stacks.get("resumed").stack_status == "UPDATE_COMPLETE"
+
+
+def test_the_failure_report_escapes_cells_and_shows_each_event_once():
+    from reports.orchestration import render_stage
+    from tasks.orchestration import FailedResource, StackEvent
+    from tasks.overcloud import StageReport, StepResult
+
+    event = StackEvent(time="2026-11-25T10:00:49Z", resource="s.Compute", status="CREATE_FAILED", reason="r")
+    failure = FailedResource(path="s.Compute.0.Config", type="OS::Heat::WaitCondition", status="CREATE_FAILED",
+                             reason="a | b", events=[event])
+    step = StepResult(name="overcloud deploy", command="openstack overcloud deploy", outcome="failed", error="e",
+                      evidence=["s.Compute.0.Config CREATE_FAILED: a | b", f"  event {event.line}",
+                                "command: ERROR: Heat Stack create failed."], failures=[failure])
+    markdown = render_stage(StageReport(stage="overcloud-deploy", site="lab", stack="s", steps=[step]))
+    assert "| s.Compute.0.Config | OS::Heat::WaitCondition | CREATE_FAILED | a \\| b |" in markdown
+    assert markdown.count(event.line) == 1
+    assert "command: ERROR: Heat Stack create failed." in markdown

@@ -1,0 +1,87 @@
+"""The upgrade stage against the lab: undercloud upgrade, then prepare, run role by role and converge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from heatclient import client as heat_client
+from prefect.artifacts import Artifact
+
+from flows.overcloud_deploy import overcloud_deploy
+from flows.upgrade import upgrade
+from lab import config as labconfig
+from lab.tripleo.hoststate import read_state
+from rdoflow.errors import ResourceFailed
+from tasks.overcloud_commands import upgrade_steps
+from tests.conftest import fast_knobs
+from tests.lab_undercloud import ready_undercloud, with_stack
+
+LAB_KNOBS = fast_knobs(nodes=5, controllers=1)
+pytestmark = pytest.mark.timeout(600)
+
+STEPS = ["undercloud upgrade", "upgrade prepare", "upgrade run Controller", "upgrade run Compute", "upgrade converge"]
+
+
+@pytest.fixture(scope="module")
+def site(module_lab, prefect_server, tmp_path_factory):
+    """The lab's undercloud installed and its overcloud (1 controller, 2 computes) deployed."""
+    site = with_stack(ready_undercloud(module_lab), "overcloud", 1, 2)
+    assert overcloud_deploy(site=site, report_dir=tmp_path_factory.mktemp("deploy")).passed
+    return site
+
+
+@pytest.fixture
+def knobs(module_lab):
+    before = labconfig.load(module_lab.dir)
+    yield before.model_copy(deep=True)
+    labconfig.save(module_lab.dir, before)
+
+
+def test_the_upgrade_runs_each_step_role_by_role_and_reports_them(module_lab, site, tmp_path):
+    report = upgrade(site=site, report_dir=tmp_path)
+    assert [step.name for step in report.steps] == STEPS
+    assert {step.outcome for step in report.steps} == {"succeeded"}
+    host = read_state(Path(module_lab.dir))
+    assert host["undercloud"]["version"] == "18.0.0-lab"
+    assert host["overcloud"]["overcloud"]["upgrade"] == "converge"
+    assert host["overcloud"]["overcloud"]["upgraded_roles"][-2:] == ["Controller", "Compute"]
+    stack = heat_client.Client("1", endpoint=module_lab.heat_url, token="test").stacks.get("overcloud")
+    assert stack.stack_status == "UPDATE_COMPLETE"
+    assert report.steps[-1].stack_status == "UPDATE_COMPLETE"
+    markdown = (tmp_path / "upgrade.md").read_text()
+    assert markdown.startswith("# Upgrade: PASS")
+    for name in STEPS:
+        assert f"| {name} | ✅ succeeded |" in markdown
+    assert Artifact.get("upgrade-run-compute-progress").data == 100
+
+
+def test_a_node_failing_its_upgrade_is_named_with_the_fatal_message(module_lab, site, knobs, tmp_path):
+    knobs.faults.stack_fail = [labconfig.StackFault(role="Compute", index=1, reason="yum: conflicting requests",
+                                                    stage="upgrade")]
+    labconfig.save(module_lab.dir, knobs)
+    plan = site.upgrade.model_copy(update={"undercloud": False})
+    state = upgrade(site=site.model_copy(update={"upgrade": plan}), report_dir=tmp_path, return_state=True)
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, ResourceFailed)
+    assert error.message == "upgrade run Compute: overcloud-compute-1 FAILED: yum: conflicting requests"
+    assert any(line.startswith("PLAY RECAP overcloud-compute-1 :") and "failed=1" in line for line in error.evidence)
+    assert "fix overcloud-compute-1" in error.hint
+    markdown = (tmp_path / "upgrade.md").read_text()
+    assert "# Upgrade: FAIL at upgrade run Compute" in markdown
+    assert "| upgrade run Controller | ✅ succeeded |" in markdown
+    assert "| upgrade converge | ➖ not run |" in markdown
+    assert "undercloud upgrade" not in markdown
+
+
+def test_the_steps_follow_the_plan(site):
+    plan = site.upgrade.model_copy(update={"undercloud": False, "roles_order": ["Compute", "Controller"],
+                                           "environment_files": ["upgrade-env.yaml"]})
+    steps = upgrade_steps(site.overcloud, plan, 600)
+    assert [step.name for step in steps] == ["upgrade prepare", "upgrade run Compute", "upgrade run Controller",
+                                             "upgrade converge"]
+    prepare = steps[0].argv
+    assert prepare[-7:] == ["-e", "upgrade-env.yaml", "--stack", "overcloud", "--timeout", "30", "-y"]
+    assert steps[1].argv == ["openstack", "overcloud", "upgrade", "run", "--limit", "Compute", "--stack",
+                             "overcloud", "-y"]
+    assert (steps[1].hosts, steps[1].key) == (2, "upgrade-run-compute")
