@@ -70,6 +70,7 @@ def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventoryS
         counter.stop()
     introspection = Introspection(site=site, source=inventory.source, required=dict(settings.required),
                                   enrollment=enrollment, requests=counter.total,
+                                  requests_by_method=dict(counter.by_method),
                                   seconds=round(time.monotonic() - started, 2))
     for result in results.values():
         introspection.add(result)
