@@ -88,14 +88,15 @@ def main() -> None:
             result = introspect(cloud, inventory, settings, site="bench")
             n = len(inventory.nodes)
             print(f"lab: {n} nodes, ramdisk boot {args.ramdisk_boot:g} s per inspection")
-            print(f"rdoflow (concurrency {args.concurrency}): {result.seconds:.1f} s, {len(result.succeeded)} available, "
-                  f"{result.requests} requests = {result.requests / n:.2f} per node ({result.requests_by_method})")
+            print(f"rdoflow (concurrency {args.concurrency}): {result.seconds:.1f} s, "
+                  f"{len(result.succeeded)} available, {result.requests} requests = "
+                  f"{result.requests / n:.2f} per node ({result.requests_by_method})")
             if args.skip_sequential:
                 return
             delete_all(cloud)
             seconds, counter = sequential(cloud, inventory, args.poll)
-            print(f"sequential openstacksdk loop (GET every {args.poll:g} s): {seconds:.1f} s, {counter.total} requests "
-                  f"= {counter.total / n:.2f} per node ({dict(counter.by_method)})")
+            print(f"sequential openstacksdk loop (GET every {args.poll:g} s): {seconds:.1f} s, "
+                  f"{counter.total} requests = {counter.total / n:.2f} per node ({dict(counter.by_method)})")
             print(f"ratio: {seconds / result.seconds:.1f}x faster")
         finally:
             down(lab_dir, say=lambda line: None)

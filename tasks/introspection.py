@@ -43,7 +43,8 @@ def nodes_settled(cloud: OpenStackCloud, inventory: Inventory) -> bool:
     if reasons:
         from prefect.logging import get_run_logger
 
-        get_run_logger().info("introspection is needed: %s", "; ".join(reasons[:5]) + ("..." if len(reasons) > 5 else ""))
+        shown = "; ".join(reasons[:5]) + ("..." if len(reasons) > 5 else "")
+        get_run_logger().info("introspection is needed: %s", shown)
     return not reasons
 
 
