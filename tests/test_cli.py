@@ -30,7 +30,7 @@ def test_an_unknown_flow_is_bad_input_that_lists_the_known_ones(tmp_path):
     (tmp_path / "site.yaml").write_text("name: lab\nundercloud: {ssh: {host: uc}}\n")
     done = _rdoflow("run", "overcloud-deplyo", "--site", "site.yaml", cwd=tmp_path)
     assert done.returncode == 2
-    assert "unknown flow 'overcloud-deplyo'; expected one of: nightly, package-review, undercloud-preflight, watch-prerelease" in done.stderr
+    assert "unknown flow 'overcloud-deplyo'; expected one of: nightly, node-introspection, package-review, undercloud-preflight, watch-prerelease" in done.stderr
 
 
 def test_a_site_file_that_does_not_exist_is_bad_input(tmp_path):
