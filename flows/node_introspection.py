@@ -10,7 +10,8 @@ from pydantic import Field
 from blocks.openstack import OpenStackCloud
 from rdoflow.site import SiteConfig
 from tasks.baremetal_model import Introspection
-from tasks.introspection import introspect_nodes, load_inventory, nodes_settled, publish_introspection, require_available
+from tasks.introspection import (introspect_nodes, load_inventory, nodes_settled, publish_introspection,
+                                 require_available)
 from tasks.resume import resumable
 
 

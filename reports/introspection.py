@@ -1,4 +1,4 @@
-"""Node introspection as Markdown and as table rows: the verdict per role, failed nodes first, then each node's hardware."""
+"""Node introspection as Markdown and table rows: the verdict per role, failed nodes first, each node's hardware."""
 
 from __future__ import annotations
 

@@ -9,9 +9,11 @@ partition keyed by UUID: one node failing never stops the others.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,15 @@ MATCH_FIELDS = ["uuid", "name", "driver", "driver_info", "properties", "resource
                 "maintenance"]
 HARDWARE_KEYS = ("cpus", "memory_mb", "local_gb")
 MASKED = "******"  # how Ironic shows a password it holds
+CONNECT_RETRIES = 3  # a pooled keep-alive connection the API server closed: resend (keystoneauth backs off)
 Progress = Callable[[int, int, str], None]
+
+
+def steady(conn: Connection) -> Connection:
+    """The Connection with dropped connections retried: requests sent from several threads keep more
+    pooled connections, and an API server closes idle ones ('Remote end closed connection')."""
+    conn.baremetal.connect_retries = CONNECT_RETRIES
+    return conn
 
 
 class RequestCounter:
@@ -41,11 +51,13 @@ class RequestCounter:
 
     def __init__(self, conn: Connection) -> None:
         self.by_method: Counter = Counter()
+        self._lock = threading.Lock()
         self._hooks = conn.session.session.hooks["response"]
         self._hooks.append(self._count)
 
     def _count(self, response: Any, *args: Any, **kwargs: Any) -> None:
-        self.by_method[response.request.method] += 1
+        with self._lock:  # requests are sent from several threads
+            self.by_method[response.request.method] += 1
 
     @property
     def total(self) -> int:
@@ -98,41 +110,49 @@ def node_patch(node: Any, spec: NodeSpec) -> list[dict]:
     return patch
 
 
-def enroll(conn: Connection, inventory: Inventory) -> Enrollment:
+def enroll(conn: Connection, inventory: Inventory, senders: int = 8) -> Enrollment:
     """Create the inventory's nodes and ports in Ironic; a node already there (same name, or one of its
     MACs on a port) is patched where it differs, never duplicated. Two list calls, then one request
-    per change."""
-    bm = conn.baremetal
-    nodes, ports = _listing(conn)
+    per change, sent by ``senders`` threads (each node's port after its node)."""
+    nodes, ports = _listing(steady(conn))
     match = _matcher(nodes, ports)
     node_of_mac = {port.address.lower(): port.node_id for port in ports}
     result = Enrollment()
-    for spec in inventory.nodes:
-        label = spec.name or (spec.macs[0] if spec.macs else spec.label)
-        node = match(spec)
-        if node is None:
-            node = bm.create_node(name=spec.name, driver=spec.driver, driver_info=spec.driver_info(),
-                                  properties=spec.properties(), resource_class=spec.resource_class,
-                                  provision_state="enroll")
-            result.created.append(label)
-        elif patch := node_patch(node, spec):
-            bm.patch_node(node, patch)
-            result.updated.append(label)
-        else:
-            result.unchanged.append(label)
-        result.uuids.append(node.id)
-        for mac in spec.macs:
-            owner = node_of_mac.get(mac)
-            if owner is None:
-                bm.create_port(node_id=node.id, address=mac)
-                node_of_mac[mac] = node.id
-                result.ports_created += 1
-            elif owner != node.id:
-                result.warnings.append(f"{spec.label}: MAC {mac} is on another Ironic node ({owner}); left there")
+    with ThreadPoolExecutor(max_workers=max(1, senders)) as pool:
+        done = list(pool.map(lambda spec: _enroll_one(conn, spec, match(spec), node_of_mac), inventory.nodes))
+    for spec, (uuid, change, ports_created, warnings) in zip(inventory.nodes, done):
+        getattr(result, change).append(spec.name or (spec.macs[0] if spec.macs else spec.label))
+        result.uuids.append(uuid)
+        result.ports_created += ports_created
+        result.warnings += warnings
     log.info("enrolled %d node(s): %d created, %d updated, %d unchanged, %d port(s) created",
              len(inventory.nodes), len(result.created), len(result.updated), len(result.unchanged),
              result.ports_created)
     return result
+
+
+def _enroll_one(conn: Connection, spec: NodeSpec, node: Any, node_of_mac: dict[str, str]) -> tuple:
+    """One node: created or patched, then its missing ports. (uuid, created|updated|unchanged, ports, warnings)"""
+    bm = conn.baremetal
+    if node is None:
+        node = bm.create_node(name=spec.name, driver=spec.driver, driver_info=spec.driver_info(),
+                              properties=spec.properties(), resource_class=spec.resource_class,
+                              provision_state="enroll")
+        change = "created"
+    elif patch := node_patch(node, spec):
+        bm.patch_node(node, patch)
+        change = "updated"
+    else:
+        change = "unchanged"
+    created, warnings = 0, []
+    for mac in spec.macs:  # the inventory has no MAC twice, so no two threads create the same port
+        owner = node_of_mac.get(mac)
+        if owner is None:
+            bm.create_port(node_id=node.id, address=mac)
+            created += 1
+        elif owner != node.id:
+            warnings.append(f"{spec.label}: MAC {mac} is on another Ironic node ({owner}); left there")
+    return node.id, change, created, warnings
 
 
 def unsettled(conn: Connection, inventory: Inventory) -> list[str]:
@@ -189,16 +209,30 @@ class _Flight:
     note: str | None = None  # why an earlier attempt ended, when it was ours that ended it
 
 
-def _result(flight: _Flight, node: Any, outcome: str, error: str | None = None,
-            hardware: Hardware | None = None) -> NodeResult:
-    return NodeResult(uuid=flight.uuid, name=getattr(node, "name", None), profile=profile_of(getattr(node, "properties", None)),
-                      outcome=outcome, state=getattr(node, "provision_state", None),
-                      last_error=error or getattr(node, "last_error", None), attempts=flight.attempts, hardware=hardware)
+@dataclass
+class _Step:
+    """What one look at a node decided: a provision target to send, and/or how the node ended."""
+
+    target: str | None = None
+    result: NodeResult | None = None
+    node: Any = None
+    flight: _Flight | None = None
+
+
+def _result(flight: _Flight, node: Any, outcome: str, error: str | None = None) -> NodeResult:
+    return NodeResult(uuid=flight.uuid, name=getattr(node, "name", None),
+                      profile=profile_of(getattr(node, "properties", None)), outcome=outcome,
+                      state=getattr(node, "provision_state", None),
+                      last_error=error or getattr(node, "last_error", None), attempts=flight.attempts)
 
 
 @dataclass
 class Window:
-    """manage → inspect → provide for many nodes, at most ``concurrency`` in flight at a time."""
+    """manage → inspect → provide for many nodes, at most ``concurrency`` in flight at a time.
+
+    Each round: one node list, a decision per node in flight, then that round's PUTs (and the
+    inventory reads of nodes that finished) sent together by a few threads, since an Ironic API
+    under load answers each one slowly rather than all of them slowly."""
 
     conn: Connection
     concurrency: int = 10
@@ -207,58 +241,76 @@ class Window:
     refresh: bool = False
     poll_first: float = 0.2
     poll_max: float = 5.0
+    senders: int = 8
 
     def run(self, uuids: Iterable[str], progress: Progress | None = None) -> dict[str, NodeResult]:
         """Drive every node to ``available`` (an ``active`` node counts and is left alone); the result
         is keyed by UUID, each node succeeded, failed (Ironic's last_error) or timed out."""
+        steady(self.conn)
         queue, flying, results = deque(dict.fromkeys(uuids)), {}, {}
         total = len(queue)
         wait: Iterator[int] | None = None
-        while queue or flying:
-            while queue and len(flying) < self.concurrency:
-                uuid = queue.popleft()
-                flying[uuid] = _Flight(uuid, time.monotonic())
-            if wait is not None:
-                next(wait)  # sleeps: a little longer each quiet round
-            observed = {node.id: node for node in self.conn.baremetal.nodes(fields=POLL_FIELDS) if node.id in flying}
-            moved = False
-            for uuid in list(flying):
-                acted, result = self._advance(flying[uuid], observed.get(uuid))
-                moved |= acted or result is not None
-                if result is not None:
-                    results[uuid] = result
-                    del flying[uuid]
-                    if progress:
-                        progress(len(results), total, f"{result.name or uuid}: {result.outcome}")
-            if moved or wait is None:  # something moved: poll soon again; otherwise back off
-                wait = iter(Deadline(self.node_timeout * (self.retries + 1) + 60, f"{len(flying)} node(s)",
-                                     target="available", first_delay=self.poll_first, max_delay=self.poll_max))
-                next(wait)
+        with ThreadPoolExecutor(max_workers=max(1, min(self.senders, self.concurrency))) as pool:
+            while queue or flying:
+                while queue and len(flying) < self.concurrency:
+                    uuid = queue.popleft()
+                    flying[uuid] = _Flight(uuid, time.monotonic())
+                if wait is not None:
+                    next(wait)  # sleeps: a little longer each quiet round
+                observed = {node.id: node for node in self.conn.baremetal.nodes(fields=POLL_FIELDS)
+                            if node.id in flying}
+                steps = {uuid: self._decide(flying[uuid], observed.get(uuid)) for uuid in flying}
+                for uuid, result in zip(steps, pool.map(self._carry_out, steps.values())):
+                    if result is not None:
+                        results[uuid] = result
+                        del flying[uuid]
+                        if progress:
+                            progress(len(results), total, f"{result.name or uuid}: {result.outcome}")
+                moved = any(step.target or step.result for step in steps.values())
+                if moved or wait is None:  # something moved: poll soon again; otherwise back off
+                    wait = iter(Deadline(self.node_timeout * (self.retries + 1) + 60, f"{len(flying)} node(s)",
+                                         target="available", first_delay=self.poll_first, max_delay=self.poll_max))
+                    next(wait)
         return results
 
-    def _advance(self, flight: _Flight, node: Any) -> tuple[bool, NodeResult | None]:
-        """Look at one node's latest state; send it on, or say how it ended. Returns (acted, result)."""
-        if node is None:
-            return False, _result(flight, node, "failed", "the node is no longer in Ironic")
-        if node.is_maintenance:
-            return False, _result(flight, node, "failed", f"in maintenance: {node.maintenance_reason or 'no reason given'}")
-        if time.monotonic() - flight.started > self.node_timeout:
-            return self._timed_out(flight, node)
-        if not _settled_state(node.provision_state):  # a transition is under way
-            return False, None
-        try:
-            return self._next_step(flight, node)
-        except exceptions.HttpException as exc:  # Ironic refused the step: that node fails, the others go on
-            return False, _result(flight, node, "failed", f"{exc.status_code}: {exc.details or exc}")
+    def _carry_out(self, step: _Step) -> NodeResult | None:
+        """Send the step's PUT; read the hardware of a node that succeeded. Returns the node's end, if any."""
+        if step.target:
+            try:
+                set_state(self.conn, step.flight.uuid, step.target)
+            except exceptions.HttpException as exc:  # Ironic refused: that node fails, the others go on
+                refused = f"{step.target} refused: {exc.status_code}: {exc.details or exc}"
+                if step.result is None:
+                    return _result(step.flight, step.node, "failed", refused)
+                log.warning("node %s: %s", step.node.name or step.node.id, refused)
+        if step.result is not None and step.result.outcome == "succeeded":
+            step.result.hardware = read_hardware(self.conn, step.node)
+        return step.result
 
-    def _next_step(self, flight: _Flight, node: Any) -> tuple[bool, NodeResult | None]:
+    def _decide(self, flight: _Flight, node: Any) -> _Step:
+        """Look at one node's latest state: what to ask of it next, or how it ended."""
+        if node is None:
+            step = _Step(result=_result(flight, node, "failed", "the node is no longer in Ironic"))
+        elif node.is_maintenance:
+            step = _Step(result=_result(flight, node, "failed", f"in maintenance: {node.maintenance_reason or '?'}"))
+        elif time.monotonic() - flight.started > self.node_timeout:
+            step = self._timed_out(flight, node)
+        elif not _settled_state(node.provision_state):  # a transition is under way
+            step = _Step()
+        else:
+            step = self._next_step(flight, node)
+            flight.asked = step.target or flight.asked
+        step.node, step.flight = node, flight
+        return step
+
+    def _next_step(self, flight: _Flight, node: Any) -> _Step:
         state = node.provision_state
         if state == "active":
-            return False, _result(flight, node, "succeeded", hardware=read_hardware(self.conn, node))
+            return _Step(result=_result(flight, node, "succeeded"))
         if state == "available":
             known = all((node.properties or {}).get(key) for key in HARDWARE_KEYS)
             if flight.inspected or (known and not self.refresh and flight.asked is None):
-                return False, _result(flight, node, "succeeded", hardware=read_hardware(self.conn, node))
+                return _Step(result=_result(flight, node, "succeeded"))
             return self._ask(flight, node, "manage", allowed=flight.asked is None)
         if state == "enroll":
             return self._ask(flight, node, "manage", allowed=flight.asked is None)
@@ -266,34 +318,31 @@ class Window:
             flight.inspected |= flight.asked == "inspect"
             if flight.inspected:
                 return self._ask(flight, node, "provide", allowed=flight.asked != "provide")
-            return self._inspect(flight, node)
+            return self._inspect(flight)
         if state == "inspect failed" and flight.attempts <= self.retries:
             log.warning("node %s: inspection failed (%s); retrying", node.name or node.id, node.last_error)
-            return self._inspect(flight, node)
+            return self._inspect(flight)
         error = flight.note if state == "inspect failed" and flight.note else None
-        return False, _result(flight, node, "failed", error or node.last_error or f"left in state {state!r}")
+        return _Step(result=_result(flight, node, "failed", error or node.last_error or f"left in state {state!r}"))
 
-    def _ask(self, flight: _Flight, node: Any, target: str, *, allowed: bool) -> tuple[bool, NodeResult | None]:
+    def _ask(self, flight: _Flight, node: Any, target: str, *, allowed: bool) -> _Step:
         if not allowed:  # asked already, and the node came back without moving on: Ironic said no
-            return False, _result(flight, node, "failed", node.last_error or f"{flight.asked} did not take")
-        set_state(self.conn, flight.uuid, target)
-        flight.asked = target
-        return True, None
+            return _Step(result=_result(flight, node, "failed", node.last_error or f"{flight.asked} did not take"))
+        return _Step(target=target)
 
-    def _inspect(self, flight: _Flight, node: Any) -> tuple[bool, NodeResult | None]:
+    def _inspect(self, flight: _Flight) -> _Step:
         flight.attempts += 1
         flight.started = time.monotonic()  # each attempt has the whole node_timeout
-        return self._ask(flight, node, "inspect", allowed=True)
+        return _Step(target="inspect")
 
-    def _timed_out(self, flight: _Flight, node: Any) -> tuple[bool, NodeResult | None]:
+    def _timed_out(self, flight: _Flight, node: Any) -> _Step:
         state = node.provision_state
         note = f"not available after {self.node_timeout:g} s (state {state!r}, attempt {flight.attempts})"
-        if state == "inspect wait":  # abortable: do not leave a ramdisk booting for nothing
-            try:
-                set_state(self.conn, flight.uuid, "abort")
-            except exceptions.HttpException as exc:
-                log.warning("node %s: abort refused: %s", node.name or node.id, exc)
-            if flight.attempts <= self.retries:  # 'inspect failed' next; _next_step inspects again
-                flight.note, flight.started = note, time.monotonic()
-                return True, None
-        return True, _result(flight, node, "timed_out", note if not node.last_error else f"{note}; {node.last_error}")
+        # An 'inspect wait' node is aborted: no ramdisk should boot for nothing. With an attempt left,
+        # it comes back as 'inspect failed' and _next_step inspects it again.
+        abort = "abort" if state == "inspect wait" else None
+        if abort and flight.attempts <= self.retries:
+            flight.note, flight.started = note, time.monotonic()
+            return _Step(target=abort)
+        error = note if not node.last_error else f"{note}; {node.last_error}"
+        return _Step(target=abort, result=_result(flight, node, "timed_out", error))

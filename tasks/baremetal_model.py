@@ -99,6 +99,7 @@ class Introspection(BaseModel):
     failed: dict[str, NodeResult] = Field(default_factory=dict)
     timed_out: dict[str, NodeResult] = Field(default_factory=dict)
     requests: int = Field(0, description="HTTP requests this run sent to Ironic (polling included).")
+    requests_by_method: dict[str, int] = Field(default_factory=dict)
     seconds: float = 0.0
 
     @property

@@ -43,7 +43,8 @@ def nodes_settled(cloud: OpenStackCloud, inventory: Inventory) -> bool:
     if reasons:
         from prefect.logging import get_run_logger
 
-        get_run_logger().info("introspection is needed: %s", "; ".join(reasons[:5]) + ("..." if len(reasons) > 5 else ""))
+        shown = "; ".join(reasons[:5]) + ("..." if len(reasons) > 5 else "")
+        get_run_logger().info("introspection is needed: %s", shown)
     return not reasons
 
 
@@ -70,6 +71,7 @@ def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventoryS
         counter.stop()
     introspection = Introspection(site=site, source=inventory.source, required=dict(settings.required),
                                   enrollment=enrollment, requests=counter.total,
+                                  requests_by_method=dict(counter.by_method),
                                   seconds=round(time.monotonic() - started, 2))
     for result in results.values():
         introspection.add(result)

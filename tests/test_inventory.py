@@ -132,7 +132,8 @@ def test_nodes_yaml_with_ports_and_numbers_is_read(tmp_path):
     node = read_inventory(path).nodes[0]
     assert node.macs == ["52:54:00:aa:00:01"] and (node.cpus, node.memory_mb, node.local_gb) == (16, 65536, 500)
     assert node.profile == "compute"
-    assert node.driver_info() == {"redfish_address": "bmc.example.com:8000", "redfish_system_id": "/redfish/v1/Systems/1",
+    assert node.driver_info() == {"redfish_address": "bmc.example.com:8000",
+                                  "redfish_system_id": "/redfish/v1/Systems/1",
                                   "redfish_username": "root", "redfish_password": "calvin"}
 
 
