@@ -43,7 +43,9 @@ def wait_for_states(bm, ids, targets, budget=60.0):
     for _ in wait:
         nodes = {n.id: n for n in bm.nodes(details=True) if n.id in ids}
         wait.last_seen = str(sorted({n.provision_state for n in nodes.values()}))
-        if all(n.provision_state in targets or n.provision_state.endswith("failed") for n in nodes.values()):
+        # Ironic moves a node to "... failed" before it saves last_error: wait for both.
+        if all(n.provision_state in targets or (n.provision_state.endswith("failed") and n.last_error)
+               for n in nodes.values()):
             return nodes
 
 

@@ -65,7 +65,7 @@ def _wait_active(bm, deploying: dict[str, str], timeout: float) -> None:
         for uuid, node in states.items():
             if node.provision_state == "active":
                 say(f"{deploying.pop(uuid)}: active on node {node.name}", logger="tripleoclient.provision")
-            elif node.provision_state.endswith("failed"):
+            elif node.provision_state.endswith("failed") and node.last_error:  # Ironic saves the error after the state
                 raise CommandFailed(f"Node {node.name} ({uuid}) reached failure state \"{node.provision_state}\"; "
                                     f"the last error is: {node.last_error}")
         if deploying and time.monotonic() > end:
