@@ -29,7 +29,7 @@ LIBVIRT = "Error: Could not find class ::nova::compute::libvirt for overcloud-co
 
 
 @pytest.fixture(scope="module")
-def site(module_lab):
+def site(module_lab, prefect_server):
     return ready_undercloud(module_lab)
 
 
