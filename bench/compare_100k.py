@@ -4,13 +4,15 @@ Run by hand (never by the tests):  .venv/bin/python bench/compare_100k.py [--tes
 
 Both streams are written with python-subunit's encoder: the pre run all passes; in the post run
 1% fail with a traceback, 2% skip, 1% are much slower and 0.5% are missing. Each measured
-command runs in its own process; wall time and that process's peak RSS come from wait4().
+command runs in its own process; wall time and that process's peak RSS come from wait4(). Each
+figure printed is the median of the repeats (every run's figures are printed too).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,11 +74,14 @@ def main() -> None:
             rows["rdoflow compare (read 2 runs, store, compare, 4 reports)"].append(measure(
                 [BIN / "rdoflow", "compare", pre, post, "--store", out / "store", "--reports", out]))
             rows["subunit2csv (convert 1 run)"].append(measure([BIN / "subunit2csv"], stdin=post))
+        medians = {}
         for name, runs in rows.items():
-            best = min(runs)
-            print(f"{name}: best of {len(runs)}: {best[0]:.2f} s, peak RSS {best[1]:.0f} MiB (exit {best[2]})")
-        ratio = min(rows[next(iter(rows))])[0] / min(rows["subunit2csv (convert 1 run)"])[0]
-        print(f"ratio compare / subunit2csv: {ratio:.2f}")
+            medians[name] = statistics.median(run[0] for run in runs), statistics.median(run[1] for run in runs)
+            each = ", ".join(f"{wall:.2f} s {rss:.0f} MiB" for wall, rss, _ in runs)
+            print(f"{name}: median of {len(runs)}: {medians[name][0]:.2f} s, peak RSS {medians[name][1]:.0f} MiB "
+                  f"(exit {', '.join(str(run[2]) for run in runs)}; runs: {each})")
+        compare_wall, csv_wall = (wall for wall, _ in medians.values())
+        print(f"ratio compare / subunit2csv (medians): {compare_wall / csv_wall:.2f}")
 
 
 if __name__ == "__main__":
