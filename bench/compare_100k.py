@@ -1,6 +1,6 @@
 """Benchmark: compare two 100,000-test runs and write the four reports, vs subunit2csv on one of them.
 
-Run by hand (never by the tests):  .venv/bin/python bench/compare_100k.py [--tests N]
+Run by hand (never by the tests):  .venv/bin/python bench/compare_100k.py [--tests N] [--repeat 5]
 
 Both streams are written with python-subunit's encoder: the pre run all passes; in the post run
 1% fail with a traceback, 2% skip, 1% are much slower and 0.5% are missing. Each measured
@@ -60,7 +60,7 @@ def measure(argv: list[str], stdin: Path | None = None) -> tuple[float, float, f
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tests", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
