@@ -98,7 +98,7 @@ def frame(rows: list | dict[str, list], meta: RunMeta) -> pd.DataFrame:
     (``raw_id``, status, duration, reason, worker), or a dict of those columns.
 
     A dict of columns is emptied as it is read: each list of Python objects goes as soon as Arrow holds
-    its values (on a 100,000-test run, ids alone are ~15 MB of Python strings)."""
+    its values (on a 100,000-test run, the ids alone are ~10 MB of Python strings)."""
     columns = reader_columns(rows)
     ids = _split_ids(pa.array(columns.pop("raw_id"), type=pa.string()))
     table = pd.DataFrame({
