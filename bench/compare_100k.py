@@ -1,16 +1,19 @@
 """Benchmark: compare two 100,000-test runs and write the four reports, vs subunit2csv on one of them.
 
-Run by hand (never by the tests):  .venv/bin/python bench/compare_100k.py [--tests N]
+Run by hand (never by the tests):  .venv/bin/python bench/compare_100k.py [--tests N] [--repeat 5]
 
 Both streams are written with python-subunit's encoder: the pre run all passes; in the post run
 1% fail with a traceback, 2% skip, 1% are much slower and 0.5% are missing. Each measured
-command runs in its own process; wall time and that process's peak RSS come from wait4().
+command runs in its own process; wall time, CPU time (user + system: steadier than wall time on
+a busy machine) and that process's peak RSS come from wait4(). Each figure printed is the median
+of the repeats; every run's figures are printed too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,19 +47,20 @@ def write_run(path: Path, tests: int, post: bool) -> None:
             encoder.status(test_id=test_id, test_status=status, timestamp=clock, test_tags={f"worker-{i % 4}"})
 
 
-def measure(argv: list[str], stdin: Path | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit status) of one command in its own process."""
+def measure(argv: list[str], stdin: Path | None = None) -> tuple[float, float, float, int]:
+    """(wall seconds, peak RSS MiB, CPU seconds, exit status) of one command in its own process."""
     started = time.perf_counter()
     with open(stdin or os.devnull, "rb") as source, open(os.devnull, "wb") as sink:
         process = subprocess.Popen(argv, stdin=source, stdout=sink, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, cpu, os.waitstatus_to_exitcode(status)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tests", type=int, default=100_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -72,11 +76,16 @@ def main() -> None:
             rows["rdoflow compare (read 2 runs, store, compare, 4 reports)"].append(measure(
                 [BIN / "rdoflow", "compare", pre, post, "--store", out / "store", "--reports", out]))
             rows["subunit2csv (convert 1 run)"].append(measure([BIN / "subunit2csv"], stdin=post))
+        medians = {}
         for name, runs in rows.items():
-            best = min(runs)
-            print(f"{name}: best of {len(runs)}: {best[0]:.2f} s, peak RSS {best[1]:.0f} MiB (exit {best[2]})")
-        ratio = min(rows[next(iter(rows))])[0] / min(rows["subunit2csv (convert 1 run)"])[0]
-        print(f"ratio compare / subunit2csv: {ratio:.2f}")
+            wall, rss, cpu = (statistics.median(run[field] for run in runs) for field in range(3))
+            medians[name] = wall, cpu
+            each = ", ".join(f"{w:.2f} s/{c:.2f} s CPU/{r:.0f} MiB" for w, r, c, _ in runs)
+            print(f"{name}: median of {len(runs)}: {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {rss:.0f} MiB "
+                  f"(exit {', '.join(str(run[3]) for run in runs)}; runs: {each})")
+        (compare_wall, compare_cpu), (csv_wall, csv_cpu) = medians.values()
+        print(f"ratio compare / subunit2csv (medians): wall {compare_wall / csv_wall:.2f}, "
+              f"CPU {compare_cpu / csv_cpu:.2f}")
 
 
 if __name__ == "__main__":

@@ -84,24 +84,35 @@ def trim(text: str | None) -> str:
 READER_FIELDS = ("raw_id", "status", "duration", "reason", "worker")
 
 
-def frame(rows: list, meta: RunMeta) -> pd.DataFrame:
-    """The normalized table of one run from reader rows: dicts, or tuples in this order:
-    (``raw_id``, status, duration, reason, worker)."""
+def reader_columns(rows: list | dict[str, list]) -> dict[str, list | tuple]:
+    """Reader rows as columns (``READER_FIELDS``): from dicts or tuples in that order, or columns already."""
+    if isinstance(rows, dict):
+        return rows
     if rows and isinstance(rows[0], dict):
         rows = [tuple(row.get(name) for name in READER_FIELDS) for row in rows]
-    columns = dict(zip(READER_FIELDS, zip(*rows))) if rows else {name: () for name in READER_FIELDS}
-    raw = pa.array(columns["raw_id"], type=pa.string())
-    ids = _split_ids(raw)
+    return dict(zip(READER_FIELDS, zip(*rows))) if rows else {name: () for name in READER_FIELDS}
+
+
+def frame(rows: list | dict[str, list], meta: RunMeta) -> pd.DataFrame:
+    """The normalized table of one run from reader rows: dicts, tuples in this order:
+    (``raw_id``, status, duration, reason, worker), or a dict of those columns.
+
+    A dict of columns is emptied as it is read: each list of Python objects goes as soon as Arrow holds
+    its values (on a 100,000-test run, the ids alone are ~10 MB of Python strings)."""
+    columns = reader_columns(rows)
+    ids = _split_ids(pa.array(columns.pop("raw_id"), type=pa.string()))
     table = pd.DataFrame({
-        "status": pd.array(columns["status"], dtype="str"),
-        "duration": pd.to_numeric(pd.Series(columns["duration"], dtype=object), errors="coerce").astype(float),
-        "reason": pd.array([r or "" for r in columns["reason"]], dtype="str"),
-        "worker": pd.array([w or "" for w in columns["worker"]], dtype="str"),
+        "status": pd.array(columns.pop("status"), dtype="str"),
+        "duration": pd.to_numeric(pd.Series(columns.pop("duration"), dtype=object), errors="coerce").astype(float),
+        "reason": pd.array([r or "" for r in columns.pop("reason")], dtype="str"),
+        "worker": pd.array([w or "" for w in columns.pop("worker")], dtype="str"),
     })
-    del columns, raw
     table = pd.concat([ids, table], axis=1)
-    table["flaky_in_run"] = table.groupby("test_id")["test_id"].transform("size") > 1
-    table = table.drop_duplicates("test_id", keep="last")
+    if table["test_id"].is_unique:  # the usual run: no id reported twice, nothing to fold (hashed in Arrow)
+        table["flaky_in_run"] = False
+    else:
+        table["flaky_in_run"] = table.groupby("test_id")["test_id"].transform("size") > 1
+        table = table.drop_duplicates("test_id", keep="last")
     for column, value in meta.model_dump().items():
         table[column] = "" if value is None else str(value)
     return table[list(COLUMNS)].reset_index(drop=True)
