@@ -197,6 +197,12 @@ def _settled_state(state: str | None) -> bool:
     return state in ("enroll", "manageable", "available", "active", "error") or str(state).endswith("failed")
 
 
+def _error_unwritten(node: Any) -> bool:
+    """A failed state seen before its last_error (Ironic saves them apart, and a state PUT is answered
+    before the conductor acts): look again next round rather than report a failure with no reason."""
+    return str(node.provision_state).endswith("failed") and not node.last_error
+
+
 @dataclass
 class _Flight:
     """One node in the window: what was last asked of it, and since when it has been trying."""
@@ -295,7 +301,7 @@ class Window:
             step = _Step(result=_result(flight, node, "failed", f"in maintenance: {node.maintenance_reason or '?'}"))
         elif time.monotonic() - flight.started > self.node_timeout:
             step = self._timed_out(flight, node)
-        elif not _settled_state(node.provision_state):  # a transition is under way
+        elif not _settled_state(node.provision_state) or _error_unwritten(node):  # a transition is under way
             step = _Step()
         else:
             step = self._next_step(flight, node)

@@ -9,6 +9,7 @@ from typing import Any
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.logging import get_run_logger
 
 from blocks.openstack import OpenStackCloud
 from rdoflow.errors import ConfigError, ResourceFailed
@@ -41,8 +42,6 @@ def nodes_settled(cloud: OpenStackCloud, inventory: Inventory) -> bool:
     """Whether the inventory's nodes still stand as a finished introspection left them (two list calls)."""
     reasons = unsettled(cloud.connect(), inventory)
     if reasons:
-        from prefect.logging import get_run_logger
-
         shown = "; ".join(reasons[:5]) + ("..." if len(reasons) > 5 else "")
         get_run_logger().info("introspection is needed: %s", shown)
     return not reasons
