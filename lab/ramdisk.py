@@ -85,5 +85,8 @@ class Ramdisk:
             posted = self.session.post(f"{self.ironic}/v1/continue_inspection", json=payload, timeout=30)
             log.info("node %s (%s): posted %s -> %s", node["name"], macs[0],
                      "an error" if error else "its inventory", posted.status_code)
+            posted.raise_for_status()
         except Exception:
-            log.exception("node %s: the ramdisk failed", node.get("name"))
+            # A real ramdisk keeps trying to reach Ironic; forgetting the node lets the next round boot it again.
+            log.exception("node %s: the ramdisk failed; it will try again", node.get("name"))
+            self.booting.discard(node["uuid"])
