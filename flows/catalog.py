@@ -55,19 +55,22 @@ def _takes_text(schema: dict) -> bool:
 
 
 def flow_parameters(flow: Any, name: str, site_file: Path | None, report_dir: Path,
-                    given: dict[str, str]) -> dict[str, Any]:
-    """The flow's parameters from the site file and ``--param`` values, checked against its signature.
+                    given: dict[str, str], typed: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The flow's parameters from the site file, ``--param`` values and ``typed`` ones (already values),
+    checked against its signature.
 
     A value is passed as text to a text parameter and read as YAML otherwise (``true``, ``3``,
-    ``[a, b]``, ``{k: v}``). Raises ConfigError naming each unknown or invalid parameter.
+    ``[a, b]``, ``{k: v}``). A flow whose site is optional (``nightly``: the built-in lab) runs without
+    one. Raises ConfigError naming each unknown or invalid parameter.
     """
     from prefect.exceptions import ParameterTypeError
     from prefect.utilities.callables import parameter_schema
 
-    schema = parameter_schema(flow).model_dump()["properties"]
+    full = parameter_schema(flow).model_dump()
+    schema = full["properties"]
     problems = [f"--param {key}: flow {name} has no such parameter; it takes: {', '.join(schema)}"
                 for key in given if key not in schema or key == "site"]
-    parameters: dict[str, Any] = {}
+    parameters: dict[str, Any] = dict(typed or {})  # what --param gives wins
     for key, text in given.items():
         if key in schema and key != "site":
             try:
@@ -75,10 +78,10 @@ def flow_parameters(flow: Any, name: str, site_file: Path | None, report_dir: Pa
             except yaml.YAMLError as exc:
                 problems.append(f"--param {key}: {text!r} is not a value ({exc.__class__.__name__})")
     if "site" in schema:
-        if site_file is None:
-            problems.append(f"flow {name} needs a site: give --site FILE")
-        else:
+        if site_file is not None:
             parameters["site"] = load_site(site_file)
+        elif "site" in (full.get("required") or []):
+            problems.append(f"flow {name} needs a site: give --site FILE")
     elif site_file is not None:
         problems.append(f"--site: flow {name} takes no site; its parameters are: {', '.join(schema)}")
     if "report_dir" in schema:
@@ -93,11 +96,12 @@ def flow_parameters(flow: Any, name: str, site_file: Path | None, report_dir: Pa
     return parameters
 
 
-def run_flow(name: str, site_file: Path | None, report_dir: Path, params: dict[str, str] | None = None) -> Any:
+def run_flow(name: str, site_file: Path | None, report_dir: Path, params: dict[str, str] | None = None,
+             typed: dict[str, Any] | None = None) -> Any:
     """Check the site file and parameters, then run the flow in this process (ephemeral Prefect unless
     PREFECT_API_URL is set).
 
     Raises ConfigError for bad input, and whatever the flow raises when a stage fails.
     """
     flow = load_flow(name)
-    return flow(**flow_parameters(flow, name, site_file, report_dir, params or {}))
+    return flow(**flow_parameters(flow, name, site_file, report_dir, params or {}, typed))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from prefect import flow
@@ -12,16 +13,27 @@ from flows.overcloud_deploy import overcloud_deploy
 from flows.package_review import package_review
 from flows.undercloud_bootstrap import undercloud_bootstrap
 from flows.upgrade_regression import upgrade_regression
+from rdoflow.errors import ConfigError
 from rdoflow.site import SiteConfig
-from tasks.pipeline import Pipeline, PipelineSummary
+from tasks.builtin_lab import LabOptions, built_in_lab
+from tasks.pipeline import Pipeline, PipelineSummary, run_report_dir
 
 STAGES = ["package-review", "undercloud-bootstrap", "node-introspection", "overcloud-deploy", "upgrade-regression"]
-DEFAULT_REPORTS = Path(".rdoflow/reports/nightly")
 
 
-@flow(name="nightly", flow_run_name="nightly-{site.name}")
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    site = flow_run.parameters.get("site")
+    return f"nightly-{getattr(site, 'name', None) or (site or {}).get('name') or 'lab'}"
+
+
+@flow(name="nightly", flow_run_name=_run_name)
 def nightly(
-    site: SiteConfig = Field(..., description="The environment to run the pipeline against."),
+    site: SiteConfig | None = Field(None, description="The environment to run the pipeline against; "
+                                                      "empty: a fresh built-in lab (see 'lab')."),
+    lab: LabOptions | None = Field(None, description="With no site: the built-in lab brought up for this run "
+                                                     "and taken down after it (defaults when empty)."),
     drop: str | None = Field(None, description="The pre-release drop under test: its DLRN full hash "
                                                "(commit_distro[_extended]); empty for the packages already set up."),
     packages: list[str] = Field([], description="Spec files, SRPMs or distgit directories "
@@ -31,9 +43,17 @@ def nightly(
     report_dir: Path | None = Field(None, description="Where each stage's report is written (a directory)."),
 ) -> PipelineSummary:
     """Review, bootstrap, introspect, deploy, then upgrade between two regression runs; the verdict is the
-    comparison's. Stages a failed run already completed, whose inputs and state are unchanged, are reused."""
-    report_dir = report_dir or DEFAULT_REPORTS
-    with Pipeline("nightly", site.name, stages=STAGES, drop=drop, report_dir=report_dir) as pipeline:
+    comparison's. Stages a failed run already completed, whose inputs and state are unchanged, are reused.
+    With no site, the pipeline runs against a fresh built-in lab, brought up first and taken down last."""
+    if site is not None and lab is not None:
+        raise ConfigError("parameters", ["nightly: give either a site or the lab's options, not both"])
+    report_dir = report_dir or run_report_dir("nightly")
+    stages = STAGES if site is not None else ["lab", *STAGES]
+    with Pipeline("nightly", site.name if site else "lab", stages=stages, drop=drop, report_dir=report_dir) \
+            as pipeline, ExitStack() as lab_scope:
+        if site is None:
+            with pipeline.stage("lab"):
+                site = lab_scope.enter_context(built_in_lab(lab or LabOptions()))
         if packages:
             with pipeline.stage("package-review"):
                 package_review(packages, report_dir=report_dir)

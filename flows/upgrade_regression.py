@@ -10,11 +10,10 @@ from pydantic import Field
 from flows.regression_run import regression_run
 from flows.upgrade import upgrade
 from rdoflow.site import SiteConfig
-from tasks.pipeline import Pipeline
+from tasks.pipeline import Pipeline, run_report_dir
 from tasks.results.verdict import Verdict, judge_runs
 
 STAGES = ["regression-pre", "upgrade", "regression-post", "compare"]
-DEFAULT_REPORTS = Path(".rdoflow/reports/upgrade-regression")
 
 
 @flow(name="upgrade-regression", flow_run_name="upgrade-regression-{site.name}")
@@ -25,7 +24,7 @@ def upgrade_regression(
     report_dir: Path | None = Field(None, description="Where the reports are written (a directory)."),
 ) -> Verdict:
     """Run the suite (pre), upgrade, run it again (post), compare: a regression turns the verdict red."""
-    report_dir = report_dir or DEFAULT_REPORTS
+    report_dir = report_dir or run_report_dir("upgrade-regression")
     with Pipeline("upgrade-regression", site.name, stages=STAGES, drop=drop, report_dir=report_dir) as pipeline:
         with pipeline.stage("regression-pre"):
             pre = regression_run(site, label="pre", report_dir=report_dir)

@@ -16,7 +16,9 @@ def watch_prerelease(
     base_url: str = Field(..., description="DLRN base URL of the release, e.g. https://trunk.example/centos9-master."),
     link: str = Field("current-passed-ci", description="Promotion link to watch (current-passed-ci, "
                                                        "current-tripleo, consistent...)."),
-    deployment: str = Field(DEFAULT_DEPLOYMENT, description="Deployment started for a new drop (FLOW/NAME)."),
+    deployment: str | None = Field(DEFAULT_DEPLOYMENT, description="Deployment started for a new drop "
+                                   "(FLOW/NAME); empty: only announce the drop (event rdoflow.prerelease.published), "
+                                   "which starts the deployments triggered by it."),
     parameters: dict[str, Any] | None = Field(None, description="More parameters for that deployment "
                                                                          "(e.g. its site); 'drop' is set here."),
     timeout: float = Field(30, gt=0, description="Seconds to wait for the DLRN server's answer."),

@@ -89,7 +89,7 @@ class LabState:
         return {name: alive(pid) for name, pid in self.pids.items()}
 
 
-def up(lab_dir: Path, *, nodes: int | None = None, results: Path | None = None, say=print) -> LabState:
+def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = None, say=print) -> LabState:
     """Bring the lab up in ``lab_dir``; refuse when one already runs there."""
     lab_dir = Path(lab_dir).resolve()
     _refuse_second_lab(lab_dir)

@@ -18,7 +18,7 @@ CLOUDS_FILE = "clouds.yaml"
 NODE_INFO = "home/node-info.yaml"
 
 
-def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: Path | None = None) -> dict:
+def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: Path | str | None = None) -> dict:
     """A site config for the lab: its sshd, host keys verified, minimums a CI machine meets; with
     ``lab_dir``, also the lab's cloud, nodes, overcloud templates and regression suite."""
     site = {
@@ -51,7 +51,7 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
     return site
 
 
-def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int], results: Path | None) -> Path:
+def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int], results: Path | str | None) -> Path:
     """site.yaml, clouds.yaml (for the machine that runs the flows) and the overcloud's node counts."""
     knobs = labconfig.load(lab_dir)
     cloud = {"auth_type": "none", "baremetal_endpoint_override": f"http://127.0.0.1:{ports['ironic']}",

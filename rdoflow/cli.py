@@ -113,7 +113,8 @@ def _show_reports(report_dir: Path, flow_name: str) -> None:
         out.print(f"every stage's report: {report_dir}", markup=False, highlight=False)
 
 
-def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None) -> None:
+def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None,
+                    typed: dict | None = None) -> None:
     from flows.catalog import run_flow
     from rdoflow.console import quiet_diagnosed_tracebacks
     from rdoflow.progress_view import progress_shown
@@ -125,7 +126,7 @@ def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: li
 
         given = parse_params(params or [])
         with progress_shown(err):
-            result = run_flow(flow_name, site, report_dir, given)
+            result = run_flow(flow_name, site, report_dir, given, typed)
         failure = None
     except RdoflowError as exc:
         failure = exc
@@ -198,17 +199,7 @@ def nightly_command(
     ),
 ) -> None:
     """Run the nightly pipeline against a site, or against a fresh built-in lab on 127.0.0.1."""
-    if site is not None:
-        _run_and_report("nightly", site, reports, param)
-        return
-    from lab.site import running_lab
-
-    try:
-        with running_lab(lab_dir, results=Path(".rdoflow/results").resolve()) as lab_site:
-            out.print(f"lab: up, site config {lab_site}", markup=False, highlight=False)
-            _run_and_report("nightly", lab_site, reports, param)
-    except RdoflowError as exc:
-        raise _fail(exc) from None
+    _run_and_report("nightly", site, reports, param, None if site else {"lab": {"dir": str(lab_dir)}})
 
 
 from rdoflow.lab_cli import lab_app  # noqa: E402  (after `app`: the sub-app imports nothing of cli at load)
@@ -223,6 +214,10 @@ app.add_typer(results_app, name="results")
 from rdoflow import cli_packages  # noqa: E402  (its commands use the helpers above)
 
 cli_packages.register(app)
+
+from rdoflow import deploy_cli  # noqa: E402
+
+deploy_cli.register(app)
 
 
 def main() -> None:

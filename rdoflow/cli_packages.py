@@ -81,7 +81,7 @@ def review(
 
 def trigger(
     drop: Annotated[str, typer.Option("--drop", help="The drop's DLRN hash (commit_distro[_extended]).")],
-    deployment: Annotated[str, typer.Option(help="Deployment to run, FLOW/NAME.")] = "nightly/adhoc",
+    deployment: Annotated[str, typer.Option(help="Deployment to run, FLOW/NAME.")] = "nightly/on-prerelease-drop",
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to end; exit 0 completed, 1 failed.")] = False,
 ) -> None:
     """Start the pipeline for a pre-release drop on the Prefect server; print the flow run's URL."""

@@ -3,6 +3,9 @@
 Used by the ``watch_prerelease`` flow (a new hash appeared behind a DLRN link) and by
 ``rdoflow trigger`` (a CI job that has just built a drop). The last drop seen per link is kept
 in a Prefect Variable, so that a watch on any worker knows what the previous one saw.
+
+A watch given no deployment only announces the drop: the ``on-prerelease-drop`` deployment's event
+trigger (prefect.yaml) starts the pipeline then, as it does for an event a CI job posts itself.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from rdoflow.errors import ConfigError
 from tasks.prerelease import Change, Drop, compare
 
 EVENT = "rdoflow.prerelease.published"
-DEFAULT_DEPLOYMENT = "nightly/adhoc"
+DEFAULT_DEPLOYMENT = "nightly/on-prerelease-drop"
 
 
 class DropWatch(BaseModel):
@@ -85,24 +88,27 @@ def announce(drop: Drop, flow_run: FlowRun | None) -> None:
                related=related, payload=payload)
 
 
-def watch(drop: Drop, deployment: str, parameters: dict[str, Any] | None = None) -> DropWatch:
-    """Compare with the last drop seen; when new, start the pipeline, announce it and remember it."""
+def watch(drop: Drop, deployment: str | None, parameters: dict[str, Any] | None = None) -> DropWatch:
+    """Compare with the last drop seen; when new, start ``deployment`` (if given), announce the drop
+    and remember it."""
     name = variable_name(drop.link)
     last_seen = Variable.get(name, default=None)
     change = compare(drop, last_seen if isinstance(last_seen, dict) else None)
     result = DropWatch(drop=drop, change=change, previous_hash=(last_seen or {}).get("hash"))
     if change in ("first", "new"):
-        flow_run = start_pipeline(deployment, drop.full_hash, parameters=parameters,
-                                  idempotency_key=f"rdoflow-drop-{deployment}-{drop.full_hash}")
+        flow_run = None
+        if deployment:
+            flow_run = start_pipeline(deployment, drop.full_hash, parameters=parameters,
+                                      idempotency_key=f"rdoflow-drop-{deployment}-{drop.full_hash}")
+            result.flow_run_id, result.flow_run_url = flow_run.id, flow_run_url(flow_run)
         announce(drop, flow_run)
         Variable.set(name, {"hash": drop.full_hash, "timestamp": drop.timestamp.isoformat()}, overwrite=True)
-        result.flow_run_id, result.flow_run_url = flow_run.id, flow_run_url(flow_run)
     return result
 
 
 @task(name="start-pipeline-if-new", task_run_name="compare {drop.link} with the last drop seen",
       cache_policy=NO_CACHE)
-def start_if_new(drop: Drop, deployment: str, parameters: dict[str, Any] | None = None) -> DropWatch:
+def start_if_new(drop: Drop, deployment: str | None, parameters: dict[str, Any] | None = None) -> DropWatch:
     """``watch`` as a task, logging what it decided."""
     from prefect.logging import get_run_logger
 
@@ -114,6 +120,9 @@ def start_if_new(drop: Drop, deployment: str, parameters: dict[str, Any] | None 
     elif result.flow_run_url:
         logger.info("new drop %s behind %s: started %s (%s)", drop.full_hash, drop.link, deployment,
                     result.flow_run_url)
+    elif result.change in ("first", "new"):
+        logger.info("new drop %s behind %s: announced as %s (deployments triggered by it start now)",
+                    drop.full_hash, drop.link, EVENT)
     else:
         logger.info("%s still points at %s", drop.link, drop.full_hash)
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,17 @@ from pydantic import BaseModel, Field
 
 from rdoflow.errors import RdoflowError
 from reports.pipeline import render_summary
+
+
+REPORTS = Path(".rdoflow/reports")
+
+
+def run_report_dir(pipeline: str) -> Path:
+    """Where a run given no report directory writes its reports: a new one per run (as the CLI makes),
+    ``.rdoflow/reports/<pipeline>-<UTC time>-<flow run id>``, so that runs on a worker keep theirs."""
+    context = FlowRunContext.get()
+    run = f"-{context.flow_run.id.hex[:8]}" if context and context.flow_run else ""
+    return REPORTS / f"{pipeline}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}{run}"
 
 
 class StageOutcome(BaseModel):

@@ -71,3 +71,42 @@ def test_bad_params_are_each_named_before_anything_runs(tmp_path):
     with pytest.raises(ConfigError) as raised:
         flow_parameters(flow, "watch-prerelease", None, tmp_path, {"base_url": "http://x", "timeout": "soon"})
     assert any("timeout" in problem for problem in raised.value.problems), raised.value.problems
+
+
+def test_the_nightly_without_a_site_runs_against_the_built_in_lab(tmp_path):
+    from flows.catalog import flow_parameters, load_flow
+
+    flow = load_flow("nightly")
+    parameters = flow_parameters(flow, "nightly", None, tmp_path, {}, {"lab": {"dir": "lab-here"}})
+    assert parameters["lab"] == {"dir": "lab-here"} and "site" not in parameters
+
+
+def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
+    from flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        flow_parameters(load_flow("nightly"), "nightly", None, tmp_path, parse_params(["lab={nodes: 1}"]))
+    assert any("lab.nodes" in problem and "greater than or equal to 2" in problem
+               for problem in raised.value.problems), raised.value.problems
+
+
+def test_a_stage_still_needs_a_site(tmp_path):
+    from flows.catalog import flow_parameters, load_flow
+    from rdoflow.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        flow_parameters(load_flow("overcloud-deploy"), "overcloud-deploy", None, tmp_path, {})
+    assert raised.value.problems == ["flow overcloud-deploy needs a site: give --site FILE"]
+
+
+def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
+    from flows.nightly import nightly
+    from rdoflow.errors import ConfigError
+    from rdoflow.site import SiteConfig
+    from tasks.builtin_lab import LabOptions
+
+    site = SiteConfig.model_validate({"name": "east", "undercloud": {"ssh": {"host": "uc"}}})
+    with pytest.raises(ConfigError) as raised:
+        nightly.fn(site=site, lab=LabOptions())
+    assert raised.value.problems == ["nightly: give either a site or the lab's options, not both"]

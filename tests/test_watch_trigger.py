@@ -150,7 +150,7 @@ def test_trigger_without_wait_returns_a_scheduled_run(probe_deployment):
 
 
 @pytest.mark.parametrize("deployment, message", [
-    ("nightly", "deployment 'nightly': expected FLOW-NAME/DEPLOYMENT-NAME, e.g. nightly/adhoc"),
+    ("nightly", "deployment 'nightly': expected FLOW-NAME/DEPLOYMENT-NAME, e.g. nightly/on-prerelease-drop"),
     ("drop-probe/nope", "deployment 'drop-probe/nope' is not registered on the Prefect server"),
 ])
 def test_trigger_with_an_unknown_deployment_is_bad_input(probe_deployment, deployment, message):
