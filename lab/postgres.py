@@ -46,10 +46,15 @@ class PostgresCluster:
     root: Path
     port: int
     bindir: Path
+    database: str = "heat"
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg2://heat@127.0.0.1:{self.port}/heat"
+        return self.url_for("postgresql+psycopg2")
+
+    def url_for(self, driver: str) -> str:
+        """The database's SQLAlchemy URL with ``driver`` (e.g. ``postgresql+asyncpg`` for Prefect)."""
+        return f"{driver}://heat@127.0.0.1:{self.port}/{self.database}"
 
     @property
     def log_file(self) -> Path:
@@ -62,21 +67,22 @@ class PostgresCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres(port: int) -> PostgresCluster:
-    """initdb a fresh cluster (trust auth, loopback only, no fsync), start it and create the ``heat`` database."""
+def start_postgres(port: int, database: str = "heat") -> PostgresCluster:
+    """initdb a fresh cluster (trust auth, loopback only, no fsync), start it and create ``database``
+    (its owner is the role ``heat``)."""
     bindir = find_bindir()
     root = Path(tempfile.mkdtemp(prefix="rdoflow-lab-pg-"))
     root.chmod(0o755)
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
-    cluster = PostgresCluster(root=root, port=port, bindir=bindir)
+    cluster = PostgresCluster(root=root, port=port, bindir=bindir, database=database)
     try:
         _as_owner(root, [bindir / "initdb", "-D", root / "data", "-U", "heat", "--auth=trust", "-E", "UTF8",
                          "--no-sync"])
         options = (f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off")
         _as_owner(root, [bindir / "pg_ctl", "-D", root / "data", "-l", cluster.log_file, "-w", "-o", options, "start"])
-        _as_owner(root, [bindir / "createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "heat", "heat"])
+        _as_owner(root, [bindir / "createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "heat", database])
     except PostgresUnavailable:
         cluster.stop()
         raise

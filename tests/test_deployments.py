@@ -46,9 +46,9 @@ def test_every_deployment_in_prefect_yaml_registers_without_prompting(deployed):
 
 
 def _deployments(client) -> dict:
-    """Every deployment on the server by its full name, FLOW/DEPLOYMENT."""
+    """Every deployment of prefect.yaml (tagged rdoflow, unlike other tests' own) by its full name, FLOW/DEPLOYMENT."""
     flows = {flow.id: flow.name for flow in client.read_flows()}
-    return {f"{flows[d.flow_id]}/{d.name}": d for d in client.read_deployments()}
+    return {f"{flows[d.flow_id]}/{d.name}": d for d in client.read_deployments() if "rdoflow" in d.tags}
 
 
 def test_every_flow_of_the_catalog_has_a_deployment_for_runs_from_the_ui(deployed):

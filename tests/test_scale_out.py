@@ -1,0 +1,84 @@
+"""Scale-out as the README's "Running at scale" describes it: one Prefect server on PostgreSQL (Debian's
+postgresql, a private cluster this test starts on 127.0.0.1), two process workers pulling the runs of
+the one pool at the same time, and one results store both reach through an fsspec URL.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lab.postgres import start_postgres
+from lab.sshd import free_ports
+from rdoflow.waiting import Deadline
+from tests.prefect_services import PrefectServer
+from tests.test_deployments_server import _worker_of
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
+RUNS = 4
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture(scope="module")
+def pg_server(tmp_path_factory):
+    """rdoflow registered on a Prefect server whose database is PostgreSQL, and two workers (one run each)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    cluster = start_postgres(free_ports(1)[0], database="prefect")
+    server = PrefectServer(home=tmp_path_factory.mktemp("prefect-pg"),
+                           database_url=cluster.url_for("postgresql+asyncpg"))
+    server.cluster = cluster
+    try:
+        server.start()
+        registered = server.rdoflow("deploy")
+        assert registered.returncode == 0, registered.stdout + registered.stderr
+        for name in ("worker-a", "worker-b"):
+            server.start_worker(name, limit=1)
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield server
+    finally:
+        server.stop()
+        cluster.stop()
+
+
+def test_the_server_keeps_the_deployments_in_postgresql(pg_server):
+    psql = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(pg_server.cluster.port), "-U", "heat", "-d", "prefect",
+                           "-At", "-c", "select name from deployment"], capture_output=True, text=True, timeout=30)
+    assert psql.returncode == 0, psql.stderr
+    assert {"nightly", "on-prerelease-drop", "watch-prerelease"} <= set(psql.stdout.split())
+    assert list((pg_server.home / "server").glob("*.db")) == []  # no SQLite database beside it
+
+
+def test_two_workers_pull_the_runs_of_one_pool_concurrently_into_one_shared_store(pg_server, tmp_path):
+    from prefect.deployments import run_deployment
+
+    from tasks.results.store import ResultsStore
+
+    store = (tmp_path / "store").as_uri()  # an fsspec URL, as s3://... would be
+    runs = [run_deployment("compare-runs/compare-runs", timeout=0, parameters={
+        "pre": str(FIXTURES / "tacker-stestr-12"), "post": str(FIXTURES / "tacker-stestr-60"),
+        "suite": f"scale-{i}", "store": store, "report_dir": str(tmp_path / f"reports-{i}")})
+        for i in range(RUNS)]
+    finished = [_final(run.id) for run in runs]
+    assert [run.state.name for run in finished] == ["Completed"] * RUNS
+    assert {_worker_of(run.id) for run in finished} == {"worker-a", "worker-b"}
+    spans = sorted((run.start_time, run.end_time) for run in finished)
+    assert any(later_start < earlier_end for (_, earlier_end), (later_start, _) in zip(spans, spans[1:])), spans
+    stored = ResultsStore(store)
+    labels = [run["label"] for i in range(RUNS) for run in stored.runs(f"scale-{i}")]
+    assert sorted(labels) == sorted(["post", "pre"] * RUNS)
+
+
+def _final(flow_run_id, budget: float = 300):
+    from prefect.client.orchestration import get_client
+
+    wait = Deadline(budget, f"flow run {flow_run_id}", target="a final state", max_delay=2)
+    with get_client(sync_client=True) as client:
+        for _ in wait:
+            run = client.read_flow_run(flow_run_id)
+            wait.last_seen = run.state.name if run.state else None
+            if run.state and run.state.is_final():
+                return run
