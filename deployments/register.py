@@ -6,6 +6,7 @@ again updates everything in place (Prefect keeps the deployments' ids and automa
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from rdoflow.errors import ConfigError, RdoflowError
 
 PROJECT = Path(__file__).resolve().parent.parent
 POOL = "rdoflow"  # the work pool every deployment of prefect.yaml names
+NIGHTLY_CRON = "0 2 * * *"  # as prefect.yaml's nightly: 02:00 UTC
+RESERVED = {"nightly", "on-prerelease-drop"}  # the nightly flow's deployments in prefect.yaml
 
 
 class RegistrationFailed(RdoflowError):
@@ -76,10 +79,39 @@ def register_block_types() -> list[str]:
     return [block_type.get_block_type_slug() for block_type in types]
 
 
-def deploy_all(project: Path = PROJECT, timeout: float = 600) -> None:
+def deploy_all(project: Path = PROJECT) -> None:
     """``prefect --no-prompt deploy --all`` in the project directory (where prefect.yaml is)."""
+    _prefect_deploy(["--all", "--prefect-file", str(project / "prefect.yaml")], project)
+
+
+def site_for_nightly(site_file: Path):
+    """The site of ``site_file``, checked, whose name can be a nightly deployment's."""
+    from rdoflow.site import load_site
+
+    site = load_site(site_file)
+    if site.name in RESERVED:
+        raise ConfigError(str(site_file), [f"{site_file}: name: {site.name!r} is the name of a deployment of "
+                                           f"prefect.yaml; expected another name for this site"])
+    return site
+
+
+def deploy_site_nightly(site_file: Path, project: Path = PROJECT) -> str:
+    """A nightly deployment for one real site: ``nightly/<site name>``, at 02:00 UTC like prefect.yaml's,
+    with the site (checked here, its paths made absolute) as its default parameters. Returns its name.
+
+    A site file with problems is a ConfigError naming each, and nothing is registered."""
+    site = site_for_nightly(site_file)
+    parameters = json.dumps({"site": site.model_dump(mode="json")})
+    _prefect_deploy(["flows/nightly.py:nightly", "--name", site.name, "--pool", POOL, "--cron", NIGHTLY_CRON,
+                     "--timezone", "UTC", "--concurrency-limit", "1", "--params", parameters,
+                     "--tag", "rdoflow", "--tag", "nightly", "--description",
+                     f"The nightly pipeline against the site {site.name} ({Path(site_file).resolve()})."], project)
+    return f"nightly/{site.name}"
+
+
+def _prefect_deploy(arguments: list[str], project: Path, timeout: float = 600) -> None:
     prefect = Path(sys.executable).with_name("prefect")
-    argv = [str(prefect), "--no-prompt", "deploy", "--all", "--prefect-file", str(project / "prefect.yaml")]
+    argv = [str(prefect), "--no-prompt", "deploy", *arguments]
     try:
         done = subprocess.run(argv, cwd=project, env=os.environ | {"PREFECT_API_URL": api_url()},
                               capture_output=True, text=True, timeout=timeout)
@@ -128,12 +160,14 @@ def _describe_trigger(trigger) -> str:
     return f"on event {expect}"
 
 
-def register(project: Path = PROJECT, pool: str = POOL) -> list[Registered]:
+def register(project: Path = PROJECT, pool: str = POOL, sites: list[Path] = ()) -> list[Registered]:
     """Make the server ready to run rdoflow: the work pool, the block types, every deployment of
-    prefect.yaml. Returns what the server then holds."""
+    prefect.yaml, and a nightly for each site file of ``sites``. Returns what the server then holds."""
     import httpx
 
     api_url()
+    for site_file in sites:  # every site is checked before anything is registered
+        site_for_nightly(site_file)
     try:
         ensure_work_pool(pool)
         register_block_types()
@@ -141,4 +175,6 @@ def register(project: Path = PROJECT, pool: str = POOL) -> list[Registered]:
         raise ServerUnreachable(f"the Prefect server at {api_url()} does not answer: {exc}",
                                 hint="start it ('prefect server start') or fix PREFECT_API_URL") from exc
     deploy_all(project)
+    for site_file in sites:
+        deploy_site_nightly(site_file, project)
     return registered_deployments()

@@ -39,7 +39,7 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
     site |= {
         "cloud": {"cloud": "undercloud", "clouds_yaml": str(lab_dir / CLOUDS_FILE)},
         "inventory": {"file": str(lab_dir / INSTACKENV), "node_timeout": 120,
-                      "required": {"control": knobs.controllers, "compute": min(1, computes)}},
+                      "min_available": {"control": knobs.controllers, "compute": min(1, computes)}},
         "overcloud": {"stack": "overcloud", "templates": str(lab_dir / TEMPLATES),
                       "environment_files": [str(lab_dir / NODE_INFO)],
                       "roles": {"Controller": knobs.controllers, "Compute": computes}, "timeout": 30},

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
 from rdoflow.errors import RdoflowError
 
 
-def deploy() -> None:
+def deploy(
+    site: Annotated[Optional[list[Path]], typer.Option(
+        "--site", help="A site config: also register nightly/<its name> at 02:00 UTC with it as the default "
+                       "(repeatable).")] = None,
+) -> None:
     """Register rdoflow on the Prefect server in PREFECT_API_URL, without prompting (CI can run it).
 
     The process work pool 'rdoflow' (created when missing), the block types, and every deployment of
@@ -17,7 +24,7 @@ def deploy() -> None:
     from rdoflow.cli import _fail, out
 
     try:
-        registered = register()
+        registered = register(sites=site or [])
     except RdoflowError as exc:
         raise _fail(exc) from None
     out.print(f"registered on work pool '{POOL}':", markup=False, highlight=False)

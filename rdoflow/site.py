@@ -151,8 +151,11 @@ class InventorySite(BaseModel):
     concurrency: int = Field(10, ge=1, description="Nodes introspected at the same time.")
     node_timeout: int = Field(1800, gt=0, description="Seconds one node may take to be inspected.")
     retries: int = Field(1, ge=0, description="Extra inspection attempts for a node that failed.")
-    required: RoleCounts = Field(
-        default_factory=dict,
+    # Not named "required", as it was at first: Prefect's server drops every key of that name from a
+    # parameter schema before it checks a deployment's defaults, so a site with it could not be a
+    # deployment's parameter. Files that still say "required" are read the same.
+    min_available: RoleCounts = Field(
+        default_factory=dict, validation_alias=AliasChoices("min_available", "required"),
         description="Minimum number of available nodes per role (profile), e.g. {control: 3, compute: 2}; "
         "fewer fails the stage.",
     )

@@ -70,5 +70,5 @@ def render_introspection(result: Introspection) -> str:
               for r in node_rows(result)]
     if not result.passed:
         lines += ["", "**Next:** read each failed node's last error (BMC credentials, the inspection ramdisk, "
-                      "the node's network), fix it and re-run; or lower `inventory.required` if fewer nodes will do."]
+                      "the node's network), fix it and re-run; or lower `inventory.min_available` if fewer nodes will do."]
     return "\n".join(lines) + "\n"

@@ -51,7 +51,7 @@ def introspection_key(context: Any, parameters: dict[str, Any]) -> str:
     """Cached on the inputs: the inventory's content, the required counts and which Ironic (see tasks/resume.py)."""
     settings: InventorySite = parameters["settings"]
     cloud: OpenStackCloud = parameters["cloud"]
-    return "node-introspection-" + digest(parameters["inventory"].fingerprint, settings.required,
+    return "node-introspection-" + digest(parameters["inventory"].fingerprint, settings.min_available,
                                           cloud.model_dump(mode="json", exclude={"password"}))
 
 
@@ -68,7 +68,7 @@ def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventoryS
         results = window.run(enrollment.uuids, progress=progress.update if progress else None)
     finally:
         counter.stop()
-    introspection = Introspection(site=site, source=inventory.source, required=dict(settings.required),
+    introspection = Introspection(site=site, source=inventory.source, required=dict(settings.min_available),
                                   enrollment=enrollment, requests=counter.total,
                                   requests_by_method=dict(counter.by_method),
                                   seconds=round(time.monotonic() - started, 2))
@@ -115,5 +115,5 @@ def require_available(introspection: Introspection) -> None:
         evidence=[f"{node.label} [{node.profile or 'no profile'}] {node.outcome.replace('_', ' ')} in state "
                   f"{node.state}: {node.last_error}" for node in bad],
         hint="fix what each node's last error says (BMC address and credentials, the inspection network, "
-             "the ramdisk), then re-run; or lower inventory.required in the site config",
+             "the ramdisk), then re-run; or lower inventory.min_available in the site config",
     )

@@ -55,14 +55,17 @@ class PrefectServer:
         wait_http("prefect server", self.process, f"{self.api_url}/health", logs=[log], budget=120)
         return self
 
-    def start_worker(self, name: str, *, pool: str = "rdoflow", limit: int | None = None) -> Path:
-        """A process worker on ``pool``, started from the project directory; returns its log file."""
+    def start_worker(self, name: str, *, pool: str = "rdoflow", limit: int | None = None,
+                     poll_seconds: int = 2) -> Path:
+        """A process worker on ``pool``, started from the project directory; returns its log file.
+
+        It polls every ``poll_seconds`` (PREFECT_WORKER_QUERY_SECONDS; Prefect's default is 10): the tests
+        wait less."""
         log = self.home / f"worker-{name}.log"
         argv = [BIN / "prefect", "worker", "start", "--pool", pool, "--name", name]
         if limit:
             argv += ["--limit", limit]
-        # Polls every 2 s instead of 10 (a setting, PREFECT_WORKER_QUERY_SECONDS): the tests wait less.
-        env = self.client_env() | {"PREFECT_WORKER_QUERY_SECONDS": "2"}
+        env = self.client_env() | {"PREFECT_WORKER_QUERY_SECONDS": str(poll_seconds)}
         with log.open("ab") as out:
             self.workers.append(subprocess.Popen([str(a) for a in argv], cwd=PROJECT, env=env, stdout=out,
                                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

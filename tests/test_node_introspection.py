@@ -158,7 +158,7 @@ def failing_node(first_run, module_lab, site):
 
 
 def test_a_node_failing_inspection_is_named_and_the_others_become_available(failing_node, site, conn):
-    state = node_introspection(site=with_inventory(site, required={"control": 1, "compute": 5}), refresh=True,
+    state = node_introspection(site=with_inventory(site, min_available={"control": 1, "compute": 5}), refresh=True,
                                return_state=True)
     error = state.result(raise_on_failure=False)
     assert isinstance(error, ResourceFailed)

@@ -262,7 +262,7 @@ def test_the_good_example_loads_every_section():
     assert site.undercloud.minimums.cpus == 12
     assert site.undercloud.conf["ctlplane-subnet"]["cidr"] == "192.168.24.0/24"
     assert site.undercloud.conf["DEFAULT"]["enable_ironic_inspector"] is True
-    assert site.inventory.required == {"control": 1, "compute": 2}
+    assert site.inventory.min_available == {"control": 1, "compute": 2}
     assert site.overcloud.roles == {"Controller": 1, "Compute": 2}
     assert site.overcloud.extra_args == ["--ntp-server", "pool.ntp.org"]
     assert site.regression.exclude == [r"\[.*\bslow\b.*\]"]
@@ -410,3 +410,10 @@ def test_config_validate_never_shows_a_traceback(tmp_path, content):
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr.startswith("site.yaml")
+
+
+def test_min_available_may_still_be_spelled_required_as_sites_first_wrote_it(tmp_path):
+    for key in ("min_available", "required"):
+        (tmp_path / "site.yaml").write_text(f"name: east\nundercloud: {{ssh: {{host: uc}}}}\n"
+                                            f"inventory: {{{key}: {{control: 3}}}}\n")
+        assert load_site(tmp_path / "site.yaml").inventory.min_available == {"control": 3}
