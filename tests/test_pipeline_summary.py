@@ -60,3 +60,12 @@ def test_a_green_run_lists_every_stage_with_its_time(tmp_path):
     summary = (tmp_path / "nightly.md").read_text()
     assert summary.startswith("# nightly on lab: PASS") and "Failed stage" not in summary
     assert [s.stage for s in pipeline.summary.stages] == STAGES
+
+
+def test_a_stage_runs_its_subflows_without_heartbeats_of_their_own_and_restores_the_setting():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}):  # the pipeline's own flow run's
+        with Pipeline("nightly", "lab", stages=["a"]).stage("a"):
+            assert get_current_settings().flows.heartbeat_frequency is None
+        assert get_current_settings().flows.heartbeat_frequency == 60
