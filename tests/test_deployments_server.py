@@ -91,15 +91,19 @@ def _artifacts(flow_run_ids) -> list:
             flow_run_id=ArtifactFilterFlowRunId(any_=list(flow_run_ids))))
 
 
-def _worker_of(flow_run_id) -> str:
-    """The worker that submitted the run, from the event the worker emitted."""
+def _worker_of(flow_run_id, budget: float = 30) -> str:
+    """The worker that submitted the run, from the event the worker emitted (which the server may store
+    a few seconds after the run ended: it writes events in batches)."""
     from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter
 
     wanted = EventFilter(event=EventNameFilter(name=["prefect.worker.submitted-flow-run"]),
                          related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"]))
+    wait = Deadline(budget, f"the worker's event for flow run {flow_run_id}", target="stored", max_delay=2)
     with _client() as client:
-        events = client.read_events(filter=wanted, limit=10).events
-    return events[0].resource.id.rsplit(".", 1)[-1] if events else ""
+        for _ in wait:
+            events = client.read_events(filter=wanted, limit=10).events
+            if events:
+                return events[0].resource.id.rsplit(".", 1)[-1]
 
 
 def test_rdoflow_deploy_lists_the_deployments_with_their_schedules_and_triggers(server):
