@@ -45,6 +45,8 @@ class SSHDrop(Strict):
     command: str = Field(..., description="Words that start the command, e.g. 'overcloud deploy'.")
     after: float = Field(1.0, ge=0, description="Seconds into the command.")
     times: int = Field(1, ge=1, description="How many runs of the command are cut (later runs go through).")
+    survives: bool = Field(False, description="The command goes on to its end after its session is cut (its "
+                                              "output lost), as tripleoclient's do; otherwise it dies with it.")
 
 
 class Faults(Strict):

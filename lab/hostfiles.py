@@ -36,6 +36,8 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
                    f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd"),
         "rally": ("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite.",
                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd"),
+        "rpm": ("rpm -q python3-tripleoclient: the undercloud's installed version; otherwise the system's rpm.",
+                f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rpm_cmd"),
     }
     for name, (what, program) in commands.items():
         script = bin_dir / name

@@ -56,7 +56,9 @@ def _install(report: UndercloudBootstrap) -> str:
         how = "reused an earlier run's result" if install.cached else "verified instead"
         return f"**Skipped** ({how}): {_cell(install.why)}."
     version = f", version {_cell(install.version)}" if install.version else ""
-    return f"**Ran** because {_cell(install.why)}: {install.seconds:g} s, {install.steps} step(s){version}."
+    waited = (" It first waited for the install a dropped SSH session had left running on the host."
+              if install.waited_for_earlier else "")
+    return f"**Ran** because {_cell(install.why)}: {install.seconds:g} s, {install.steps} step(s){version}.{waited}"
 
 
 def render_bootstrap(report: UndercloudBootstrap) -> str:

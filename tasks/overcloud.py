@@ -23,16 +23,15 @@ from pydantic import BaseModel, Field
 
 from blocks.ssh import SSHHost
 from rdoflow.site import CloudSite, OvercloudSite
-from rdoflow.waiting import Deadline
 from reports.orchestration import render_stage
 from tasks import orchestration as heat_stack
 from tasks.orchestration import FailedResource, ResourceCount, StackSnapshot
-from tasks.overcloud_commands import (StackStep, deploy_step, host_reported, roles_environment, roles_file_name,
-                                      running_pattern)
+from tasks.overcloud_commands import StackStep, deploy_step, host_reported, roles_environment, roles_file_name
 from tasks.progress import StageProgress
 from tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from tasks.retries import TRANSIENT_RETRIES
 from tasks.ssh import RemoteResult, put, run
+from tasks.ssh_processes import wait_until_ended
 from tasks.step_diagnosis import diagnose_command, diagnose_stack, step_error
 
 Outcome = Literal["succeeded", "failed", "not run"]
@@ -62,19 +61,6 @@ def _attempt() -> int:
     return context.task_run.run_count if context else 1
 
 
-def wait_for_command_end(host: SSHHost, step: StackStep) -> bool:
-    """Wait until no process on the host runs this step's command (one left by a dropped session);
-    True when one was found running."""
-    pattern, seen = running_pattern(step.argv), False
-    wait = Deadline(step.timeout, f"{step.name} on {host.address}", target="ended", first_delay=0.5, max_delay=5)
-    for _ in wait:
-        found = run(host, ["pgrep", "-f", "--", pattern], check=False, timeout=30, log_output=False)
-        if found.exit_status != 0:
-            return seen
-        seen, wait.last_seen = True, f"still running (pid {found.stdout.split()[0]})"
-    return seen
-
-
 def _in_thread(function: Any, *args: Any, **kwargs: Any) -> tuple[ThreadPoolExecutor, Future]:
     """Run ``function`` in a worker thread that sees this thread's Prefect context (run logger)."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rdoflow-command")
@@ -86,7 +72,7 @@ def run_stack_step(host: SSHHost, heat: Any, step: StackStep, before: StackSnaps
     """Run a command that creates or updates the stack, following the stack until the command ends."""
     started, attempt = time.monotonic(), _attempt()
     result = StepResult(name=step.name, command=" ".join(step.argv), attempts=attempt)
-    if wait_for_command_end(host, step):
+    if wait_until_ended(host, step.argv, budget=step.timeout, what=step.name):
         result.notes.append(f"attempt {attempt}: waited for the command an earlier session left running")
     now = heat_stack.wait_settled(heat, step.stack, step.timeout, progress)
     if heat_stack.action_since(before, now):
@@ -132,7 +118,7 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
     hosts it reports on for progress; a dropped session re-runs it once the first one ended."""
     started, attempt = time.monotonic(), _attempt()
     result = StepResult(name=step.name, command=" ".join(step.argv), attempts=attempt)
-    if wait_for_command_end(host, step):
+    if wait_until_ended(host, step.argv, budget=step.timeout, what=step.name):
         result.notes.append(f"attempt {attempt}: waited for the command an earlier session left running")
     if attempt > 1:
         result.notes.append(f"attempt {attempt}: run again after the session dropped")
@@ -155,8 +141,8 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
     return result
 
 
-@task(name="observe-stack", task_run_name="observe stack {stack}", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 5])
+@task(name="observe-stack", task_run_name="observe stack {stack}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
 def settled_stack(cloud: CloudSite, stack: str, budget: float) -> StackSnapshot:
     """The stack before a step, once any action in progress ended (a step's baseline)."""
     return heat_stack.wait_settled(heat_stack.heat_for(cloud), stack, budget)
@@ -259,8 +245,8 @@ def _deploy_key(context: Any, parameters: dict[str, Any]) -> str:
     return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address)
 
 
-@task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 5])
+@task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
 def stack_deployed(cloud: CloudSite, stack: str) -> bool:
     """Whether a deploy's outcome still holds: the stack is CREATE_COMPLETE or UPDATE_COMPLETE now."""
     return heat_stack.observe(heat_stack.heat_for(cloud), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")

@@ -137,10 +137,3 @@ def host_reported(line: str) -> str | None:
     match = _HOST_DONE.match(line.strip())
     return match["host"] if match else None
 
-
-def running_pattern(argv: Sequence[str]) -> str:
-    """A ``pgrep -f`` pattern for the command (without its program name, which wrappers change), that
-    does not match the pgrep command line that carries it (the first letter is in brackets)."""
-    text = " ".join(argv[1:])
-    escaped = re.sub(r"([.\[\]()*+?{}|^$\\])", r"\\\1", text)
-    return f"[{escaped[0]}]{escaped[1:]}" if escaped and escaped[0].isalnum() else escaped

@@ -26,6 +26,7 @@ from tasks.progress import StageProgress
 from tasks.resume import STAGE_CACHE_EXPIRATION, digest, resumable
 from tasks.retries import TRANSIENT_RETRIES
 from tasks.ssh import RemoteFileNotFound, get, put, run
+from tasks.ssh_processes import wait_until_ended
 from tasks.undercloud_conf import CONF_FILE, ConfChanges, RenderedConf, compare_confs
 
 MARKER = ".rdoflow/undercloud-installed.json"
@@ -65,11 +66,18 @@ class HostUndercloud(BaseModel):
     marker: InstallMarker | None = None
     marker_problem: str = ""
     stackrc: bool = False
+    version: str | None = Field(None, description="The undercloud's version now, as installed_version reads it.")
+
+    @property
+    def version_changed(self) -> bool:
+        """The undercloud's packages changed since rdoflow's install (an upgrade, a reinstall by hand)."""
+        return bool(self.marker and self.marker.version and self.version and self.marker.version != self.version)
 
     def runs(self, conf: RenderedConf) -> bool:
-        """The undercloud runs ``conf``: same file on the host, installed from it, stackrc there."""
+        """The undercloud runs ``conf``: same file on the host, installed from it at the version it has
+        now, stackrc there."""
         return (self.conf_sha256 == conf.sha256 and self.marker is not None
-                and self.marker.conf_sha256 == conf.sha256 and self.stackrc)
+                and self.marker.conf_sha256 == conf.sha256 and not self.version_changed and self.stackrc)
 
     def state(self, conf: RenderedConf) -> str:
         """In words: why the install is needed, or why it is not."""
@@ -85,6 +93,8 @@ class HostUndercloud(BaseModel):
                                                                      if self.marker_problem else "")
         if self.marker.conf_sha256 != conf.sha256:
             return "the last completed install was of another undercloud.conf"
+        if self.version_changed:
+            return f"the undercloud's version changed since that install ({self.marker.version}, now {self.version})"
         return "~/stackrc is missing"
 
 
@@ -97,6 +107,8 @@ class InstallOutcome(BaseModel):
     steps: int = 0
     version: str | None = None
     cached: bool = Field(False, description="Reused from an earlier run's cached result.")
+    waited_for_earlier: bool = Field(False, description="An install a dropped session left running was "
+                                                        "waited for before this one started.")
 
 
 def read_remote(host: SSHHost, remote: str) -> bytes | None:
@@ -121,7 +133,7 @@ def _marker(raw: bytes | None) -> tuple[InstallMarker | None, str]:
 
 def observe(host: SSHHost, conf: RenderedConf) -> HostUndercloud:
     """Read ~/undercloud.conf (only its sha256 and the names of the keys ``conf`` changes are kept),
-    the marker and whether ~/stackrc exists."""
+    the marker, whether ~/stackrc exists and the undercloud's version."""
     current = read_remote(host, CONF_FILE)
     sha256 = hashlib.sha256(current).hexdigest() if current is not None else None
     marker, problem = _marker(read_remote(host, MARKER))
@@ -132,6 +144,7 @@ def observe(host: SSHHost, conf: RenderedConf) -> HostUndercloud:
                  if current is not None and sha256 != conf.sha256 else None),
         marker=marker, marker_problem=problem,
         stackrc=read_remote(host, STACKRC) is not None,
+        version=installed_version(host),
     )
 
 
@@ -197,6 +210,8 @@ def install(host: SSHHost, conf: RenderedConf, *, timeout: float, expected_steps
     A failure raises RemoteCommandFailed with the first real error line as its message and the log's
     tail as evidence; a timeout StageTimeout; a dropped connection SSHConnectionLost (transient).
     """
+    # An install a dropped session left running goes on; a second one beside it would break both.
+    waited = wait_until_ended(host, INSTALL, budget=timeout, what="openstack undercloud install")
     with tempfile.TemporaryDirectory(prefix="rdoflow-uc-") as scratch:
         local = Path(scratch) / CONF_FILE
         local.write_text(conf.text)
@@ -216,7 +231,8 @@ def install(host: SSHHost, conf: RenderedConf, *, timeout: float, expected_steps
     marker = InstallMarker(conf_sha256=conf.sha256, installed_at=datetime.now(timezone.utc),
                            version=installed_version(host), steps=log.steps, seconds=round(result.duration, 1))
     write_marker(host, marker)
-    return InstallOutcome(ran=True, why="", seconds=marker.seconds, steps=log.steps, version=marker.version)
+    return InstallOutcome(ran=True, why="", seconds=marker.seconds, steps=log.steps, version=marker.version,
+                          waited_for_earlier=waited)
 
 
 @task(name="observe-undercloud", task_run_name="observe the undercloud on {host.host}", cache_policy=NO_CACHE,

@@ -17,8 +17,8 @@ from lab import config as labconfig
 from lab.tripleo.hoststate import read_state
 from rdoflow.errors import RemoteCommandFailed, ResourceFailed
 from tasks import progress
-from tasks.overcloud_commands import (ansible_failures, deploy_step, error_lines, node_failures, recap_failed,
-                                      running_pattern)
+from tasks.overcloud_commands import ansible_failures, deploy_step, error_lines, node_failures, recap_failed
+from tasks.ssh_processes import running_pattern
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 from tests.lab_undercloud import ready_undercloud, with_stack
 

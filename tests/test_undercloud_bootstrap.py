@@ -193,6 +193,24 @@ def test_another_drop_with_the_same_conf_is_verified_without_the_cache(module_la
         (tmp_path / "undercloud-bootstrap.md").read_text()
 
 
+def test_an_undercloud_upgraded_since_its_install_is_not_taken_for_that_install(module_lab, lab_site, first_run,
+                                                                                 tmp_path):
+    from blocks.ssh import SSHHost
+    from tasks.ssh import run
+
+    upgraded = run(SSHHost.from_target(lab_site.undercloud.ssh), ["openstack", "undercloud", "upgrade", "-y"],
+                   timeout=120)
+    assert upgraded.status == "successful"
+    assert _host_state(module_lab)["undercloud"]["version"] == "18.0.0-lab"
+    state = _run(lab_site, tmp_path, drop=DROP)  # the inputs of the cached install, but not its version
+    bootstrap = state.result()
+    [install] = _install_runs(state)
+    assert install.state.name == "Completed" and bootstrap.install.ran and bootstrap.passed
+    assert bootstrap.install.why == ("the undercloud's version changed since that install "
+                                     "(python3-tripleoclient-17.1.0-lab.el9.noarch, "
+                                     "now python3-tripleoclient-18.0.0-lab.el9.noarch)")
+
+
 def test_a_changed_conf_installs_again_and_names_the_changed_keys(module_lab, lab_site, first_run, tmp_path):
     installed_at = _host_state(module_lab)["undercloud"]["at"]
     bootstrap = _run(_site(lab_site, conf=GOOD_CONF), tmp_path, drop=DROP).result()
@@ -239,6 +257,35 @@ def test_an_ssh_drop_during_the_install_is_retried_to_success(module_lab, lab_si
     assert install.run_count == 2 and install.state.is_completed()
     logs = "\n".join(logs_of(state.state_details.flow_run_id))
     assert "dropped while running: openstack undercloud install -y" in logs
+
+
+@pytest.fixture
+def surviving_ssh_drop_during_install(module_lab):
+    """The next install's session is cut, and the install goes on to its end, as tripleoclient's does."""
+    before = labconfig.load(module_lab.dir)
+    knobs = before.model_copy(deep=True)
+    knobs.timing.undercloud_install = 4.0
+    done = _host_state(module_lab).get("ssh_drops", {}).get("undercloud install", 0)
+    knobs.faults.ssh_drop = labconfig.SSHDrop(command="undercloud install", after=1.0, times=done + 1, survives=True)
+    labconfig.save(module_lab.dir, knobs)
+    yield
+    labconfig.save(module_lab.dir, before)
+
+
+@pytest.mark.usefixtures("surviving_ssh_drop_during_install")
+def test_the_retry_waits_for_the_install_its_dropped_session_left_running(module_lab, lab_site, first_run, tmp_path):
+    runs_before = len(_host_state(module_lab).get("undercloud_runs", []))
+    state = _run(lab_site, tmp_path, refresh=True)
+    bootstrap = state.result()
+    assert bootstrap.passed and bootstrap.install.ran and bootstrap.install.waited_for_earlier
+    [install] = _install_runs(state)
+    assert install.run_count == 2
+    spans = sorted(tuple(span[1:]) for span in _host_state(module_lab)["undercloud_runs"][runs_before:])
+    assert len(spans) == 2, spans  # the orphaned install finished, then the retry's
+    (_, first_end), (second_start, _) = spans
+    assert second_start >= first_end, f"two installs ran at once on the host: {spans}"
+    assert "It first waited for the install a dropped SSH session had left running" in (
+        tmp_path / "undercloud-bootstrap.md").read_text()
 
 
 def _installs_running_in(home: Path) -> list[str]:

@@ -100,9 +100,17 @@ def _maybe_drop_session(words: str) -> None:
         state["ssh_drops"][drop.command] = done + 1
     session = _sshd_session()
     if session:
-        timer = threading.Timer(drop.after, os.kill, args=(session, signal.SIGKILL))
+        timer = threading.Timer(drop.after, _cut, args=(session, drop.survives))
         timer.daemon = True
         timer.start()
+
+
+def _cut(session: int, survives: bool) -> None:
+    if survives:  # what it prints from now on goes nowhere, instead of failing on the closed pipe
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, sys.stdout.fileno())
+        os.dup2(nowhere, sys.stderr.fileno())
+    os.kill(session, signal.SIGKILL)
 
 
 def _sshd_session() -> int | None:

@@ -89,6 +89,7 @@ def install(upgrade: bool = False) -> None:
     with host_state() as state:
         if upgrade and not state.get("undercloud"):
             raise CommandFailed("The undercloud is not installed; nothing to upgrade")
+    started = time.time()
     knobs = labconfig.load(lab_dir())
     steps = ("Running the undercloud preflight checks", "Rendering the undercloud's heat environment",
              "Deploying the containers of ironic, ironic-inspector, heat", "Running the ansible playbooks",
@@ -103,6 +104,8 @@ def install(upgrade: bool = False) -> None:
     digest = hashlib.sha256(conf_path.read_bytes() if conf_path.exists() else b"").hexdigest()
     with host_state() as state:
         state["undercloud"] = {"version": VERSIONS[verb], "conf_sha256": digest, "at": time.time()}
+        # Each completed run's span: two runs at once would show as overlapping spans.
+        state.setdefault("undercloud_runs", []).append([verb, started, time.time()])
     done = "upgraded" if upgrade else "installed"
     print(f"\n{BANNER}\n\nThe Undercloud has been successfully {done}.\n\nUseful files:\n\n"
           f"Password file is at {home}/undercloud-passwords.conf\nThe stackrc file is at ~/stackrc\n\n"
