@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
 from prefect.tasks import exponential_backoff
 
 from rdoflow.errors import TransientError
 
 
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status an OpenStack client's error carries (openstacksdk, keystoneauth, heatclient)."""
+    if isinstance(exc, sdk_exc.HttpException):
+        return exc.status_code
+    if isinstance(exc, ksa_exc.HttpError):
+        return exc.http_status
+    if isinstance(exc, heat_exc.HTTPException):
+        return exc.code
+    return None
+
+
+def is_transient(exc: BaseException | None) -> bool:
+    """What a retry can help: rdoflow's TransientError (a dropped SSH session, a DLRN server's 5xx), an
+    OpenStack API that could not be reached, or one that failed on its side (5xx). A refusal (4xx), a
+    failed resource or a timeout is not retried: the same call would meet it again."""
+    if isinstance(exc, (TransientError, ksa_exc.RetriableConnectionFailure)):
+        return True
+    status = http_status(exc) if exc is not None else None
+    return status is not None and 500 <= status < 600
+
+
 def retry_if_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect ``retry_condition_fn``: retry only what a retry can help (see errors.TransientError)."""
-    return isinstance(state.result(raise_on_failure=False), TransientError)
+    """Prefect ``retry_condition_fn``: retry only what a retry can help (see ``is_transient``)."""
+    return is_transient(state.result(raise_on_failure=False))
 
 
 TRANSIENT_RETRIES: dict[str, Any] = {

@@ -57,3 +57,28 @@ def hanging_server() -> Iterator[str]:
         for connection in held:
             connection.close()
         listener.close()
+
+
+@contextmanager
+def answering(status: int) -> Iterator[str]:
+    """A server that answers every request with ``status`` and a small JSON error body; yields its URL."""
+
+    class Handler(_QuietHandler):
+        def _answer(self) -> None:
+            body = b'{"error": {"message": "as the test asked"}}'
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = _answer  # noqa: N815  (the stdlib's names)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
