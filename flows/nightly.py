@@ -64,7 +64,7 @@ def nightly(
         with pipeline.stage("node-introspection"):
             node_introspection(site, report_dir=report_dir, refresh=refresh)
         with pipeline.stage("overcloud-deploy"):
-            overcloud_deploy(site, report_dir=report_dir)
+            overcloud_deploy(site, report_dir=report_dir, refresh=refresh)
         with pipeline.stage("upgrade-regression") as judged:
             verdict = upgrade_regression(site, drop=drop or "", report_dir=report_dir)
             judged.summary = f"verdict {verdict.verdict}"
