@@ -130,16 +130,18 @@ def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: li
         failure = None
     except RdoflowError as exc:
         failure = exc
-    except Exception:  # not a condition rdoflow knows: show where it came from
+    except Exception as exc:  # not a condition rdoflow knows: show where it came from
         err.print_exception()
-        raise typer.Exit(ExitStatus.ERROR) from None
+        failure = exc
     if report_dir.exists():
         _show_reports(report_dir, flow_name)
     if failure is not None:
         stage = getattr(failure, "stage", None)
         if stage:
             err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
-        raise _fail(failure)
+        if isinstance(failure, RdoflowError):
+            raise _fail(failure)
+        raise typer.Exit(_exit_status_for(failure))
     for kind, where in (getattr(result, "reports", None) or {}).items():
         out.print(f"{kind}: {where}", markup=False, highlight=False)  # whole paths, never wrapped
     out.print(f"{flow_name}: PASS", style="bold green")

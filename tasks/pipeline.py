@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +18,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from pydantic import BaseModel, Field
 
 from rdoflow.errors import RdoflowError
+from tasks.retries import http_status
 from reports.pipeline import render_summary
 
 
@@ -93,8 +94,9 @@ class Pipeline:
         except BaseException as exc:
             outcome.outcome = "fail"
             self._explain(outcome, exc)
-            if isinstance(exc, RdoflowError) and _stage_of(exc) is None:
-                exc.stage = name
+            if _stage_of(exc) is None:
+                with suppress(AttributeError):  # the few exceptions that take no attributes stay untagged
+                    exc.stage = name
             raise
         finally:
             outcome.seconds = round(time.monotonic() - started, 1)
@@ -116,6 +118,15 @@ class Pipeline:
             inner = _stage_of(exc)
             if inner and inner != outcome.stage:
                 outcome.summary = f"failed in {inner}"
+        elif (status := http_status(exc)) is not None:  # an OpenStack API's answer, passed through unchanged
+            outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "openstack-api-error"
+            request = [f"{getattr(exc, 'method', None) or 'request'} {exc.url}"] if getattr(exc, "url", None) else []
+            request_id = getattr(exc, "request_id", None)
+            outcome.evidence = [f"HTTP {status}", *request, *([f"request id {request_id}"] if request_id else [])]
+            outcome.hint = ("the service failed on its side and still did after the retries: its log has the "
+                            "request" if status >= 500 else
+                            "the service refused the request: its log has the request and why") + \
+                " (the flow run's logs hold the traceback)"
         else:
             outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "unexpected-error"
             outcome.hint = "this is not a condition rdoflow knows; the flow run's logs hold the traceback"

@@ -44,12 +44,30 @@ def test_a_stage_failing_inside_a_nested_pipeline_keeps_the_inner_stage_name(tmp
 
 
 def test_an_unexpected_exception_is_recorded_as_such_and_passes_through_unchanged(tmp_path):
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as raised:
         with Pipeline("nightly", "lab", stages=["deploy"], report_dir=tmp_path) as pipeline:
             with pipeline.stage("deploy"):
                 raise KeyError("stack_status")
     failed = pipeline.summary.failed
     assert failed.reference == "unexpected-error" and "KeyError" in failed.error
+    assert raised.value.stage == "deploy"  # the CLI names the stage, and exits 1 as for any failed stage
+
+
+@pytest.mark.parametrize("status, hint", [(503, "failed on its side"), (409, "refused the request")])
+def test_an_openstack_api_error_is_shown_with_its_status_and_request(tmp_path, status, hint):
+    import requests
+    from openstack import exceptions as sdk_exc
+
+    from tests.loopback_http import answering
+
+    with answering(status) as url, pytest.raises(sdk_exc.HttpException):
+        with Pipeline("nightly", "lab", stages=["node-introspection"], report_dir=tmp_path) as pipeline:
+            with pipeline.stage("node-introspection"):
+                sdk_exc.raise_from_response(requests.get(f"{url}/v1/nodes", timeout=10))
+    failed = pipeline.summary.failed
+    assert failed.reference == "openstack-api-error" and failed.evidence[0] == f"HTTP {status}"
+    assert any(line.endswith("/v1/nodes") for line in failed.evidence) and hint in failed.hint
+    assert f"HTTP {status}" in (tmp_path / "nightly.md").read_text()
 
 
 def test_a_green_run_lists_every_stage_with_its_time(tmp_path):
