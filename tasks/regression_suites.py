@@ -24,6 +24,7 @@ from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
 from rdoflow.site import RegressionSite
 from tasks.progress import StageProgress
 from tasks.ssh import RemoteCommandTimeout, RemoteResult, get, put, run
+from tasks.ssh_processes import wait_until_ended
 
 RUNNER = Path(__file__).resolve().parent / "regression_data" / "run_scripts.py"
 STAGING = ".rdoflow"
@@ -136,6 +137,9 @@ def _next_stream(host: SSHHost, workdir: str) -> int | None:
 def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging: str, options: list[str],
                  local_dir: Path) -> SuiteRun:
     workdir = regression.workdir
+    argv = ["stestr", "run", "--concurrency", str(regression.concurrency), *options]
+    # A run a dropped session left going still writes its stream: this run's must be the next one.
+    wait_until_ended(host, argv, budget=regression.timeout, what="stestr run")
     stream_id = _next_stream(host, workdir)
     if stream_id is None:
         run(host, ["stestr", "init"], cwd=workdir, timeout=120)
@@ -150,8 +154,8 @@ def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging:
                               "('stestr list' in the workdir shows the test ids they are matched against)")
     progress = _progress("tempest", label, total)
     started = datetime.now(timezone.utc)
-    result = run(host, ["stestr", "run", "--concurrency", str(regression.concurrency), *options], cwd=workdir,
-                 timeout=regression.timeout, check=False, log_output=False, on_line=_counting(TEST_LINE, progress))
+    result = run(host, argv, cwd=workdir, timeout=regression.timeout, check=False, log_output=False,
+                 on_line=_counting(TEST_LINE, progress))
     _refuse_timeout(result, regression.timeout)
     check_one_stream(result, workdir, stream_id, _next_stream(host, workdir))
     local = local_dir / f"regression-{label}-{_stamp(started)}.subunit"
