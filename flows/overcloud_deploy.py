@@ -9,7 +9,7 @@ from pydantic import Field
 
 from blocks.ssh import SSHHost
 from rdoflow.site import SiteConfig
-from tasks.overcloud import StageReport, deploy_stage, publish_report, stack_deployed
+from tasks.overcloud import StageReport, deploy_stage, environment_files_digest, publish_report, stack_deployed
 from tasks.resume import resumable
 
 
@@ -23,8 +23,10 @@ def overcloud_deploy(
 ) -> StageReport:
     """Run the deploy over SSH while the stack's progress is followed; on a failed stack, report its
     failed resources, their reasons and events, and fail the stage (a failed stack is not retried).
-    A deploy of the same settings whose stack is still complete is reused, unless ``refresh``."""
+    A deploy of the same settings and environment files' content whose stack is still complete is reused,
+    unless ``refresh``."""
     host = SSHHost.from_target(site.undercloud.ssh)
     settled = stack_deployed(site.cloud, site.overcloud.stack)
+    environment = environment_files_digest(host, site.overcloud)
     deploy = resumable(deploy_stage, settled=settled, refresh=refresh)
-    return publish_report(deploy(host, site.cloud, site.overcloud, site.name, report_dir), report_dir)
+    return publish_report(deploy(host, site.cloud, site.overcloud, site.name, report_dir, environment), report_dir)

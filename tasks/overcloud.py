@@ -242,7 +242,21 @@ def require_succeeded(report: StageReport) -> None:
 
 def _deploy_key(context: Any, parameters: dict[str, Any]) -> str:
     # The deploy's inputs only: a nightly resumed after a failed upgrade finds the same key.
-    return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address)
+    return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address,
+                                        parameters["environment"])
+
+
+@task(name="environment-files", task_run_name="read environment files of {overcloud.stack}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def environment_files_digest(host: SSHHost, overcloud: OvercloudSite) -> str:
+    """A sha256 of the environment files' content on the host, so that an edited file is a new input of
+    the deploy (a missing one counts as missing: the deploy then says so)."""
+    if not overcloud.environment_files:
+        return ""
+    # The commands run in the home, so "~/x" is "x" (argv is quoted: the shell expands no "~").
+    paths = [path.removeprefix("~/") for path in overcloud.environment_files]
+    summed = run(host, ["sha256sum", "--", *paths], check=False, timeout=120, log_output=False)
+    return digest(summed.stdout, summed.exit_status)
 
 
 @task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE,
@@ -255,9 +269,10 @@ def stack_deployed(cloud: CloudSite, stack: str) -> bool:
 @task(name="deploy-overcloud", task_run_name="deploy stack {overcloud.stack}", cache_key_fn=_deploy_key,
       cache_expiration=STAGE_CACHE_EXPIRATION)
 def deploy_stage(host: SSHHost, cloud: CloudSite, overcloud: OvercloudSite, site_name: str,
-                 report_dir: Path | None = None) -> StageReport:
-    """The whole deploy (role counts uploaded, the deploy step), cached on its inputs when it succeeds;
-    a failure writes its report and raises, so that it is never reused."""
+                 report_dir: Path | None = None, environment: str = "") -> StageReport:
+    """The whole deploy (role counts uploaded, the deploy step), cached on its inputs (``environment``: the
+    environment files' digest) when it succeeds; a failure writes its report and raises, so that it is
+    never reused."""
     upload_roles_environment(host, overcloud)
     report = StageReport(stage="overcloud-deploy", site=site_name, stack=overcloud.stack,
                          steps=run_steps(host, cloud, [deploy_step(overcloud)]))

@@ -133,9 +133,29 @@ def logs_of(flow_run_id: UUID) -> list[str]:
     from prefect.logging.handlers import APILogHandler
 
     APILogHandler().flush()
+    messages: list[str] = []
+    page = 200  # the server's most per request
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
-    return [entry.message for entry in logs]
+        for _ in range(10_000):  # pages, read until a short one
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
+                                    limit=page, offset=len(messages))
+            messages += [entry.message for entry in logs]
+            if len(logs) < page:
+                break
+    return messages
+
+
+def artifact_of(flow_run_id: UUID, key: str):
+    """The newest artifact ``key`` that this flow run (or a task run of it) left; None when it left none."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]), key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC, limit=1)
+    return found[0] if found else None
 
 
 def remote_processes(marker: str) -> list[str]:

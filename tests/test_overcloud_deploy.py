@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from heatclient import client as heat_client
-from prefect.artifacts import Artifact
 
 from flows.overcloud_deploy import overcloud_deploy
 from lab import config as labconfig
@@ -19,7 +18,7 @@ from rdoflow.errors import RemoteCommandFailed, ResourceFailed
 from tasks import progress
 from tasks.overcloud_commands import ansible_failures, deploy_step, error_lines, node_failures, recap_failed
 from tasks.ssh_processes import running_pattern
-from tests.conftest import fast_knobs, logs_of, task_runs_of
+from tests.conftest import artifact_of, fast_knobs, logs_of, task_runs_of
 from tests.lab_undercloud import ready_undercloud, with_stack
 
 LAB_KNOBS = fast_knobs(nodes=10, controllers=2)
@@ -75,10 +74,10 @@ def test_a_deploy_completes_the_stack_with_progress_to_100_and_a_report(module_l
     assert moves[0][0] < moves[0][1]  # it starts at 0%, not at 100% of nothing
     assert any(0 < done < total for done, total in moves), moves  # it moved while the command ran
     assert moves[-1][0] == moves[-1][1] == report.steps[0].resources.total > 0
-    assert Artifact.get("overcloud-deploy-progress").data == 100
+    assert artifact_of(state.state_details.flow_run_id, "overcloud-deploy-progress").data == 100
     markdown = (tmp_path / "overcloud-deploy.md").read_text()
     assert "# Overcloud deploy: PASS" in markdown and "| overcloud deploy | ✅ succeeded |" in markdown
-    assert "CREATE_COMPLETE" in Artifact.get("overcloud-deploy").data
+    assert "CREATE_COMPLETE" in artifact_of(state.state_details.flow_run_id, "overcloud-deploy").data
 
 
 def test_a_failed_stack_resource_is_diagnosed_with_its_path_reason_and_events(module_lab, site, knobs,
@@ -95,7 +94,8 @@ def test_a_failed_stack_resource_is_diagnosed_with_its_path_reason_and_events(mo
     assert "openstack stack failures list stackfail --long" in error.hint
     assert "command: ERROR: Heat Stack create failed." in error.evidence  # the command's own words too
     assert deploy_task_run(state).run_count == 1  # a failed stack is not retried
-    for markdown in ((tmp_path / "overcloud-deploy.md").read_text(), Artifact.get("overcloud-deploy").data):
+    for markdown in ((tmp_path / "overcloud-deploy.md").read_text(),
+                     artifact_of(state.state_details.flow_run_id, "overcloud-deploy").data):
         assert "FAIL at overcloud deploy" in markdown
         assert "Events leading to `stackfail.Compute.0.Config`:" in markdown
         assert f"| stackfail.Compute.0.Config | OS::Heat::WaitCondition | CREATE_FAILED | WaitConditionFailure: " \
@@ -201,6 +201,20 @@ def test_a_deploy_whose_stack_is_still_complete_is_reused_unless_refreshed(modul
     assert "✅ succeeded" in (tmp_path / "overcloud-deploy.md").read_text()
     refreshed = overcloud_deploy(site=resumed, report_dir=tmp_path, refresh=True, return_state=True)
     assert deploy_task_run(refreshed).state.is_completed()
+    assert heat(module_lab).stacks.get("resumed").stack_status == "UPDATE_COMPLETE"
+
+
+def test_a_deploy_whose_environment_file_was_edited_since_is_run_again(module_lab, site, prefect_server, tmp_path):
+    resumed = with_stack(site, "resumed", 0, 1)  # deployed by the test above (the lab has no node to spare)
+    before = deploy(resumed, tmp_path)
+    assert [r.state.name for r in task_runs_of(before.state_details.flow_run_id)
+            if r.name == "deploy stack resumed"] == ["Cached"]
+    environment_file = Path(resumed.overcloud.environment_files[0])  # the lab host's file, on this machine
+    environment_file.write_text(environment_file.read_text() + "# edited since the last deploy\n")
+    again = deploy(resumed, tmp_path)
+    stages = [r for r in task_runs_of(again.state_details.flow_run_id) if r.name == "deploy stack resumed"]
+    assert [r.state.name for r in stages] == ["Completed"]  # a new key: deployed again, not reused
+    assert deploy_task_run(again).state.is_completed()
     assert heat(module_lab).stacks.get("resumed").stack_status == "UPDATE_COMPLETE"
 
 

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-from prefect.artifacts import Artifact
 
 from flows.regression_run import regression_run
 from lab import config as labconfig
@@ -18,7 +17,7 @@ from tasks.regression_suites import NothingRan, SuiteCrashed, check_one_stream
 from tasks.results.regression import compare_stored
 from tasks.results.store import ResultsStore
 from tasks.ssh import RemoteResult
-from tests.conftest import fast_knobs, logs_of, remote_processes, task_runs_of
+from tests.conftest import artifact_of, fast_knobs, logs_of, remote_processes, task_runs_of
 
 API_ONLY = [r"^tempest\.api\."]  # the generated tests; the lab's real checks need an installed undercloud
 
@@ -71,16 +70,17 @@ def test_a_tempest_run_stores_exactly_the_lab_suites_counts(prefect_server, site
 
 
 def test_the_summary_lists_the_failed_tests_and_where_the_run_is_stored(prefect_server, site, tmp_path):
-    run = regression_run(site=with_suite(site, include=API_ONLY), label="post", report_dir=tmp_path)
+    state = regression_run(site=with_suite(site, include=API_ONLY), label="post", report_dir=tmp_path,
+                           return_state=True)
+    run, flow_run_id = state.result(), state.state_details.flow_run_id
     report = (tmp_path / "regression-run-post.md").read_text()
     assert run.report == str(tmp_path / "regression-run-post.md")
     assert "| 53 | 3 | 4 | 0 | 0 | 0 |" in report
     assert run.location in report
     assert all(f"`{t.test_id}`" in report for t in run.failed)
     assert "failed to reach ACTIVE" in report
-    assert "regression-run-post" == Artifact.get("regression-run-post").key
-    assert "3 failing" in Artifact.get("regression-run-post").data
-    assert len(Artifact.get("regression-failures-post").data) > 0
+    assert "3 failing" in artifact_of(flow_run_id, "regression-run-post").data
+    assert len(artifact_of(flow_run_id, "regression-failures-post").data) > 0
 
 
 def test_two_runs_of_the_same_label_are_two_partitions(prefect_server, site):

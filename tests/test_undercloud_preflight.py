@@ -118,6 +118,8 @@ def test_the_main_job_runs_the_nightly_against_the_built_in_lab(tmp_path):
     done = _rdoflow("nightly", "--lab-dir", "lab", "--reports", "reports", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "nightly: PASS" in done.stdout
+    [html] = [line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("HTML report: ")]
+    assert "<title>rdoflow: PASS" in (tmp_path / html).read_text()  # where the README says to look
     [report] = (tmp_path / "reports").glob("nightly-*/undercloud-preflight.md")
     assert report.read_text().startswith("# Undercloud preflight: PASS")
     assert not list((tmp_path / "lab").rglob("sshd.pid")) or _sshd_stopped(tmp_path / "lab")
