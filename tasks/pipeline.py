@@ -65,6 +65,14 @@ def _stage_of(exc: BaseException) -> str | None:
     return getattr(exc, "stage", None)
 
 
+def _api_evidence(exc: BaseException, status: int) -> list[str]:
+    """What an OpenStack client's error tells of the request: its status, method and URL, request id."""
+    url, request_id = getattr(exc, "url", None), getattr(exc, "request_id", None)
+    return [f"HTTP {status}",
+            *([f"{getattr(exc, 'method', None) or 'request'} {url}"] if url else []),
+            *([f"request id {request_id}"] if request_id else [])]
+
+
 class Pipeline:
     """Records each stage run inside ``with pipeline.stage(name):``; ``publish`` writes the summary.
 
@@ -120,13 +128,10 @@ class Pipeline:
                 outcome.summary = f"failed in {inner}"
         elif (status := http_status(exc)) is not None:  # an OpenStack API's answer, passed through unchanged
             outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "openstack-api-error"
-            request = [f"{getattr(exc, 'method', None) or 'request'} {exc.url}"] if getattr(exc, "url", None) else []
-            request_id = getattr(exc, "request_id", None)
-            outcome.evidence = [f"HTTP {status}", *request, *([f"request id {request_id}"] if request_id else [])]
-            outcome.hint = ("the service failed on its side and still did after the retries: its log has the "
-                            "request" if status >= 500 else
-                            "the service refused the request: its log has the request and why") + \
-                " (the flow run's logs hold the traceback)"
+            outcome.evidence, outcome.hint = _api_evidence(exc, status), (
+                "the service failed on its side and still did after the retries: its log has the request"
+                if status >= 500 else "the service refused the request: its log has the request and why"
+            ) + " (the flow run's logs hold the traceback)"
         else:
             outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "unexpected-error"
             outcome.hint = "this is not a condition rdoflow knows; the flow run's logs hold the traceback"
