@@ -8,11 +8,14 @@ stderr), 2 on a usage error. Commands outside this set exit 2, naming the set.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TextIO
 
 from lab import config as labconfig
 from lab.tripleo.console import CommandFailed, fail_line
@@ -106,11 +109,33 @@ def _maybe_drop_session(words: str) -> None:
 
 
 def _cut(session: int, survives: bool) -> None:
-    if survives:  # what it prints from now on goes nowhere, instead of failing on the closed pipe
-        nowhere = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(nowhere, sys.stdout.fileno())
-        os.dup2(nowhere, sys.stderr.fileno())
+    if not survives:
+        os.kill(session, signal.SIGKILL)
+        return
+    # The command goes on, as tripleoclient's logging does when its terminal is gone: what it prints is
+    # lost. Its output stays open until the session is dead (closing it first would show the client a
+    # command that ended, not a dropped connection); a print in between fails quietly.
+    sys.stdout, sys.stderr = _Unheard(sys.stdout), _Unheard(sys.stderr)
     os.kill(session, signal.SIGKILL)
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, 1)
+    os.dup2(nowhere, 2)
+
+
+class _Unheard(io.TextIOBase):
+    """A stream whose reader may be gone: a failed write or flush loses the text instead of raising."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(OSError):
+            self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stream.flush()
 
 
 def _sshd_session() -> int | None:
