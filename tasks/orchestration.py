@@ -14,21 +14,18 @@ from typing import Any
 
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
-from keystoneauth1 import exceptions as ksa_exc
 from pydantic import BaseModel, Field
 
 from blocks.openstack import OpenStackCloud
 from rdoflow.site import CloudSite
 from rdoflow.waiting import Deadline
 from tasks.progress import StageProgress
+from tasks.retries import is_transient
 
 # Deep enough for TripleO's overcloud (role group → node stack → deployments → their nested stacks).
 NESTED_DEPTH = 5
 EVENTS_PER_RESOURCE = 5
 POLL_MAX_DELAY = 2.0
-# A poll that meets one of these tries again next round: the command, not the poll, drives the stack.
-HEAT_BLIPS = (heat_exc.HTTPInternalServerError, heat_exc.HTTPBadGateway, heat_exc.HTTPServiceUnavailable,
-              ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)
 
 
 class StackSnapshot(BaseModel):
@@ -165,8 +162,9 @@ def follow(heat: Any, before: StackSnapshot, budget: float, command: Future,
                 return now
             if action_since(before, now):
                 report(heat, now, progress, nested_depth)
-        except HEAT_BLIPS as exc:
-            if done:
+        # A transient fault tries again next round: the command, not the poll, drives the stack.
+        except Exception as exc:
+            if done or not is_transient(exc):
                 raise
             wait.last_seen = f"Heat did not answer ({type(exc).__name__}: {exc})"
     raise AssertionError("unreachable: Deadline raises when the budget is spent")

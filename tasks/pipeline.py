@@ -18,8 +18,8 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from pydantic import BaseModel, Field
 
 from rdoflow.errors import RdoflowError
-from tasks.retries import http_status
 from reports.pipeline import render_summary
+from tasks.retries import http_status
 
 
 REPORTS = Path(".rdoflow/reports")

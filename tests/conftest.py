@@ -128,8 +128,15 @@ def task_runs_of(flow_run_id: UUID) -> list:
 
 def logs_of(flow_run_id: UUID) -> list[str]:
     """Every log message the Prefect server holds for one flow run (after flushing the client's queue)."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    return read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+
+
+def read_logs(log_filter) -> list[str]:
+    """Every log message the server holds that ``log_filter`` selects, page by page (after flushing the
+    client's queue)."""
+    from prefect.client.orchestration import get_client
     from prefect.logging.handlers import APILogHandler
 
     APILogHandler().flush()
@@ -137,8 +144,7 @@ def logs_of(flow_run_id: UUID) -> list[str]:
     page = 200  # the server's most per request
     with get_client(sync_client=True) as client:
         for _ in range(10_000):  # pages, read until a short one
-            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])),
-                                    limit=page, offset=len(messages))
+            logs = client.read_logs(log_filter=log_filter, limit=page, offset=len(messages))
             messages += [entry.message for entry in logs]
             if len(logs) < page:
                 break

@@ -13,7 +13,7 @@ import pytest
 
 from rdoflow.site import load_site
 from tasks.results.store import ResultsStore
-from tests.conftest import fast_knobs
+from tests.conftest import fast_knobs, read_logs
 
 pytestmark = pytest.mark.timeout(900)
 LAB_KNOBS = fast_knobs(nodes=4, controllers=1)
@@ -33,19 +33,9 @@ def _latest_task_run(name: str):
 
 def _commands_logged_since(moment) -> str:
     """Every remote command line the Prefect server logged since ``moment``, one per line."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import LogFilter, LogFilterTimestamp
-    from prefect.logging.handlers import APILogHandler
 
-    APILogHandler().flush()
-    lines, page = [], 200
-    with get_client(sync_client=True) as client:
-        while True:
-            logs = client.read_logs(log_filter=LogFilter(timestamp=LogFilterTimestamp(after_=moment)),
-                                    limit=page, offset=len(lines))
-            lines += [entry.message for entry in logs]
-            if len(logs) < page:
-                break
+    lines = read_logs(LogFilter(timestamp=LogFilterTimestamp(after_=moment)))
     return "\n".join(line for line in lines if "$ " in line)
 
 
