@@ -20,8 +20,8 @@ from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lab.postgres import start_postgres  # noqa: E402
-from lab.sshd import free_ports  # noqa: E402
+from rdoflow.lab.postgres import start_postgres  # noqa: E402
+from rdoflow.lab.sshd import free_ports  # noqa: E402
 from tests.prefect_services import PrefectServer  # noqa: E402
 
 

@@ -22,14 +22,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from blocks.openstack import OpenStackCloud
-from lab import config as labconfig
-from lab.control import down, up
-from rdoflow.site import load_site
+from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.lab import config as labconfig
+from rdoflow.lab.control import down, up
+from rdoflow.config.site import load_site
 from rdoflow.waiting import Deadline
-from tasks.baremetal import RequestCounter
-from tasks.introspection import introspect
-from tasks.inventory import Inventory, read_inventory
+from rdoflow.tasks.baremetal.ironic import RequestCounter
+from rdoflow.tasks.baremetal.introspection import introspect
+from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 
 STEPS = (("manage", "manageable"), ("inspect", "manageable"), ("provide", "available"))
 

@@ -27,10 +27,10 @@ import keystoneauth1.session
 from prefect import flow
 
 import rdoflow.waiting
-import tasks.ssh
-from lab import config as labconfig
-from lab.site import running_lab
-from rdoflow.site import load_site
+import rdoflow.tasks.ssh.remote
+from rdoflow.lab import config as labconfig
+from rdoflow.lab.site import running_lab
+from rdoflow.config.site import load_site
 
 _INTERVALS: list[tuple[float, float]] = []
 _LOCK = threading.Lock()
@@ -83,7 +83,7 @@ def warm_up() -> None:
 
 
 def one_run(nodes: int) -> tuple[float, float]:
-    from flows.nightly import nightly
+    from rdoflow.flows.nightly import nightly
 
     with tempfile.TemporaryDirectory(prefix="rdoflow-bench-") as scratch:
         root = Path(scratch) / "lab"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' lab helpers
 
-from blocks import SSHHost
-from lab import config as labconfig
-from lab.control import down, up
-from tasks import orchestration
-from tasks.overcloud import run_stack_step, upload_roles_environment
-from tasks.overcloud_commands import deploy_step
-from tasks.sshconnect import POOL
+from rdoflow.blocks import SSHHost
+from rdoflow.lab import config as labconfig
+from rdoflow.lab.control import down, up
+from rdoflow.tasks.overcloud import stack as orchestration
+from rdoflow.tasks.overcloud.steps import run_stack_step, upload_roles_environment
+from rdoflow.tasks.overcloud.commands import deploy_step
+from rdoflow.tasks.ssh.connect import POOL
 from tests.lab_undercloud import ready_undercloud, with_stack
 
 CALLS = {"stack GET": 0, "resource list": 0}

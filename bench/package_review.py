@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tasks.packages import ReviewSettings, acquire, review_source  # noqa: E402
-from tasks.review_static import prepare, scan_tarball  # noqa: E402
+from rdoflow.tasks.review.packages import ReviewSettings, acquire, review_source  # noqa: E402
+from rdoflow.tasks.review.static import prepare, scan_tarball  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 

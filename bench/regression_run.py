@@ -30,11 +30,11 @@ def main() -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.regression_run import regression_run
-    from lab import config as labconfig
-    from lab.control import down, up
-    from rdoflow.site import load_site
-    from tasks.sshconnect import POOL
+    from rdoflow.flows.regression_run import regression_run
+    from rdoflow.lab import config as labconfig
+    from rdoflow.lab.control import down, up
+    from rdoflow.config.site import load_site
+    from rdoflow.tasks.ssh.connect import POOL
 
     with tempfile.TemporaryDirectory() as root:
         lab_dir = Path(root) / "lab"

@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from blocks import SSHHost
-from lab.sshd import start_sshd
-from tasks.ssh import run
-from tasks.sshconnect import POOL, connect
+from rdoflow.blocks import SSHHost
+from rdoflow.lab.sshd import start_sshd
+from rdoflow.tasks.ssh.remote import run
+from rdoflow.tasks.ssh.connect import POOL, connect
 
 
 def _timed(count: int, action) -> list[float]:

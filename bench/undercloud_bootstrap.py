@@ -34,11 +34,11 @@ def main() -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from flows.undercloud_bootstrap import undercloud_bootstrap
-    from lab import config as labconfig
-    from lab.control import down, up
-    from rdoflow.site import load_site
-    from tasks.sshconnect import POOL
+    from rdoflow.flows.undercloud_bootstrap import undercloud_bootstrap
+    from rdoflow.lab import config as labconfig
+    from rdoflow.lab.control import down, up
+    from rdoflow.config.site import load_site
+    from rdoflow.tasks.ssh.connect import POOL
 
     logging.getLogger("rdoflow").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as scratch:

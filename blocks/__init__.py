@@ -1,9 +1,9 @@
 """Prefect Block types: where rdoflow reaches things, and the secrets to do it.
 
-Register them with ``prefect block register -m blocks``.
+Register them with ``prefect block register -m rdoflow.blocks``.
 """
 
-from blocks.openstack import OpenStackCloud
-from blocks.ssh import SSHHost
+from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.blocks.ssh import SSHHost
 
 __all__ = ["OpenStackCloud", "SSHHost"]

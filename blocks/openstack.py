@@ -11,7 +11,7 @@ from openstack.connection import Connection
 from pydantic import Field, SecretStr, model_validator
 from prefect.blocks.core import Block
 
-from rdoflow.site import CloudSite
+from rdoflow.config.site import CloudSite
 
 
 class OpenStackCloud(Block):
@@ -26,7 +26,7 @@ class OpenStackCloud(Block):
     _documentation_url = "https://docs.openstack.org/openstacksdk/latest/user/config/configuration.html"
     _code_example = """
     ```python
-    from blocks import OpenStackCloud
+    from rdoflow.blocks import OpenStackCloud
 
     openstack_cloud_block = OpenStackCloud.load("BLOCK_NAME")
     conn = openstack_cloud_block.connect()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, model_validator
 from prefect.blocks.core import Block
 
-from rdoflow.sshconfig import SSHEndpoint, SSHTarget
+from rdoflow.config.ssh import SSHEndpoint, SSHTarget
 
 
 class SSHHost(Block, SSHEndpoint):
@@ -20,7 +20,7 @@ class SSHHost(Block, SSHEndpoint):
     _documentation_url = "https://docs.paramiko.org/en/stable/api/client.html"
     _code_example = """
     ```python
-    from blocks import SSHHost
+    from rdoflow.blocks import SSHHost
 
     ssh_host_block = SSHHost.load("BLOCK_NAME")
     ```

@@ -70,8 +70,8 @@ def ensure_work_pool(name: str = POOL) -> bool:
 
 
 def register_block_types() -> list[str]:
-    """Register (or update) every block type of ``blocks``; their slugs."""
-    import blocks
+    """Register (or update) every block type of ``rdoflow.blocks``; their slugs."""
+    from rdoflow import blocks
 
     types = [getattr(blocks, name) for name in blocks.__all__]
     for block_type in types:
@@ -86,7 +86,7 @@ def deploy_all(project: Path = PROJECT) -> None:
 
 def site_for_nightly(site_file: Path):
     """The site of ``site_file``, checked, whose name can be a nightly deployment's."""
-    from rdoflow.site import load_site
+    from rdoflow.config.site import load_site
 
     site = load_site(site_file)
     if site.name in RESERVED:

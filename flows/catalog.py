@@ -9,20 +9,20 @@ from typing import Any
 import yaml
 
 from rdoflow.errors import ConfigError
-from rdoflow.site import load_site
+from rdoflow.config.site import load_site
 
 FLOWS: dict[str, str] = {
-    "nightly": "flows.nightly:nightly",
-    "undercloud-preflight": "flows.undercloud_preflight:undercloud_preflight",
-    "undercloud-bootstrap": "flows.undercloud_bootstrap:undercloud_bootstrap",
-    "node-introspection": "flows.node_introspection:node_introspection",
-    "overcloud-deploy": "flows.overcloud_deploy:overcloud_deploy",
-    "upgrade": "flows.upgrade:upgrade",
-    "regression-run": "flows.regression_run:regression_run",
-    "upgrade-regression": "flows.upgrade_regression:upgrade_regression",
-    "compare-runs": "flows.compare_runs:compare_runs",
-    "package-review": "flows.package_review:package_review",
-    "watch-prerelease": "flows.watch_prerelease:watch_prerelease",
+    "nightly": "rdoflow.flows.nightly:nightly",
+    "undercloud-preflight": "rdoflow.flows.undercloud_preflight:undercloud_preflight",
+    "undercloud-bootstrap": "rdoflow.flows.undercloud_bootstrap:undercloud_bootstrap",
+    "node-introspection": "rdoflow.flows.node_introspection:node_introspection",
+    "overcloud-deploy": "rdoflow.flows.overcloud_deploy:overcloud_deploy",
+    "upgrade": "rdoflow.flows.upgrade:upgrade",
+    "regression-run": "rdoflow.flows.regression_run:regression_run",
+    "upgrade-regression": "rdoflow.flows.upgrade_regression:upgrade_regression",
+    "compare-runs": "rdoflow.flows.compare_runs:compare_runs",
+    "package-review": "rdoflow.flows.package_review:package_review",
+    "watch-prerelease": "rdoflow.flows.watch_prerelease:watch_prerelease",
 }
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from tasks.results.model import RunMeta
-from tasks.results.regression import load_policy, run_id_for
-from tasks.results.stages import compare_task, read_and_store_task
-from tasks.results.verdict import Verdict, publish, require_pass
+from rdoflow.tasks.results.model import RunMeta
+from rdoflow.tasks.results.regression import load_policy, run_id_for
+from rdoflow.tasks.results.stages import compare_task, read_and_store_task
+from rdoflow.tasks.results.verdict import Verdict, publish, require_pass
 
 
 @flow(name="compare-runs", flow_run_name="compare-{suite}", log_prints=True)

@@ -7,12 +7,12 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from blocks.openstack import OpenStackCloud
-from rdoflow.site import SiteConfig
-from tasks.baremetal_model import Introspection
-from tasks.introspection import (introspect_nodes, load_inventory, nodes_settled, publish_introspection,
+from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.baremetal.model import Introspection
+from rdoflow.tasks.baremetal.introspection import (introspect_nodes, load_inventory, nodes_settled, publish_introspection,
                                  require_available)
-from tasks.resume import resumable
+from rdoflow.tasks.resume import resumable
 
 
 @flow(name="node-introspection", flow_run_name="node-introspection-{site.name}")

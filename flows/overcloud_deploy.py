@@ -7,10 +7,10 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from blocks.ssh import SSHHost
-from rdoflow.site import SiteConfig
-from tasks.overcloud import StageReport, deploy_stage, environment_files_digest, publish_report, stack_deployed
-from tasks.resume import resumable
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.overcloud.steps import StageReport, deploy_stage, environment_files_digest, publish_report, stack_deployed
+from rdoflow.tasks.resume import resumable
 
 
 @flow(name="overcloud-deploy", flow_run_name="overcloud-deploy-{site.name}")

@@ -8,9 +8,9 @@ from typing import Literal
 from prefect import flow
 from pydantic import Field
 
-from blocks.ssh import SSHHost
-from rdoflow.site import SiteConfig
-from tasks.regression import RegressionRun, run_suite_task, store_run_task
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.regression.stage import RegressionRun, run_suite_task, store_run_task
 
 
 @flow(name="regression-run", flow_run_name="regression-{label}-{site.name}")

@@ -7,13 +7,13 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from blocks.ssh import SSHHost
-from rdoflow.site import SiteConfig
-from tasks.undercloud import preflight_checks, require_passed, undercloud_facts
-from tasks.undercloud_bootstrap import ConfRecord, UndercloudBootstrap, recorded
-from tasks.undercloud_conf import render_conf
-from tasks.undercloud_install import install_stage, observe_undercloud
-from tasks.undercloud_verify import require_verified, verify_undercloud
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.undercloud.preflight import preflight_checks, require_passed, undercloud_facts
+from rdoflow.tasks.undercloud.record import ConfRecord, UndercloudBootstrap, recorded
+from rdoflow.tasks.undercloud.conf import render_conf
+from rdoflow.tasks.undercloud.install import install_stage, observe_undercloud
+from rdoflow.tasks.undercloud.verify import require_verified, verify_undercloud
 
 
 @flow(name="undercloud-bootstrap", flow_run_name="undercloud-bootstrap-{site.name}")

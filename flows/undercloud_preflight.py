@@ -7,9 +7,9 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from blocks.ssh import SSHHost
-from rdoflow.site import SiteConfig
-from tasks.undercloud import Preflight, preflight_checks, require_passed, undercloud_facts
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.undercloud.preflight import Preflight, preflight_checks, require_passed, undercloud_facts
 
 
 @flow(name="undercloud-preflight", flow_run_name="undercloud-preflight-{site.name}")

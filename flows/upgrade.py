@@ -7,10 +7,10 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from blocks.ssh import SSHHost
-from rdoflow.site import SiteConfig
-from tasks.overcloud import StageReport, publish_report, require_succeeded, run_steps, upload_roles_environment
-from tasks.overcloud_commands import upgrade_steps
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.overcloud.steps import StageReport, publish_report, require_succeeded, run_steps, upload_roles_environment
+from rdoflow.tasks.overcloud.commands import upgrade_steps
 
 
 @flow(name="upgrade", flow_run_name="upgrade-{site.name}")

@@ -7,11 +7,11 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from flows.regression_run import regression_run
-from flows.upgrade import upgrade
-from rdoflow.site import SiteConfig
-from tasks.pipeline import Pipeline, run_report_dir
-from tasks.results.verdict import Verdict, judge_runs
+from rdoflow.flows.regression_run import regression_run
+from rdoflow.flows.upgrade import upgrade
+from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.pipeline.record import Pipeline, run_report_dir
+from rdoflow.tasks.results.verdict import Verdict, judge_runs
 
 STAGES = ["regression-pre", "upgrade", "regression-post", "compare"]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from heatclient import client as heat_client
 
-from lab import config as labconfig
+from . import config as labconfig
 
 log = logging.getLogger("lab.config_agent")
 

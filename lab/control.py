@@ -22,22 +22,23 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-import lab
-from lab import config as labconfig
-from lab.heat_service import start_heat
-from lab.hostfiles import install_host_files
-from lab.inventory import INSTACKENV, write_instackenv
-from lab.ironic_service import start_ironic
-from lab.postgres import PostgresCluster, start_postgres
-from lab.process import alive, spawn, stop_tree
-from lab.site import write_site_files
-from lab.sshd import LoopbackSSHD, free_ports, start_sshd
-from lab.venv import ensure_venv
+from . import config as labconfig
+from .heat_service import start_heat
+from .hostfiles import install_host_files
+from .inventory import INSTACKENV, write_instackenv
+from .ironic_service import start_ironic
+from .postgres import PostgresCluster, start_postgres
+from .process import alive, spawn, stop_tree
+from .site import write_site_files
+from .sshd import LoopbackSSHD, free_ports, start_sshd
+from .venv import ensure_venv
 from rdoflow.errors import RdoflowError
-from rdoflow.yamlsource import raise_problems, read_yaml, validation_problems
+from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_problems
 
 STATE_FILE = "lab.json"
-PROJECT_ROOT = Path(lab.__file__).resolve().parent.parent
+# The directory holding this package as ``lab``: the lab host's programs run from it as ``python -m lab.…``
+# in the lab's own venv, where rdoflow is not installed (a checkout's root; an install's rdoflow/).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class LabAlreadyRunning(RdoflowError):

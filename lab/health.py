@@ -7,8 +7,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.control import LabState
-from lab.process import alive
+from .control import LabState
+from .process import alive
 
 
 @dataclass

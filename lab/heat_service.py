@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.process import run_once, spawn, wait_http
+from .process import run_once, spawn, wait_http
 
 LAUNCHER = Path(__file__).with_name("heat_all.py")
 

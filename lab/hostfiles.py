@@ -11,8 +11,8 @@ import shlex
 import shutil
 from pathlib import Path
 
-from lab import config as labconfig
-from lab.scriptsuite import install_scripts
+from . import config as labconfig
+from .scriptsuite import install_scripts
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = "share/openstack-tripleo-heat-templates"

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.process import run_once, spawn, wait_http
+from .process import run_once, spawn, wait_http
 
 # oslo.config: no inline comments in this file.
 IRONIC_CONF = """\

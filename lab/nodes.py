@@ -12,8 +12,8 @@ import logging
 import time
 from pathlib import Path
 
-from lab.config_agent import ConfigAgent
-from lab.ramdisk import Ramdisk
+from .config_agent import ConfigAgent
+from .ramdisk import Ramdisk
 
 ROUND_SECONDS = 0.3
 log = logging.getLogger("lab.nodes")

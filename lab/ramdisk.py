@@ -20,8 +20,8 @@ from pathlib import Path
 
 import requests
 
-from lab import config as labconfig
-from lab.inventory import INSTACKENV, read_instackenv
+from . import config as labconfig
+from .inventory import INSTACKENV, read_instackenv
 
 API_VERSION = {"X-OpenStack-Ironic-API-Version": "1.84"}
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from lab import config as labconfig
-from lab.hostfiles import SUITE_DIR, TEMPLATES
-from lab.inventory import INSTACKENV
-from lab.sshd import LoopbackSSHD
+from . import config as labconfig
+from .hostfiles import SUITE_DIR, TEMPLATES
+from .inventory import INSTACKENV
+from .sshd import LoopbackSSHD
 
 SITE_FILE = "site.yaml"
 CLOUDS_FILE = "clouds.yaml"
@@ -68,7 +68,7 @@ def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int],
 @contextmanager
 def running_lab(root: Path, *, nodes: int | None = None, results: Path | None = None) -> Iterator[Path]:
     """A fresh lab under ``root`` for the duration of the block; yields its site config file."""
-    from lab.control import down, up
+    from .control import down, up
 
     up(root, nodes=nodes, results=results)
     try:

@@ -16,9 +16,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.process import process_table
+from .process import process_table
 from rdoflow.errors import RdoflowError
-from rdoflow.sshconfig import SSHEndpoint
+from rdoflow.config.ssh import SSHEndpoint
 from rdoflow.waiting import Deadline
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")

@@ -15,8 +15,8 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from tasks.results.compare import BLOCKING, CATEGORIES, Comparison
-from tasks.results.model import STATUSES, RunMeta
+from rdoflow.tasks.results.compare import BLOCKING, CATEGORIES, Comparison
+from rdoflow.tasks.results.model import STATUSES, RunMeta
 
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
                                autoescape=True, trim_blocks=True, lstrip_blocks=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tasks.baremetal_model import Introspection, NodeResult
+    from rdoflow.tasks.baremetal.model import Introspection, NodeResult
 
 MARK = {"succeeded": "✅ available", "failed": "❌ failed", "timed_out": "⏱ timed out"}
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rdoflow.errors import RdoflowError
-    from tasks.regression import RegressionRun
+    from rdoflow.tasks.regression.stage import RegressionRun
 
 FAILED_LISTED = 50
 SECRET = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?\s*[:=]\s*['"]?)[^\s'",}]+""")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tasks.review_model import MARKS, PackageReview, ReviewItem
+from rdoflow.tasks.review.model import MARKS, PackageReview, ReviewItem
 
 SEVERITIES = ("MUST", "SHOULD", "EXTRA")
 

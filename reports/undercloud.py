@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reports.preflight import MARK
+from rdoflow.reports.preflight import MARK
 
 if TYPE_CHECKING:
-    from tasks.undercloud import Check
-    from tasks.undercloud_bootstrap import UndercloudBootstrap
+    from rdoflow.tasks.undercloud.preflight import Check
+    from rdoflow.tasks.undercloud.record import UndercloudBootstrap
 
 
 def _cell(text: str) -> str:

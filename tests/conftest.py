@@ -23,9 +23,9 @@ from uuid import UUID  # noqa: E402
 
 import pytest  # noqa: E402
 
-from blocks import SSHHost  # noqa: E402
-from lab.sshd import LoopbackSSHD, start_sshd  # noqa: E402
-from tasks.sshconnect import POOL  # noqa: E402
+from rdoflow.blocks import SSHHost  # noqa: E402
+from rdoflow.lab.sshd import LoopbackSSHD, start_sshd  # noqa: E402
+from rdoflow.tasks.ssh.connect import POOL  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +47,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
     """The built-in lab (sshd, Ironic, Heat, the node daemon) with 20 nodes, up for the whole session.
 
     Its timings are shortened: the tests check behaviour, not the rehearsal's pace."""
-    from lab import config as labconfig
-    from lab.control import down, up
+    from rdoflow.lab import config as labconfig
+    from rdoflow.lab.control import down, up
 
     root = tmp_path_factory.mktemp("lab-parent") / "lab"
     root.mkdir()
@@ -63,7 +63,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
 
 def fast_knobs(nodes: int = 6, controllers: int = 1):
     """Lab knobs with the rehearsal's pace shortened: tests check behaviour, not timing."""
-    from lab import config as labconfig
+    from rdoflow.lab import config as labconfig
 
     knobs = labconfig.LabConfig(nodes=nodes, controllers=controllers)
     knobs.timing.undercloud_install, knobs.timing.node_configure, knobs.timing.ramdisk_boot = 0.2, 0.05, 0.2
@@ -77,8 +77,8 @@ def module_lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     do not see another module's. A module sets ``LAB_KNOBS = fast_knobs(...)`` to size it (default:
     6 nodes, 1 controller). Its site config is ``Path(module_lab.dir) / "site.yaml"``; results go to
     ``results/`` beside it."""
-    from lab import config as labconfig
-    from lab.control import down, up
+    from rdoflow.lab import config as labconfig
+    from rdoflow.lab.control import down, up
 
     root = tmp_path_factory.mktemp("module-lab") / "lab"
     root.mkdir()
@@ -92,7 +92,7 @@ def module_lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
 @pytest.fixture
 def lab_knobs(lab):
     """The lab's knobs, for a test to change; saved back to what they were when the test ends."""
-    from lab import config as labconfig
+    from rdoflow.lab import config as labconfig
 
     before = labconfig.load(lab.dir)
     yield before.model_copy(deep=True)

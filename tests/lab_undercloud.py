@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rdoflow.site import SiteConfig, load_site
+from rdoflow.config.site import SiteConfig, load_site
 
 
 def ready_undercloud(lab) -> SiteConfig:
     """Run undercloud-bootstrap and node-introspection on the lab (a Prefect server must be up);
     the lab's site config."""
-    from flows.node_introspection import node_introspection
-    from flows.undercloud_bootstrap import undercloud_bootstrap
+    from rdoflow.flows.node_introspection import node_introspection
+    from rdoflow.flows.undercloud_bootstrap import undercloud_bootstrap
 
     site = load_site(Path(lab.dir) / "site.yaml")
     undercloud_bootstrap(site=site)

@@ -10,8 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.process import spawn, stop_tree, wait_http
-from lab.sshd import free_ports
+from rdoflow.lab.process import spawn, stop_tree, wait_http
+from rdoflow.lab.sshd import free_ports
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

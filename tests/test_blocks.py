@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 
-from blocks import OpenStackCloud, SSHHost
-from rdoflow.sshconfig import SSHTarget
+from rdoflow.blocks import OpenStackCloud, SSHHost
+from rdoflow.config.ssh import SSHTarget
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
 
@@ -44,7 +44,7 @@ class TestOpenStackCloudMeetsPrefectsBlockStandards(BlockStandardTestSuite):
 def test_prefect_block_register_finds_both_block_types():
     from prefect.client.orchestration import get_client
 
-    done = subprocess.run([PREFECT, "block", "register", "-m", "blocks"], env=_cli_env(),
+    done = subprocess.run([PREFECT, "block", "register", "-m", "rdoflow.blocks"], env=_cli_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     with get_client(sync_client=True) as client:

@@ -32,7 +32,7 @@ def test_an_unknown_flow_is_bad_input_that_lists_the_known_ones(tmp_path):
     (tmp_path / "site.yaml").write_text("name: lab\nundercloud: {ssh: {host: uc}}\n")
     done = _rdoflow("run", "overcloud-deplyo", "--site", "site.yaml", cwd=tmp_path)
     assert done.returncode == 2
-    from flows.catalog import FLOWS
+    from rdoflow.flows.catalog import FLOWS
 
     assert f"unknown flow 'overcloud-deplyo'; expected one of: {', '.join(sorted(FLOWS))}" in done.stderr
     assert "undercloud-preflight" in FLOWS
@@ -44,7 +44,7 @@ def test_a_site_file_that_does_not_exist_is_bad_input(tmp_path):
 
 
 def test_param_values_are_read_by_the_parameter_type_and_text_stays_text(tmp_path):
-    from flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
 
     flow = load_flow("watch-prerelease")
     given = parse_params(["base_url=http://127.0.0.1:1/x", "link=0123", "timeout=2.5",
@@ -55,7 +55,7 @@ def test_param_values_are_read_by_the_parameter_type_and_text_stays_text(tmp_pat
 
 
 def test_bad_params_are_each_named_before_anything_runs(tmp_path):
-    from flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
     from rdoflow.errors import ConfigError
 
     with pytest.raises(ConfigError) as raised:
@@ -74,7 +74,7 @@ def test_bad_params_are_each_named_before_anything_runs(tmp_path):
 
 
 def test_the_nightly_without_a_site_runs_against_the_built_in_lab(tmp_path):
-    from flows.catalog import flow_parameters, load_flow
+    from rdoflow.flows.catalog import flow_parameters, load_flow
 
     flow = load_flow("nightly")
     parameters = flow_parameters(flow, "nightly", None, tmp_path, {}, {"lab": {"dir": "lab-here"}})
@@ -82,7 +82,7 @@ def test_the_nightly_without_a_site_runs_against_the_built_in_lab(tmp_path):
 
 
 def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
-    from flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
     from rdoflow.errors import ConfigError
 
     with pytest.raises(ConfigError) as raised:
@@ -92,7 +92,7 @@ def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
 
 
 def test_a_stage_still_needs_a_site(tmp_path):
-    from flows.catalog import flow_parameters, load_flow
+    from rdoflow.flows.catalog import flow_parameters, load_flow
     from rdoflow.errors import ConfigError
 
     with pytest.raises(ConfigError) as raised:
@@ -101,10 +101,10 @@ def test_a_stage_still_needs_a_site(tmp_path):
 
 
 def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
-    from flows.nightly import nightly
+    from rdoflow.flows.nightly import nightly
     from rdoflow.errors import ConfigError
-    from rdoflow.site import SiteConfig
-    from tasks.builtin_lab import LabOptions
+    from rdoflow.config.site import SiteConfig
+    from rdoflow.tasks.pipeline.builtin_lab import LabOptions
 
     site = SiteConfig.model_validate({"name": "east", "undercloud": {"ssh": {"host": "uc"}}})
     with pytest.raises(ConfigError) as raised:

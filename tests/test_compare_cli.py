@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tasks.results.compare import CATEGORIES
+from rdoflow.tasks.results.compare import CATEGORIES
 from tests.results_streams import stream, write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
@@ -17,7 +17,7 @@ GOOD = [("m.C.test_a[id-1111,smoke]", "success", 1, None), ("m.C.test_b", "succe
 
 
 def compare(tmp_path, pre, post, *extra):
-    from rdoflow.cli import app
+    from rdoflow.cli.main import app
 
     args = ["compare", str(pre), str(post), "--store", str(tmp_path / "store"), "--reports", str(tmp_path / "r"),
             *extra]
@@ -47,7 +47,7 @@ def test_a_regression_exits_1_and_junit_marks_it_as_a_failure(tmp_path):
 
 
 def test_runs_are_stored_and_listed(tmp_path):
-    from rdoflow.cli import app
+    from rdoflow.cli.main import app
 
     compare(tmp_path, FIXTURES / "tacker-stestr-12", FIXTURES / "tacker-stestr-60")
     listing = CliRunner().invoke(app, ["results", "list", "--store", str(tmp_path / "store")])

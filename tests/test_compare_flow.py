@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rdoflow.errors import ResourceFailed
-from tasks.results.store import ResultsStore
+from rdoflow.tasks.results.store import ResultsStore
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
 
@@ -16,7 +16,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
 def test_a_red_comparison_fails_the_flow_run_and_leaves_summary_table_and_report_link(tmp_path):
     from prefect.artifacts import Artifact
 
-    from flows.compare_runs import compare_runs
+    from rdoflow.flows.compare_runs import compare_runs
 
     state = compare_runs(pre=str(FIXTURES / "tacker-stestr-60"), post=str(FIXTURES / "tacker-stestr-12"),
                          suite="tacker", drop="abc123", store=str(tmp_path / "store"),
@@ -41,7 +41,7 @@ def test_a_red_comparison_fails_the_flow_run_and_leaves_summary_table_and_report
 
 @pytest.mark.usefixtures("prefect_server")
 def test_a_green_comparison_completes_with_its_counts(tmp_path):
-    from flows.compare_runs import compare_runs
+    from rdoflow.flows.compare_runs import compare_runs
 
     outcome = compare_runs(pre=str(FIXTURES / "tacker-stestr-12"), post=str(FIXTURES / "tacker-stestr-60"),
                            store=str(tmp_path / "store"), report_dir=str(tmp_path / "reports"))

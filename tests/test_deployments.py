@@ -52,7 +52,7 @@ def _deployments(client) -> dict:
 
 
 def test_every_flow_of_the_catalog_has_a_deployment_for_runs_from_the_ui(deployed):
-    from flows.catalog import FLOWS
+    from rdoflow.flows.catalog import FLOWS
 
     assert set(FLOWS) <= {name.split("/")[0] for name in deployed}
 
@@ -77,7 +77,7 @@ def test_choices_render_as_dropdowns(deployed):
 
 @pytest.mark.parametrize("preset", sorted(p.name for p in (PROJECT / "deployments" / "sites").glob("*.yaml")))
 def test_every_shipped_site_preset_is_valid(preset):
-    from deployments import SITES
-    from rdoflow.site import load_site
+    from rdoflow.deployments import SITES
+    from rdoflow.config.site import load_site
 
     assert load_site(SITES / preset).name == Path(preset).stem

@@ -168,7 +168,7 @@ def test_deploy_without_a_server_is_refused_with_what_to_set(tmp_path):
 
 
 def test_a_real_site_gets_a_nightly_of_its_own_with_the_site_as_its_form_defaults(server):
-    from rdoflow.site import load_site
+    from rdoflow.config.site import load_site
 
     site_file = PROJECT / "tests" / "sites" / "good.yaml"
     done = server.rdoflow("deploy", "--site", str(site_file))

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.sshconfig import SSHTarget
-from tasks.fedora_review import FedoraReviewFailed
-from tasks.packages import ReviewSettings, acquire, review_source
+from rdoflow.config.ssh import SSHTarget
+from rdoflow.tasks.review.fedora_review import FedoraReviewFailed
+from rdoflow.tasks.review.packages import ReviewSettings, acquire, review_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STANDIN = """#!/bin/bash

@@ -37,7 +37,7 @@ def test_the_console_check_sees_a_page_error(tmp_path):
 
 
 def test_the_report_renders_with_its_regressions_and_no_console_error(tmp_path):
-    from rdoflow.cli import app
+    from rdoflow.cli.main import app
 
     html = tmp_path / "report.html"
     result = CliRunner().invoke(app, ["compare", str(FIXTURES / "tacker-stestr-60"), str(FIXTURES / "tacker-stestr-12"),

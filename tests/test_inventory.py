@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rdoflow.errors import ConfigError
-from tasks.inventory import read_inventory
+from rdoflow.tasks.baremetal.inventory import read_inventory
 
 REAL = Path("/work/shared/fixtures/real/inventories")
 DRIVERS = "one of ipmi, redfish, idrac, ilo, irmc, fake-hardware, manual-management, staging-* (or a legacy name " \

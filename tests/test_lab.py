@@ -18,10 +18,10 @@ import testtools
 import yaml
 from heatclient import client as heat_client
 
-from lab import config as labconfig
-from lab.inventory import INSTACKENV
-from tasks.ssh import get, put, run
-from tasks.sshconnect import SSHConnectionLost
+from rdoflow.lab import config as labconfig
+from rdoflow.lab.inventory import INSTACKENV
+from rdoflow.tasks.ssh.remote import get, put, run
+from rdoflow.tasks.ssh.connect import SSHConnectionLost
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -114,7 +114,7 @@ def deploy(host, stack: str, controllers: int, computes: int):
 
 @pytest.fixture(scope="session")
 def undercloud(lab, inspected_nodes):
-    from blocks import SSHHost
+    from rdoflow.blocks import SSHHost
 
     host = SSHHost(**lab.sshd().endpoint().model_dump())
     run(host, ["openstack", "undercloud", "install"])
@@ -252,8 +252,8 @@ def test_the_upgrade_runs_role_by_role_and_regresses_the_configured_tests(lab, u
 
 
 def test_the_lab_site_config_is_valid_and_its_cloud_reaches_ironic(lab):
-    from blocks import OpenStackCloud
-    from rdoflow.site import load_site
+    from rdoflow.blocks import OpenStackCloud
+    from rdoflow.config.site import load_site
 
     site = load_site(Path(lab.dir) / "site.yaml")
     assert site.undercloud.ssh.port == lab.ports["ssh"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.site import load_site
-from tasks.results.store import ResultsStore
+from rdoflow.config.site import load_site
+from rdoflow.tasks.results.store import ResultsStore
 from tests.conftest import fast_knobs, read_logs
 
 pytestmark = pytest.mark.timeout(900)
@@ -50,7 +50,7 @@ def _inspections(lab) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def runs(module_lab, prefect_server, tmp_path_factory):
     """The nightly with a missing environment file (its deploy fails), then again with the file fixed."""
-    from flows.nightly import nightly
+    from rdoflow.flows.nightly import nightly
 
     site = load_site(Path(module_lab.dir) / "site.yaml")
     broken = site.model_copy(deep=True)

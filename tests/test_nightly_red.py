@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import config as labconfig
+from rdoflow.lab import config as labconfig
 from tests.conftest import fast_knobs
 
 pytestmark = pytest.mark.timeout(900)

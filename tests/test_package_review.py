@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from rdoflow.errors import ConfigError
-from tasks.packages import ReviewSettings, acquire, review_source
-from tasks.review_model import PackageReview
+from rdoflow.tasks.review.packages import ReviewSettings, acquire, review_source
+from rdoflow.tasks.review.model import PackageReview
 from tests.loopback_http import serve_directory
 
 FIXTURES = Path(__file__).parent / "fixtures"

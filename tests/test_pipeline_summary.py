@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rdoflow.errors import ResourceFailed, StageTimeout
-from tasks.pipeline import Pipeline
+from rdoflow.tasks.pipeline.record import Pipeline
 
 STAGES = ["bootstrap", "deploy", "compare"]
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.site import ComparisonPolicy, KnownFailure
-from tasks.results.compare import CATEGORIES, compare, history_flips
-from tasks.results.model import RunMeta
-from tasks.results.readers import read_run
-from tasks.results.store import ResultsStore
+from rdoflow.config.site import ComparisonPolicy, KnownFailure
+from rdoflow.tasks.results.compare import CATEGORIES, compare, history_flips
+from rdoflow.tasks.results.model import RunMeta
+from rdoflow.tasks.results.readers import read_run
+from rdoflow.tasks.results.store import ResultsStore
 from tests.results_streams import write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"

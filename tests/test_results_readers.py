@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.results.model import REASON_CHARS, ResultFileError, RunMeta
-from tasks.results.readers import read_run
+from rdoflow.tasks.results.model import REASON_CHARS, ResultFileError, RunMeta
+from rdoflow.tasks.results.readers import read_run
 from tests.results_streams import write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
@@ -120,8 +120,8 @@ def test_a_truncated_stream_is_an_error_with_the_byte_offset(tmp_path):
 
 @pytest.mark.parametrize("name", ["rally-subunit_v2.stream", "stestr-all_skips.subunit", "pitfalls"])
 def test_the_fast_v2_reader_gives_what_python_subunit_gives(tmp_path, name):
-    from tasks.results.model import frame
-    from tasks.results.readers import read_subunit_v2, read_subunit_v2_reference
+    from rdoflow.tasks.results.model import frame
+    from rdoflow.tasks.results.readers import read_subunit_v2, read_subunit_v2_reference
 
     if name == "pitfalls":
         path = write(tmp_path / "s", [("t.a.C.test_x[id-9,smoke]", "fail", 1, "Tracé ☃\n" * 3000),

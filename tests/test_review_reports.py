@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reports.review import render_review, render_summary
-from tasks.fedora_review import FedoraReviewFailed, parse_review_json, parse_review_txt, read_review_dir
-from tasks.review_model import PackageReview, ReviewItem, lint_messages
+from rdoflow.reports.review import render_review, render_summary
+from rdoflow.tasks.review.fedora_review import FedoraReviewFailed, parse_review_json, parse_review_txt, read_review_dir
+from rdoflow.tasks.review.model import PackageReview, ReviewItem, lint_messages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fedora-review"
 

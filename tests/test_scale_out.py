@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.postgres import start_postgres
-from lab.sshd import free_ports
+from rdoflow.lab.postgres import start_postgres
+from rdoflow.lab.sshd import free_ports
 from tests.prefect_services import BIN, PROJECT, PrefectServer
 from tests.test_deployments_server import _finished, _worker_of
 
@@ -74,7 +74,7 @@ def test_the_two_workers_each_run_a_flow_run_of_the_pool_at_the_same_time(pg_ser
 def test_runs_on_both_workers_store_their_results_in_one_shared_store(pg_server, tmp_path):
     from prefect.deployments import run_deployment
 
-    from tasks.results.store import ResultsStore
+    from rdoflow.tasks.results.store import ResultsStore
 
     store = (tmp_path / "store").as_uri()  # an fsspec URL, as s3://... would be
     runs = [run_deployment("compare-runs/compare-runs", timeout=0, parameters={

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rdoflow.errors import ConfigError
-from rdoflow.site import SiteConfig, describe_site, load_site
+from rdoflow.config.site import SiteConfig, describe_site, load_site
 
 SITES = Path(__file__).parent / "sites"
 GOOD = SITES / "good.yaml"
@@ -379,7 +379,7 @@ def test_the_summary_says_what_the_site_holds():
 
 
 def rdoflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rdoflow.cli", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rdoflow.cli.main", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from blocks import SSHHost
-from lab.sshd import free_port
+from rdoflow.blocks import SSHHost
+from rdoflow.lab.sshd import free_port
 from rdoflow.errors import RemoteCommandFailed, TransientError
-from tasks.ssh import CommandNotFound, RemoteCommandTimeout, RemoteFileNotFound, get, put, run
-from tasks.sshconnect import POOL, HostKeyMismatch, HostKeyUnknown, SSHAuthenticationFailed, SSHConnectFailed, connect
+from rdoflow.tasks.ssh.remote import CommandNotFound, RemoteCommandTimeout, RemoteFileNotFound, get, put, run
+from rdoflow.tasks.ssh.connect import POOL, HostKeyMismatch, HostKeyUnknown, SSHAuthenticationFailed, SSHConnectFailed, connect
 from tests.conftest import remote_processes
 
 

@@ -10,10 +10,10 @@ import pytest
 from prefect import flow
 from pydantic import SecretStr
 
-from blocks import SSHHost
-from rdoflow.sshconfig import SSHTarget
-from tasks.ssh import CommandNotFound, RemoteResult, remote_command
-from tasks.sshconnect import SSHAuthenticationFailed
+from rdoflow.blocks import SSHHost
+from rdoflow.config.ssh import SSHTarget
+from rdoflow.tasks.ssh.remote import CommandNotFound, RemoteResult, remote_command
+from rdoflow.tasks.ssh.connect import SSHAuthenticationFailed
 from tests.conftest import logs_of, task_runs_of
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import config as labconfig
+from rdoflow.lab import config as labconfig
 from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed, StageTimeout
-from rdoflow.site import SiteConfig, load_site
-from tasks.progress import StageProgress
-from tasks.undercloud_conf import compare_confs, render_conf
-from tasks.undercloud_install import InstallLog
+from rdoflow.config.site import SiteConfig, load_site
+from rdoflow.tasks.progress import StageProgress
+from rdoflow.tasks.undercloud.conf import compare_confs, render_conf
+from rdoflow.tasks.undercloud.install import InstallLog
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 
 LAB_KNOBS = fast_knobs(nodes=2, controllers=1)
@@ -110,7 +110,7 @@ def _host_state(lab) -> dict:
 
 
 def _run(site: SiteConfig, report_dir: Path, **params):
-    from flows.undercloud_bootstrap import undercloud_bootstrap
+    from rdoflow.flows.undercloud_bootstrap import undercloud_bootstrap
 
     return undercloud_bootstrap(site, report_dir=report_dir, return_state=True, **params)
 
@@ -195,8 +195,8 @@ def test_another_drop_with_the_same_conf_is_verified_without_the_cache(module_la
 
 def test_an_undercloud_upgraded_since_its_install_is_not_taken_for_that_install(module_lab, lab_site, first_run,
                                                                                  tmp_path):
-    from blocks.ssh import SSHHost
-    from tasks.ssh import run
+    from rdoflow.blocks.ssh import SSHHost
+    from rdoflow.tasks.ssh.remote import run
 
     upgraded = run(SSHHost.from_target(lab_site.undercloud.ssh), ["openstack", "undercloud", "upgrade", "-y"],
                    timeout=120)

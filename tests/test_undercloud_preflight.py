@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.site import lab_site_config
+from rdoflow.lab.site import lab_site_config
 from rdoflow.errors import ResourceFailed
-from rdoflow.site import SiteConfig, UndercloudSite
-from tasks.undercloud import HostFacts, check_facts, parse_df_available, parse_meminfo, parse_os_release
+from rdoflow.config.site import SiteConfig, UndercloudSite
+from rdoflow.tasks.undercloud.preflight import HostFacts, check_facts, parse_df_available, parse_meminfo, parse_os_release
 
 RDOFLOW = str(Path(sys.executable).with_name("rdoflow"))
 
@@ -82,7 +82,7 @@ def test_a_site_may_waive_the_fqdn_rule_and_pin_the_hostname():
 def test_the_preflight_flow_passes_on_the_lab_host_and_leaves_its_report(sshd, tmp_path):
     from prefect.artifacts import Artifact
 
-    from flows.undercloud_preflight import undercloud_preflight
+    from rdoflow.flows.undercloud_preflight import undercloud_preflight
 
     site = SiteConfig.model_validate(lab_site_config(sshd))
     preflight = undercloud_preflight(site, tmp_path)
@@ -94,7 +94,7 @@ def test_the_preflight_flow_passes_on_the_lab_host_and_leaves_its_report(sshd, t
 
 @pytest.mark.usefixtures("prefect_server")
 def test_the_preflight_flow_fails_naming_each_shortfall(sshd, tmp_path):
-    from flows.undercloud_preflight import undercloud_preflight
+    from rdoflow.flows.undercloud_preflight import undercloud_preflight
 
     config = lab_site_config(sshd)
     config["undercloud"]["minimums"]["cpus"] = 4096

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rdoflow.waiting import Deadline
-from tasks.drop_trigger import EVENT, variable_name
+from rdoflow.tasks.prerelease.trigger import EVENT, variable_name
 from tests.dlrn_tree import DlrnTree
 from tests.loopback_http import serve_directory
 
@@ -91,7 +91,7 @@ def _published(full_hash: str) -> list:
 def test_a_new_drop_starts_the_deployment_with_its_hash_and_is_announced(probe_deployment, tmp_path):
     from prefect.variables import Variable
 
-    from flows.watch_prerelease import watch_prerelease
+    from rdoflow.flows.watch_prerelease import watch_prerelease
 
     with serve_directory(tmp_path) as url:
         tree = DlrnTree(tmp_path, url)
@@ -113,7 +113,7 @@ def test_a_new_drop_starts_the_deployment_with_its_hash_and_is_announced(probe_d
 
 
 def test_a_link_moved_back_to_an_older_build_starts_nothing(probe_deployment, tmp_path):
-    from flows.watch_prerelease import watch_prerelease
+    from rdoflow.flows.watch_prerelease import watch_prerelease
 
     with serve_directory(tmp_path) as url:
         tree = DlrnTree(tmp_path, url)

@@ -17,9 +17,9 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from lab import config as labconfig
-from lab.tripleo.console import CommandFailed, fail_line
-from lab.tripleo.hoststate import host_state, lab_dir
+from .. import config as labconfig
+from .console import CommandFailed, fail_line
+from .hoststate import host_state, lab_dir
 
 DEFAULT_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
 VERSION = "openstack 7.4.0 (rdoflow lab)"
@@ -58,15 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _maybe_drop_session(words)
         if args.group == "undercloud":
-            from lab.tripleo.undercloud import install
+            from .undercloud import install
 
             install(upgrade=args.action == "upgrade")
         elif args.action == "deploy":
-            from lab.tripleo.overcloud import deploy
+            from .overcloud import deploy
 
             deploy(_templates(args.templates), _env_files(args.environment_files), args.stack, args.timeout)
         else:
-            from lab.tripleo.overcloud import upgrade
+            from .overcloud import upgrade
 
             templates = _templates(args.templates) if args.templates else None
             upgrade(args.step, templates, _env_files(args.environment_files), args.stack, args.limit, args.timeout)

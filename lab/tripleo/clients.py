@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from lab.tripleo.console import CommandFailed
-from lab.tripleo.hoststate import lab_dir
+from .console import CommandFailed
+from .hoststate import lab_dir
 
 CLOUD = "undercloud"
 

@@ -6,12 +6,12 @@ import json
 import time
 from pathlib import Path
 
-from lab import config as labconfig
-from lab.tripleo.clients import baremetal
-from lab.tripleo.console import CommandFailed, say
-from lab.tripleo.hoststate import host_state, lab_dir
-from lab.tripleo.provision import hostname, provision
-from lab.tripleo.stack import create_or_update, load_environment
+from .. import config as labconfig
+from .clients import baremetal
+from .console import CommandFailed, say
+from .hoststate import host_state, lab_dir
+from .provision import hostname, provision
+from .stack import create_or_update, load_environment
 
 ROLES = ("Controller", "Compute")
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import time
 
-from lab import config as labconfig
-from lab.tripleo.clients import baremetal
-from lab.tripleo.console import CommandFailed, say
-from lab.tripleo.hoststate import lab_dir
+from .. import config as labconfig
+from .clients import baremetal
+from .console import CommandFailed, say
+from .hoststate import lab_dir
 
 PROFILES = {"Controller": "control", "Compute": "compute"}
 POLL_SECONDS = 0.5

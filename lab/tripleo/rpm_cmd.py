@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 
-from lab.tripleo.hoststate import read_state
+from .hoststate import read_state
 
 PACKAGE = "python3-tripleoclient"
 SYSTEM_RPM = "/usr/bin/rpm"

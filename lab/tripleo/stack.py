@@ -12,9 +12,9 @@ from pathlib import Path
 from heatclient import exc as heat_exc
 from heatclient.common import template_utils
 
-from lab.config_agent import owner
-from lab.tripleo.clients import orchestration
-from lab.tripleo.console import CommandFailed, say
+from ..config_agent import owner
+from .clients import orchestration
+from .console import CommandFailed, say
 
 REGISTRY = "overcloud-resource-registry.yaml"
 POLL_SECONDS = 0.5

@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from lab.tripleo.__main__ import _maybe_drop_session
+from .__main__ import _maybe_drop_session
 
 HANG_UP_POLL_SECONDS = 0.2
 

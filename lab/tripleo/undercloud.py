@@ -19,10 +19,10 @@ from pathlib import Path
 
 import yaml
 
-from lab import config as labconfig
-from lab.tripleo.clients import CLOUD, clouds_yaml, endpoints
-from lab.tripleo.console import CommandFailed, say
-from lab.tripleo.hoststate import host_state, lab_dir
+from .. import config as labconfig
+from .clients import CLOUD, clouds_yaml, endpoints
+from .console import CommandFailed, say
+from .hoststate import host_state, lab_dir
 
 VERSIONS = {"install": "17.1.0-lab", "upgrade": "18.0.0-lab"}
 BANNER = "#" * 58

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rdoflow.site import ComparisonPolicy
-from tasks.results.model import FAILING
+from rdoflow.config.site import ComparisonPolicy
+from rdoflow.tasks.results.model import FAILING
 
 CATEGORIES = ("regression", "fixed", "still_failing", "new_failure", "added", "removed", "newly_skipped",
               "unskipped", "slower", "unchanged")

@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from rdoflow.site import ComparisonPolicy, load_site
-from rdoflow.yamlsource import raise_problems, read_yaml, validation_problems
-from reports.comparison import write_html, write_json, write_junit, write_markdown
-from tasks.results.compare import Comparison, compare, history_flips
-from tasks.results.model import RunMeta
-from tasks.results.readers import read_run
-from tasks.results.store import ResultsStore
+from rdoflow.config.site import ComparisonPolicy, load_site
+from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_problems
+from rdoflow.reports.comparison import write_html, write_json, write_junit, write_markdown
+from rdoflow.tasks.results.compare import Comparison, compare, history_flips
+from rdoflow.tasks.results.model import RunMeta
+from rdoflow.tasks.results.readers import read_run
+from rdoflow.tasks.results.store import ResultsStore
 
 
 @dataclass

@@ -12,7 +12,7 @@ import json
 import fsspec
 import pandas as pd
 
-from tasks.results.model import COLUMNS, RunMeta
+from rdoflow.tasks.results.model import COLUMNS, RunMeta
 
 RESULTS_FILE = "results.parquet"
 META_FILE = "run.json"

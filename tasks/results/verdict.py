@@ -15,11 +15,11 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
 from rdoflow.errors import ResourceFailed
-from rdoflow.site import ComparisonPolicy
-from reports.comparison import markdown
-from tasks.results.compare import BLOCKING, Comparison
-from tasks.results.model import RunMeta
-from tasks.results.regression import StoredRun, compare_stored, read_stored, write_reports
+from rdoflow.config.site import ComparisonPolicy
+from rdoflow.reports.comparison import markdown
+from rdoflow.tasks.results.compare import BLOCKING, Comparison
+from rdoflow.tasks.results.model import RunMeta
+from rdoflow.tasks.results.regression import StoredRun, compare_stored, read_stored, write_reports
 
 TABLE_ROWS = 1000
 EVIDENCE_TESTS = 5

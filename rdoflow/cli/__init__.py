@@ -1,0 +1,1 @@
+"""The `rdoflow` command (rdoflow.cli.main) and its subcommands."""

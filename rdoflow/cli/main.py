@@ -1,0 +1,231 @@
+"""The ``rdoflow`` command: thin Typer commands over documented plain functions.
+
+Exit codes are decided in one place (``ExitStatus`` and ``_exit_status_for``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from rdoflow import __version__
+from rdoflow.errors import ConfigError, RdoflowError, RemoteCommandFailed, ResourceFailed, StageTimeout
+
+# Prefect's servers otherwise try to send telemetry off this machine at start-up.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FAILED = 1  # the job ran and its verdict is red: a check, a stage or a remote command failed
+    BAD_INPUT = 2  # a file or option is not what rdoflow expects
+    ERROR = 3  # rdoflow could not do the job (unreachable host, server error)
+
+
+app = typer.Typer(
+    name="rdoflow",
+    help="Lifecycle CI for RDO/TripleO clouds, as Prefect flows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Site configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+# soft_wrap: a problem line stays one line in a pipe or a CI log, where Rich would assume 80 columns.
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
+
+
+def _exit_status_for(exc: BaseException) -> ExitStatus:
+    if isinstance(exc, ConfigError):
+        return ExitStatus.BAD_INPUT
+    if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)) or getattr(exc, "stage", None):
+        return ExitStatus.FAILED  # a stage of the pipeline failed, whatever the cause
+    return ExitStatus.ERROR
+
+
+def _fail(exc: RdoflowError) -> typer.Exit:
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            err.print(problem, markup=False, highlight=False)
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", markup=False, highlight=False)
+    else:
+        err.print(exc.render(), markup=False, highlight=False)
+    return typer.Exit(_exit_status_for(exc))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"rdoflow {__version__}")
+        raise typer.Exit(ExitStatus.OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """rdoflow: review, bootstrap, introspect, deploy, upgrade and compare."""
+
+
+@config_app.command("validate")
+def config_validate(
+    file: Annotated[Path, typer.Argument(help="Site config YAML file.", show_default=False)],
+) -> None:
+    """Check a site config; print each problem (exit 2) or a short summary (exit 0)."""
+    from rdoflow.config.site import describe_site, load_site
+
+    try:
+        site = load_site(file)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    for line in describe_site(site):
+        out.print(line, markup=False, highlight=False)
+
+
+def _report_dir(base: Path, flow_name: str) -> Path:
+    return base / f"{flow_name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+
+
+def _show_reports(report_dir: Path, flow_name: str) -> None:
+    """A pipeline's one-screen summary when it wrote one, otherwise every stage report of the run."""
+    from rich.markdown import Markdown
+
+    summary = report_dir / f"{flow_name}.md"
+    if summary.exists():  # as written: a CI log keeps every line whole, and Markdown reads as it is
+        out.print(summary.read_text(), markup=False, highlight=False)
+    for report in [summary] if summary.exists() else sorted(report_dir.glob("*.md")):
+        if report != summary:
+            out.print(Markdown(report.read_text()))
+        out.print(f"report: {report}", markup=False, highlight=False)
+    if summary.exists():
+        out.print(f"every stage's report: {report_dir}", markup=False, highlight=False)
+
+
+def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None,
+                    typed: dict | None = None) -> None:
+    from rdoflow.flows.catalog import run_flow
+    from rdoflow.cli.console import quiet_diagnosed_tracebacks
+    from rdoflow.cli.progress_view import progress_shown
+
+    quiet_diagnosed_tracebacks()
+    report_dir = _report_dir(reports, flow_name)
+    try:
+        from rdoflow.flows.catalog import parse_params
+
+        given = parse_params(params or [])
+        with progress_shown(err):
+            result = run_flow(flow_name, site, report_dir, given, typed)
+        failure = None
+    except RdoflowError as exc:
+        failure = exc
+    except Exception as exc:  # not a condition rdoflow knows: show where it came from
+        err.print_exception()
+        failure = exc
+    if report_dir.exists():
+        _show_reports(report_dir, flow_name)
+    if failure is not None:
+        stage = getattr(failure, "stage", None)
+        if stage:
+            err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
+        if isinstance(failure, RdoflowError):
+            raise _fail(failure)
+        raise typer.Exit(_exit_status_for(failure))
+    for kind, where in (getattr(result, "reports", None) or {}).items():
+        out.print(f"{kind}: {where}", markup=False, highlight=False)  # whole paths, never wrapped
+    out.print(f"{flow_name}: PASS", style="bold green")
+
+
+ReportsOption = Annotated[Path, typer.Option("--reports", help="Directory that receives each run's reports.")]
+ParamOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--param", "-p", metavar="KEY=VALUE",
+                 help="A flow parameter (repeatable); values are read as YAML: true, 3, [a, b]. "
+                      "'rdoflow params FLOW' lists them."),
+]
+
+
+@app.command("run")
+def run_command(
+    flow_name: Annotated[str, typer.Argument(metavar="FLOW", help="Flow to run, e.g. nightly or node-introspection.")],
+    site: Annotated[Optional[Path], typer.Option("--site", help="Site config YAML file (flows that take a site).")] = None,
+    param: ParamOption = None,
+    reports: ReportsOption = Path(".rdoflow/reports"),
+) -> None:
+    """Run one flow in this process; exit 0 on a pass, 1 when a stage or the verdict fails, 2 on bad input."""
+    _run_and_report(flow_name, site, reports, param)
+
+
+@app.command("params")
+def params_command(
+    flow_name: Annotated[str, typer.Argument(metavar="FLOW", help="Flow whose parameters to list.")],
+) -> None:
+    """List a flow's parameters with their types, defaults and descriptions."""
+    from prefect.utilities.callables import parameter_schema
+
+    from rdoflow.flows.catalog import load_flow
+
+    try:
+        flow = load_flow(flow_name)
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    for name, prop in parameter_schema(flow).model_dump()["properties"].items():
+        kind = prop.get("type") or "/".join(str(o.get("type") or o.get("$ref", "").rsplit("/", 1)[-1])
+                                            for o in prop.get("anyOf", [])) or prop.get("$ref", "").rsplit("/", 1)[-1]
+        default = f" = {prop['default']!r}" if "default" in prop else " (required)"
+        out.print(f"{name}: {kind}{default}", markup=False, highlight=False)
+        if prop.get("description"):
+            out.print(f"    {prop['description']}", markup=False, highlight=False)
+
+
+@app.command("nightly")
+def nightly_command(
+    site: Annotated[
+        Optional[Path], typer.Option("--site", help="Site config YAML file; without it, the built-in lab.")
+    ] = None,
+    param: ParamOption = None,
+    reports: ReportsOption = Path(".rdoflow/reports"),
+    lab_dir: Annotated[Path, typer.Option("--lab-dir", help="Where the built-in lab keeps its files.")] = Path(
+        ".rdoflow/lab"
+    ),
+) -> None:
+    """Run the nightly pipeline against a site, or against a fresh built-in lab on 127.0.0.1."""
+    _run_and_report("nightly", site, reports, param, None if site else {"lab": {"dir": str(lab_dir)}})
+
+
+from rdoflow.cli.lab import lab_app  # noqa: E402  (after `app`: the sub-app imports nothing of cli at load)
+
+app.add_typer(lab_app, name="lab")
+
+from rdoflow.cli.results import compare_command, results_app  # noqa: E402
+
+app.command("compare")(compare_command)
+app.add_typer(results_app, name="results")
+
+from rdoflow.cli import review as cli_packages  # noqa: E402  (its commands use the helpers above)
+
+cli_packages.register(app)
+
+from rdoflow.cli import deploy as deploy_cli  # noqa: E402
+
+deploy_cli.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="rdoflow")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""``rdoflow review`` and ``rdoflow trigger``: package review and starting the pipeline for a pre-release drop.
+
+Registered on the main app by rdoflow/cli.py; exit codes follow its ``ExitStatus``. The CLI's
+helpers are imported when a command runs: rdoflow.cli imports this module while it loads.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rdoflow.errors import ConfigError, RdoflowError
+
+
+def check_package_refs(refs: list[str]) -> None:
+    """ConfigError listing every argument that is neither a URL nor a spec, an SRPM or a distgit directory."""
+    from rdoflow.tasks.review.packages import is_url, package_kind
+
+    problems = []
+    for ref in refs:
+        if is_url(ref):
+            continue
+        if not Path(ref).exists():
+            problems.append(f"{ref}: no such file or directory; expected a .spec file, a .src.rpm or a distgit "
+                            "directory")
+            continue
+        try:
+            package_kind(Path(ref), ref)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError("packages", problems)
+
+
+def review(
+    packages: Annotated[list[str], typer.Argument(metavar="PATH...", help="Spec files, SRPMs, distgit "
+                                                                         "directories, or their URLs.")],
+    backend: Annotated[str, typer.Option(help="static (built-in, this machine) or fedora-review.")] = "static",
+    source_mirror: Annotated[Optional[str], typer.Option(help="Fetch Sources by file name from this base URL.")] = None,
+    fetch: Annotated[bool, typer.Option(help="Download Sources not given and the upstream tarball.")] = True,
+    upstream_version: Annotated[Optional[str], typer.Option(help="Version for a DLRN template spec.")] = None,
+    reports: Annotated[Path, typer.Option("--reports", help="Directory that receives each run's reports.")] = Path(
+        ".rdoflow/reports"),
+) -> None:
+    """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input."""
+    from rdoflow.flows.package_review import package_review
+    from rdoflow.cli.main import _fail, _report_dir, out
+    from rdoflow.cli.console import quiet_diagnosed_tracebacks
+    from rdoflow.tasks.review.packages import ReviewFailed, ReviewSettings
+    from rdoflow.tasks.review.sandbox import check_sandbox, require_tools
+
+    try:
+        check_package_refs(packages)
+        settings = ReviewSettings(backend=backend, source_mirror=source_mirror, fetch_sources=fetch,
+                                  upstream_version=upstream_version)
+        if settings.backend == "static":
+            require_tools()
+            check_sandbox()
+    except RdoflowError as exc:
+        raise _fail(exc) from None
+    except ValueError as exc:  # pydantic: a bad option value
+        raise _fail(ConfigError("options", [f"--backend: {exc.errors()[0]['msg']}"])) from None
+    quiet_diagnosed_tracebacks()
+    report_dir = _report_dir(reports, "package-review")
+    failure = None
+    try:
+        package_review(packages, settings, report_dir)
+    except ReviewFailed as exc:
+        failure = exc
+    except RdoflowError as exc:
+        raise _fail(exc) from None
+    summary = report_dir / "package-review.md"
+    if summary.exists():
+        out.print(summary.read_text(), markup=False, highlight=False)
+        out.print(f"reviews: {report_dir}", markup=False, highlight=False)
+    if failure is not None:
+        raise _fail(failure)
+
+
+def trigger(
+    drop: Annotated[str, typer.Option("--drop", help="The drop's DLRN hash (commit_distro[_extended]).")],
+    deployment: Annotated[str, typer.Option(help="Deployment to run, FLOW/NAME.")] = "nightly/on-prerelease-drop",
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to end; exit 0 completed, 1 failed.")] = False,
+) -> None:
+    """Start the pipeline for a pre-release drop on the Prefect server; print the flow run's URL."""
+    from rdoflow.cli.main import ExitStatus, _fail, err, out
+    from rdoflow.tasks.prerelease.trigger import flow_run_url, start_pipeline
+
+    try:
+        flow_run = start_pipeline(deployment, drop, wait_seconds=None if wait else 0)
+    except RdoflowError as exc:
+        raise _fail(exc) from None
+    out.print(flow_run_url(flow_run), markup=False, highlight=False, soft_wrap=True)
+    if not wait:
+        return
+    state = flow_run.state
+    err.print(f"{flow_run.name}: {state.name if state else 'unknown'}", markup=False, highlight=False)
+    if state is None or not state.is_completed():
+        raise typer.Exit(ExitStatus.FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("review")(review)
+    app.command("trigger")(trigger)

@@ -1,0 +1,1 @@
+"""Inputs checked once at the edge: site configs, YAML files with their lines, SSH endpoints."""

@@ -1,0 +1,415 @@
+"""A site: everything the pipelines need to know about one environment, read from a YAML file and checked once.
+
+The models are also flow parameters (the Prefect UI renders them as a form and
+the server stores them in clear), so they hold no secrets: passwords and keys
+live in Blocks, and a site only names those blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import ValidationInfo, field_validator
+
+from rdoflow.errors import ConfigError
+from rdoflow.config.ssh import SSHTarget
+from rdoflow.config.yamlsource import Problem, YamlDocument, raise_problems, read_yaml, shown, validation_problems
+
+# Validation context key: the directory of the site file, against which its relative paths are read.
+SITE_DIR = "site_dir"
+SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+# The keys of undercloud.conf's [auth] section: the passwords and keys TripleO generates.
+_SECRET_KEY = re.compile(r"password|secret|token|cookie|encryption_key|hash_suffix", re.IGNORECASE)
+
+
+def site_path(value: str | Path, site_dir: Path) -> Path:
+    """An absolute path for a path written in a site file: ``~`` expanded, relative to the file's directory."""
+    return Path(os.path.abspath(site_dir / Path(value).expanduser()))
+
+
+def _from_site_dir(path: Path | None, info: ValidationInfo) -> Path | None:
+    # Only load_site passes the site directory; parameters from the UI or an API
+    # call are taken as they are (absolute, or relative to the worker's directory).
+    site_dir = (info.context or {}).get(SITE_DIR)
+    return path if path is None or site_dir is None else site_path(path, site_dir)
+
+
+def _regex(text: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"expected a regular expression, got {text!r} ({exc})") from None
+    return text
+
+
+def _ini_value(value: Any) -> Any:
+    if isinstance(value, (str, int, float)):
+        return value
+    raise ValueError(f"expected a string, number or true/false, got {shown(value)}")
+
+
+def _not_a_secret(key: str) -> str:
+    if _SECRET_KEY.search(key):
+        raise ValueError(
+            "secrets do not belong in the site config (the Prefect UI shows it in clear); leave them out "
+            "and TripleO generates them into undercloud-passwords.conf"
+        )
+    return key
+
+
+def _bug_number(value: Any) -> Any:
+    # Skip lists write Launchpad numbers bare (lp: 1798516); a whole number reads back unchanged.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _unique(names: list[str]) -> list[str]:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"each role may appear once; repeated: {', '.join(repeated)}")
+    return names
+
+
+SitePath = Annotated[Path, AfterValidator(_from_site_dir)]
+Regex = Annotated[str, AfterValidator(_regex)]
+IniValue = Annotated[str | int | float | bool, BeforeValidator(_ini_value)]
+IniSection = dict[Annotated[str, AfterValidator(_not_a_secret)], IniValue]
+RoleCounts = dict[str, Annotated[int, Field(ge=0)]]
+
+
+class UndercloudMinimums(BaseModel):
+    """What the undercloud host must have before `openstack undercloud install` is tried."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ram_gb: float = Field(24, ge=0, title="RAM (GiB)", description="Memory the host must have, in GiB.")
+    cpus: int = Field(8, ge=1, title="CPUs", description="CPU cores the host must have.")
+    disk_gb: float = Field(100, ge=0, title="Free disk (GiB)", description="Free space needed on 'disk_path', GiB.")
+    disk_path: str = Field("/", min_length=1, description="Path on the undercloud whose file system is measured.")
+
+
+class UndercloudSite(BaseModel):
+    """The undercloud (director) host: how to reach it, what it must have and how to install it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ssh: SSHTarget = Field(..., description="How to reach the undercloud over SSH (inline, or a saved block).")
+    hostname: str | None = Field(
+        None, description="Fully qualified host name the undercloud must report ('hostname -f'); empty: not checked."
+    )
+    require_fqdn: bool = Field(
+        True, title="Require FQDN",
+        description="Fail the preflight when the host name is not fully qualified, as TripleO requires.",
+    )
+    minimums: UndercloudMinimums = Field(
+        default_factory=UndercloudMinimums, description="Resources the preflight checks before installing."
+    )
+    conf: dict[str, IniSection] = Field(
+        default_factory=lambda: {"DEFAULT": {}},
+        description="undercloud.conf settings: section name, then key and value (e.g. DEFAULT: {local_ip: "
+        "192.168.24.1/24}). Passwords are left out; TripleO generates them.",
+    )
+    install_timeout: int = Field(7200, gt=0, description="Seconds 'openstack undercloud install' (or upgrade) takes.")
+
+    @field_validator("ssh")
+    @classmethod
+    def _key_files_from_site_dir(cls, ssh: SSHTarget, info: ValidationInfo) -> SSHTarget:
+        files = {name: _from_site_dir(getattr(ssh, name), info) for name in ("private_key_file", "known_hosts")}
+        return ssh.model_copy(update=files)
+
+
+class CloudSite(BaseModel):
+    """How the flows reach the OpenStack APIs (Ironic, Heat) of the undercloud."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cloud: str = Field("undercloud", min_length=1, description="Name of the cloud entry in clouds.yaml.")
+    clouds_yaml: SitePath | None = Field(
+        None, description="clouds.yaml on the machine that runs the flow; empty: the usual places "
+        "(./clouds.yaml, ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml)."
+    )
+    block: str | None = Field(
+        None, description="Name of a saved OpenStack cloud block to use instead (holds the credentials)."
+    )
+    region: str | None = Field(None, description="Region name, when the cloud has more than one.")
+
+
+class InventorySite(BaseModel):
+    """The bare-metal nodes to import and introspect, and how hard to try."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: SitePath | None = Field(
+        None, description="instackenv.json or nodes.yaml on the machine that runs the flow (the file "
+        "'openstack overcloud node import' takes); relative to the site file."
+    )
+    concurrency: int = Field(10, ge=1, description="Nodes introspected at the same time.")
+    node_timeout: int = Field(1800, gt=0, description="Seconds one node may take to be inspected.")
+    retries: int = Field(1, ge=0, description="Extra inspection attempts for a node that failed.")
+    # Not named "required", as it was at first: Prefect's server drops every key of that name from a
+    # parameter schema before it checks a deployment's defaults, so a site with it could not be a
+    # deployment's parameter. Files that still say "required" are read the same.
+    min_available: RoleCounts = Field(
+        default_factory=dict, validation_alias=AliasChoices("min_available", "required"),
+        description="Minimum number of available nodes per role (profile), e.g. {control: 3, compute: 2}; "
+        "fewer fails the stage.",
+    )
+
+
+class OvercloudSite(BaseModel):
+    """The overcloud deployment: the Heat stack, its templates and how many nodes per role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stack: str = Field("overcloud", min_length=1, description="Name of the Heat stack (--stack).")
+    templates: str = Field(
+        "/usr/share/openstack-tripleo-heat-templates",
+        min_length=1,
+        description="Directory of the heat templates on the undercloud (--templates).",
+    )
+    environment_files: list[str] = Field(
+        default_factory=list, description="Environment files on the undercloud, in order (-e each)."
+    )
+    roles: RoleCounts = Field(
+        default_factory=dict, description="Node count per role, e.g. {Controller: 3, Compute: 2}; empty: "
+        "the templates' defaults."
+    )
+    timeout: int = Field(240, gt=0, description="Minutes the deployment may take (--timeout).")
+    extra_args: list[str] = Field(
+        default_factory=list, description="More arguments for 'openstack overcloud deploy', one per item."
+    )
+
+
+class RegressionSite(BaseModel):
+    """The regression suite run before and after the upgrade."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["tempest", "rally", "scripts"] = Field(
+        "tempest", description="Tempest (stestr), a Rally verification, or a directory of test scripts."
+    )
+    workdir: str = Field(
+        "/home/stack/tempest", min_length=1,
+        description="Directory on the undercloud: the Tempest workspace, or the scripts for 'scripts'.",
+    )
+    include: list[Regex] = Field(
+        default_factory=list, description="Run only tests whose id matches one of these regular expressions; "
+        "empty: the whole suite."
+    )
+    exclude: list[Regex] = Field(
+        default_factory=list, description="Skip tests whose id matches one of these regular expressions."
+    )
+    concurrency: int = Field(4, ge=1, description="Test workers run at the same time.")
+    timeout: int = Field(10800, gt=0, description="Seconds one whole run (pre or post) may take.")
+    script_timeout: int = Field(900, gt=0, description="Seconds one script may take ('scripts' only).")
+
+
+class UpgradePlan(BaseModel):
+    """How the upgrade is run between the two regression runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles_order: Annotated[list[str], AfterValidator(_unique)] = Field(
+        default_factory=lambda: ["Controller", "Compute"],
+        description="Roles upgraded one after another, in this order.",
+    )
+    environment_files: list[str] = Field(
+        default_factory=list, description="Environment files on the undercloud added for the upgrade (-e each)."
+    )
+    undercloud: bool = Field(True, description="Upgrade the undercloud first.")
+
+
+class KnownFailure(BaseModel):
+    """A test expected to fail, and why: its failure is reported as known, not hidden."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    test: Regex = Field(
+        ..., description="Regular expression matched at the start of the test id; a prefix such as "
+        "'neutron_tempest_plugin.scenario' covers a whole package."
+    )
+    reason: str = Field(..., min_length=1, description="Why the test fails, for the report.")
+    bug: Annotated[str | None, BeforeValidator(_bug_number)] = Field(
+        None, validation_alias=AliasChoices("bug", "lp"),
+        description="Bug reference (Launchpad, Bugzilla, Jira); 'lp' as in TripleO skip lists is accepted.",
+    )
+
+
+class ComparisonPolicy(BaseModel):
+    """How the pre- and post-upgrade runs are judged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    known_failures: list[KnownFailure] = Field(
+        default_factory=list, description="Tests known to fail: tagged 'known' with their bug, not regressions."
+    )
+    flaky: list[Regex] = Field(
+        default_factory=list, description="Regular expressions of tests whose failure alone does not turn "
+        "the verdict red."
+    )
+    slower_ratio: float = Field(1.5, gt=1, description="A test is slower when post/pre duration exceeds this ratio...")
+    slower_seconds: float = Field(5.0, ge=0, description="...and it also takes at least this many seconds more.")
+    history_runs: int = Field(10, ge=0, description="Earlier runs looked at to tell flaky tests; 0: none.")
+
+
+class ResultsStore(BaseModel):
+    """Where regression results are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location: str = Field(
+        ".rdoflow/results", min_length=1,
+        description="Directory or fsspec URL (s3://, gs://, ...) that receives one Parquet partition per run; "
+        "a relative directory in a site file is read from the file's directory.",
+    )
+
+    @field_validator("location")
+    @classmethod
+    def _local_from_site_dir(cls, location: str, info: ValidationInfo) -> str:
+        # A URL is left alone; a local directory written in a site file is read like its other paths.
+        if "://" in location or (info.context or {}).get(SITE_DIR) is None:
+            return location
+        return str(site_path(location, info.context[SITE_DIR]))
+
+
+class SiteConfig(BaseModel):
+    """One environment the pipelines run against: an undercloud, its nodes, the overcloud, tests and policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        ..., json_schema_extra={"pattern": SLUG.pattern},
+        description="Short name of the site (lowercase letters, digits and '-'); names runs and reports.",
+    )
+    undercloud: UndercloudSite = Field(..., description="The undercloud host.")
+    cloud: CloudSite = Field(default_factory=CloudSite, description="How to reach the undercloud's OpenStack APIs.")
+    inventory: InventorySite = Field(default_factory=InventorySite, description="The bare-metal nodes.")
+    overcloud: OvercloudSite = Field(default_factory=OvercloudSite, description="The overcloud deployment.")
+    regression: RegressionSite = Field(default_factory=RegressionSite, description="The regression suite.")
+    upgrade: UpgradePlan = Field(default_factory=UpgradePlan, description="The upgrade between the two test runs.")
+    policy: ComparisonPolicy = Field(default_factory=ComparisonPolicy, description="How the two runs are compared.")
+    results: ResultsStore = Field(default_factory=ResultsStore, description="Where test results are stored.")
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, name: str) -> str:
+        if not SLUG.match(name):
+            raise ValueError(f"expected a short lowercase name of letters, digits and '-' (like 'lab' or "
+                             f"'prod-east'), got {name!r}")
+        return name
+
+
+# Local files a site refers to: a typo there must fail now, not an hour into a nightly run.
+REFERENCED_FILES = (
+    ("undercloud", "ssh", "private_key_file"),
+    ("undercloud", "ssh", "known_hosts"),
+    ("cloud", "clouds_yaml"),
+    ("inventory", "file"),
+)
+
+
+def load_site(path: str | Path) -> SiteConfig:
+    """Read and check a site config file.
+
+    Relative paths in the file are taken from the file's directory and made
+    absolute, ``~`` is the home of the user running rdoflow. Raises ConfigError
+    listing every problem found, each with the file as given, the field and the line.
+    """
+    document = read_yaml(path)
+    source = document.source
+    if document.data is None:
+        raise ConfigError(source, [f"{source}: the file is empty; expected a mapping with at least 'name' and "
+                                   "'undercloud'"])
+    if not isinstance(document.data, dict):
+        raise ConfigError(source, [f"{source}: expected a mapping at the top level, got {shown(document.data)}"])
+    site_dir = Path(os.path.abspath(path)).parent
+    problems = document.problems + _missing_files(document, site_dir)
+    try:
+        site = SiteConfig.model_validate(document.data, context={SITE_DIR: site_dir})
+    except ValidationError as exc:
+        raise_problems(source, problems + validation_problems(exc, document, SiteConfig))
+    if problems:
+        raise_problems(source, problems)
+    return site
+
+
+def _missing_files(document: YamlDocument, site_dir: Path) -> list[Problem]:
+    """Referenced local files that are not there; read from the raw data so that other faults do not hide them."""
+    problems = []
+    tofu = document.value_at(("undercloud", "ssh", "host_key_policy")) == "trust-on-first-use"
+    for loc in REFERENCED_FILES:
+        value = document.value_at(loc)
+        if not isinstance(value, str) or (tofu and loc[-1] == "known_hosts"):
+            continue  # a wrong type is the model's to report; first contact creates known_hosts
+        file = site_path(value, site_dir)
+        if not _exists(file):
+            problems.append(document.problem(loc, f"no such file: {file}"))
+        elif file.is_dir():
+            problems.append(document.problem(loc, f"is a directory, expected a file: {file}"))
+    return problems
+
+
+def _exists(file: Path) -> bool:
+    try:
+        return file.exists()
+    except (OSError, ValueError):  # a NUL byte or an over-long name
+        return False
+
+
+def describe_site(site: SiteConfig) -> list[str]:
+    """A few lines on what the site says, for `rdoflow config validate` and logs."""
+    undercloud, overcloud = site.undercloud, site.overcloud
+    wanted = undercloud.minimums
+    regression, policy = site.regression, site.policy
+    roles = ", ".join(f"{role}={count}" for role, count in overcloud.roles.items()) or "roles from the templates"
+    upgrade = " then ".join((["undercloud"] if site.upgrade.undercloud else []) + site.upgrade.roles_order)
+    return [
+        f"site: {site.name}",
+        f"undercloud: {_ssh_summary(site.undercloud.ssh)}",
+        f"undercloud minimums: {wanted.cpus} CPUs, {wanted.ram_gb:g} GiB RAM, "
+        f"{wanted.disk_gb:g} GiB free on {wanted.disk_path}",
+        f"cloud: {_cloud_summary(site.cloud)}",
+        f"inventory: {_inventory_summary(site.inventory)}",
+        f"overcloud: stack '{overcloud.stack}', {roles}, {len(overcloud.environment_files)} environment file(s)",
+        f"regression: {regression.kind} in {regression.workdir}, {len(regression.include)} include and "
+        f"{len(regression.exclude)} exclude pattern(s), concurrency {regression.concurrency}",
+        f"upgrade: {upgrade or 'nothing'}",
+        f"policy: {len(policy.known_failures)} known failure(s), {len(policy.flaky)} flaky pattern(s), "
+        f"slower above {policy.slower_ratio:g}x and +{policy.slower_seconds:g} s",
+        f"results: {site.results.location}",
+    ]
+
+
+def _ssh_summary(ssh: SSHTarget) -> str:
+    if ssh.block:
+        return f"SSH host block '{ssh.block}'"
+    return f"{ssh.address} (host keys: {ssh.host_key_policy})"
+
+
+def _cloud_summary(cloud: CloudSite) -> str:
+    if cloud.block:
+        return f"OpenStack cloud block '{cloud.block}'"
+    region = f", region {cloud.region}" if cloud.region else ""
+    return f"'{cloud.cloud}' from {cloud.clouds_yaml or 'clouds.yaml'}{region}"
+
+
+def _inventory_summary(inventory: InventorySite) -> str:
+    if inventory.file is None:
+        return "no file"
+    return f"{inventory.file} ({_node_count(inventory.file)})"
+
+
+def _node_count(file: Path) -> str:
+    """How many nodes an instackenv.json or nodes.yaml lists; the inventory stage does the real checking."""
+    try:
+        text = file.read_text(encoding="utf-8")
+        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        return f"cannot be read: {exc.__class__.__name__}"
+    nodes = data.get("nodes") if isinstance(data, dict) else data
+    return f"{len(nodes)} nodes" if isinstance(nodes, list) else "no 'nodes' list"

@@ -1,0 +1,1 @@
+"""The baremetal domain: inventories, Ironic enrollment and introspection of the overcloud nodes."""

@@ -1,0 +1,354 @@
+"""Ironic through openstacksdk: enroll an inventory idempotently, then manage → inspect → provide a window of nodes.
+
+Plain functions over a Connection. Polling is one node list per round for all the nodes in flight,
+with exponential backoff that starts over whenever something moved; state changes are single PUTs
+(openstacksdk's ``set_node_provision_state`` adds a GET after each). Work on many nodes returns a
+partition keyed by UUID: one node failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from openstack import exceptions
+from openstack.connection import Connection
+
+from rdoflow.waiting import Deadline
+from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, profile_of
+from rdoflow.tasks.baremetal.inventory import Inventory, NodeSpec
+
+log = logging.getLogger("rdoflow.baremetal")
+
+STATE_VERSION = "1.13"  # manage, inspect, provide and abort all exist at 1.13 (Ironic since Liberty)
+INVENTORY_VERSION = "1.81"  # GET /v1/nodes/{id}/inventory (Ironic's built-in inspection, 2023.1)
+RETRIABLE = [409, 503]  # node locked by the conductor, service busy: what openstacksdk retries too
+POLL_FIELDS = ["uuid", "name", "provision_state", "target_provision_state", "last_error", "maintenance",
+               "maintenance_reason", "properties"]
+MATCH_FIELDS = ["uuid", "name", "driver", "driver_info", "properties", "resource_class", "provision_state",
+                "maintenance"]
+HARDWARE_KEYS = ("cpus", "memory_mb", "local_gb")
+MASKED = "******"  # how Ironic shows a password it holds
+CONNECT_RETRIES = 3  # a pooled keep-alive connection the API server closed: resend (keystoneauth backs off)
+Progress = Callable[[int, int, str], None]
+
+
+def steady(conn: Connection) -> Connection:
+    """The Connection with dropped connections retried: requests sent from several threads keep more
+    pooled connections, and an API server closes idle ones ('Remote end closed connection')."""
+    conn.baremetal.connect_retries = CONNECT_RETRIES
+    return conn
+
+
+class RequestCounter:
+    """Counts the HTTP requests a Connection sends (a response hook on its requests session)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.by_method: Counter = Counter()
+        self._lock = threading.Lock()
+        self._hooks = conn.session.session.hooks["response"]
+        self._hooks.append(self._count)
+
+    def _count(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        with self._lock:  # requests are sent from several threads
+            self.by_method[response.request.method] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_method.values())
+
+    def stop(self) -> None:
+        if self._count in self._hooks:
+            self._hooks.remove(self._count)
+
+
+# --- enrolling -------------------------------------------------------------------------------------
+
+def _matcher(nodes: list, ports: list) -> Callable[[NodeSpec], Any]:
+    """Finds the Ironic node of an inventory node: same name, else a port with one of its MACs."""
+    by_name = {node.name: node for node in nodes if node.name}
+    by_id = {node.id: node for node in nodes}
+    node_of_mac = {port.address.lower(): port.node_id for port in ports}
+
+    def match(spec: NodeSpec) -> Any:
+        if spec.name and spec.name in by_name:
+            return by_name[spec.name]
+        return next((by_id[node_of_mac[mac]] for mac in spec.macs if node_of_mac.get(mac) in by_id), None)
+
+    return match
+
+
+def _listing(conn: Connection) -> tuple[list, list]:
+    bm = conn.baremetal
+    return list(bm.nodes(fields=MATCH_FIELDS)), list(bm.ports(fields=["address", "node_uuid"]))
+
+
+def node_patch(node: Any, spec: NodeSpec) -> list[dict]:
+    """JSON patch that brings an existing node in line with the file, leaving inspection's figures alone."""
+    patch = []
+    if spec.name and node.name != spec.name:
+        patch.append({"op": "replace", "path": "/name", "value": spec.name})
+    if node.driver != spec.driver:
+        patch.append({"op": "replace", "path": "/driver", "value": spec.driver})
+    held = node.driver_info or {}
+    wanted = spec.driver_info()
+    if any(held.get(key) not in (value, MASKED) for key, value in wanted.items()):
+        patch.append({"op": "add", "path": "/driver_info", "value": wanted})
+    properties = node.properties or {}
+    for key, value in spec.properties().items():
+        # Inspection's figures win over the file's; the file's profile and root device hints win.
+        if properties.get(key) != value and (key not in HARDWARE_KEYS + ("cpu_arch",) or key not in properties):
+            patch.append({"op": "add", "path": f"/properties/{key}", "value": value})
+    if node.resource_class != spec.resource_class:
+        patch.append({"op": "add", "path": "/resource_class", "value": spec.resource_class})
+    return patch
+
+
+def enroll(conn: Connection, inventory: Inventory, senders: int = 8) -> Enrollment:
+    """Create the inventory's nodes and ports in Ironic; a node already there (same name, or one of its
+    MACs on a port) is patched where it differs, never duplicated. Two list calls, then one request
+    per change, sent by ``senders`` threads (each node's port after its node)."""
+    nodes, ports = _listing(steady(conn))
+    match = _matcher(nodes, ports)
+    node_of_mac = {port.address.lower(): port.node_id for port in ports}
+    result = Enrollment()
+    with ThreadPoolExecutor(max_workers=max(1, senders)) as pool:
+        done = list(pool.map(lambda spec: _enroll_one(conn, spec, match(spec), node_of_mac), inventory.nodes))
+    for spec, (uuid, change, ports_created, warnings) in zip(inventory.nodes, done):
+        getattr(result, change).append(spec.name or (spec.macs[0] if spec.macs else spec.label))
+        result.uuids.append(uuid)
+        result.ports_created += ports_created
+        result.warnings += warnings
+    log.info("enrolled %d node(s): %d created, %d updated, %d unchanged, %d port(s) created",
+             len(inventory.nodes), len(result.created), len(result.updated), len(result.unchanged),
+             result.ports_created)
+    return result
+
+
+def _enroll_one(conn: Connection, spec: NodeSpec, node: Any, node_of_mac: dict[str, str]) -> tuple:
+    """One node: created or patched, then its missing ports. (uuid, created|updated|unchanged, ports, warnings)"""
+    bm = conn.baremetal
+    if node is None:
+        node = bm.create_node(name=spec.name, driver=spec.driver, driver_info=spec.driver_info(),
+                              properties=spec.properties(), resource_class=spec.resource_class,
+                              provision_state="enroll")
+        change = "created"
+    elif patch := node_patch(node, spec):
+        bm.patch_node(node, patch)
+        change = "updated"
+    else:
+        change = "unchanged"
+    created, warnings = 0, []
+    for mac in spec.macs:  # the inventory has no MAC twice, so no two threads create the same port
+        owner = node_of_mac.get(mac)
+        if owner is None:
+            bm.create_port(node_id=node.id, address=mac)
+            created += 1
+        elif owner != node.id:
+            warnings.append(f"{spec.label}: MAC {mac} is on another Ironic node ({owner}); left there")
+    return node.id, change, created, warnings
+
+
+def unsettled(conn: Connection, inventory: Inventory) -> list[str]:
+    """Why the inventory's nodes are not all usable as they stand (empty: every node exists, is not in
+    maintenance, and is ``available`` or ``active``). Two list calls."""
+    nodes, ports = _listing(conn)
+    match = _matcher(nodes, ports)
+    reasons = []
+    for spec in inventory.nodes:
+        node = match(spec)
+        if node is None:
+            reasons.append(f"{spec.label}: not in Ironic")
+        elif node.is_maintenance or node.provision_state not in ("available", "active"):
+            reasons.append(f"{spec.label}: {node.provision_state}{' (maintenance)' if node.is_maintenance else ''}")
+    return reasons
+
+
+# --- manage → inspect → provide ----------------------------------------------------------------------
+
+def set_state(conn: Connection, uuid: str, target: str) -> None:
+    """One PUT to the node's provision state (no GET after it, unlike ``set_node_provision_state``)."""
+    response = conn.baremetal.put(f"/nodes/{uuid}/states/provision", json={"target": target},
+                                  microversion=STATE_VERSION, raise_exc=False, retriable_status_codes=RETRIABLE)
+    exceptions.raise_from_response(response, error_message=f"Failed to set node {uuid} to {target}")
+
+
+def read_hardware(conn: Connection, node: Any) -> Hardware:
+    """Properties from the last poll, disks and NICs from the inspection inventory (one GET, when Ironic has it)."""
+    try:
+        response = conn.baremetal.get(f"/nodes/{node.id}/inventory", microversion=INVENTORY_VERSION,
+                                      raise_exc=False, retriable_status_codes=RETRIABLE)
+        exceptions.raise_from_response(response)
+        inventory = response.json()
+    except exceptions.HttpException as exc:  # no inventory (older Ironic, fake inspection): figures only
+        log.info("node %s: no inspection inventory (%s)", node.name or node.id, exc.status_code)
+        inventory = None
+    return Hardware.from_ironic(node.properties or {}, inventory)
+
+
+def _settled_state(state: str | None) -> bool:
+    """A state the node rests in until asked (a failed one keeps its target_provision_state: not a sign)."""
+    return state in ("enroll", "manageable", "available", "active", "error") or str(state).endswith("failed")
+
+
+def _error_unwritten(node: Any) -> bool:
+    """A failed state seen before its last_error (Ironic saves them apart, and a state PUT is answered
+    before the conductor acts): look again next round rather than report a failure with no reason."""
+    return str(node.provision_state).endswith("failed") and not node.last_error
+
+
+@dataclass
+class _Flight:
+    """One node in the window: what was last asked of it, and since when it has been trying."""
+
+    uuid: str
+    started: float
+    asked: str | None = None
+    inspected: bool = False
+    attempts: int = 0
+    note: str | None = None  # why an earlier attempt ended, when it was ours that ended it
+
+
+@dataclass
+class _Step:
+    """What one look at a node decided: a provision target to send, and/or how the node ended."""
+
+    target: str | None = None
+    result: NodeResult | None = None
+    node: Any = None
+    flight: _Flight | None = None
+
+
+def _result(flight: _Flight, node: Any, outcome: str, error: str | None = None) -> NodeResult:
+    return NodeResult(uuid=flight.uuid, name=getattr(node, "name", None),
+                      profile=profile_of(getattr(node, "properties", None)), outcome=outcome,
+                      state=getattr(node, "provision_state", None),
+                      last_error=error or getattr(node, "last_error", None), attempts=flight.attempts)
+
+
+@dataclass
+class Window:
+    """manage → inspect → provide for many nodes, at most ``concurrency`` in flight at a time.
+
+    Each round: one node list, a decision per node in flight, then that round's PUTs (and the
+    inventory reads of nodes that finished) sent together by a few threads, since an Ironic API
+    under load answers each one slowly rather than all of them slowly."""
+
+    conn: Connection
+    concurrency: int = 10
+    node_timeout: float = 1800
+    retries: int = 1
+    refresh: bool = False
+    poll_first: float = 0.2
+    poll_max: float = 5.0
+    senders: int = 8
+
+    def run(self, uuids: Iterable[str], progress: Progress | None = None) -> dict[str, NodeResult]:
+        """Drive every node to ``available`` (an ``active`` node counts and is left alone); the result
+        is keyed by UUID, each node succeeded, failed (Ironic's last_error) or timed out."""
+        steady(self.conn)
+        queue, flying, results = deque(dict.fromkeys(uuids)), {}, {}
+        total = len(queue)
+        wait: Iterator[int] | None = None
+        with ThreadPoolExecutor(max_workers=max(1, min(self.senders, self.concurrency))) as pool:
+            while queue or flying:
+                while queue and len(flying) < self.concurrency:
+                    uuid = queue.popleft()
+                    flying[uuid] = _Flight(uuid, time.monotonic())
+                if wait is not None:
+                    next(wait)  # sleeps: a little longer each quiet round
+                observed = {node.id: node for node in self.conn.baremetal.nodes(fields=POLL_FIELDS)
+                            if node.id in flying}
+                steps = {uuid: self._decide(flying[uuid], observed.get(uuid)) for uuid in flying}
+                for uuid, result in zip(steps, pool.map(self._carry_out, steps.values())):
+                    if result is not None:
+                        results[uuid] = result
+                        del flying[uuid]
+                        if progress:
+                            progress(len(results), total, f"{result.name or uuid}: {result.outcome}")
+                moved = any(step.target or step.result for step in steps.values())
+                if moved or wait is None:  # something moved: poll soon again; otherwise back off
+                    wait = iter(Deadline(self.node_timeout * (self.retries + 1) + 60, f"{len(flying)} node(s)",
+                                         target="available", first_delay=self.poll_first, max_delay=self.poll_max))
+                    next(wait)
+        return results
+
+    def _carry_out(self, step: _Step) -> NodeResult | None:
+        """Send the step's PUT; read the hardware of a node that succeeded. Returns the node's end, if any."""
+        if step.target:
+            try:
+                set_state(self.conn, step.flight.uuid, step.target)
+            except exceptions.HttpException as exc:  # Ironic refused: that node fails, the others go on
+                refused = f"{step.target} refused: {exc.status_code}: {exc.details or exc}"
+                if step.result is None:
+                    return _result(step.flight, step.node, "failed", refused)
+                log.warning("node %s: %s", step.node.name or step.node.id, refused)
+        if step.result is not None and step.result.outcome == "succeeded":
+            step.result.hardware = read_hardware(self.conn, step.node)
+        return step.result
+
+    def _decide(self, flight: _Flight, node: Any) -> _Step:
+        """Look at one node's latest state: what to ask of it next, or how it ended."""
+        if node is None:
+            step = _Step(result=_result(flight, node, "failed", "the node is no longer in Ironic"))
+        elif node.is_maintenance:
+            step = _Step(result=_result(flight, node, "failed", f"in maintenance: {node.maintenance_reason or '?'}"))
+        elif time.monotonic() - flight.started > self.node_timeout:
+            step = self._timed_out(flight, node)
+        elif not _settled_state(node.provision_state) or _error_unwritten(node):  # a transition is under way
+            step = _Step()
+        else:
+            step = self._next_step(flight, node)
+            flight.asked = step.target or flight.asked
+        step.node, step.flight = node, flight
+        return step
+
+    def _next_step(self, flight: _Flight, node: Any) -> _Step:
+        state = node.provision_state
+        if state == "active":
+            return _Step(result=_result(flight, node, "succeeded"))
+        if state == "available":
+            known = all((node.properties or {}).get(key) for key in HARDWARE_KEYS)
+            if flight.inspected or (known and not self.refresh and flight.asked is None):
+                return _Step(result=_result(flight, node, "succeeded"))
+            return self._ask(flight, node, "manage", allowed=flight.asked is None)
+        if state == "enroll":
+            return self._ask(flight, node, "manage", allowed=flight.asked is None)
+        if state == "manageable":
+            flight.inspected |= flight.asked == "inspect"
+            if flight.inspected:
+                return self._ask(flight, node, "provide", allowed=flight.asked != "provide")
+            return self._inspect(flight)
+        if state == "inspect failed" and flight.attempts <= self.retries:
+            log.warning("node %s: inspection failed (%s); retrying", node.name or node.id, node.last_error)
+            return self._inspect(flight)
+        error = flight.note if state == "inspect failed" and flight.note else None
+        return _Step(result=_result(flight, node, "failed", error or node.last_error or f"left in state {state!r}"))
+
+    def _ask(self, flight: _Flight, node: Any, target: str, *, allowed: bool) -> _Step:
+        if not allowed:  # asked already, and the node came back without moving on: Ironic said no
+            return _Step(result=_result(flight, node, "failed", node.last_error or f"{flight.asked} did not take"))
+        return _Step(target=target)
+
+    def _inspect(self, flight: _Flight) -> _Step:
+        flight.attempts += 1
+        flight.started = time.monotonic()  # each attempt has the whole node_timeout
+        return _Step(target="inspect")
+
+    def _timed_out(self, flight: _Flight, node: Any) -> _Step:
+        state = node.provision_state
+        note = f"not available after {self.node_timeout:g} s (state {state!r}, attempt {flight.attempts})"
+        # An 'inspect wait' node is aborted: no ramdisk should boot for nothing. With an attempt left,
+        # it comes back as 'inspect failed' and _next_step inspects it again.
+        abort = "abort" if state == "inspect wait" else None
+        if abort and flight.attempts <= self.retries:
+            flight.note, flight.started = note, time.monotonic()
+            return _Step(target=abort)
+        error = note if not node.last_error else f"{note}; {node.last_error}"
+        return _Step(target=abort, result=_result(flight, node, "timed_out", error))

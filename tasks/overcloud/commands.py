@@ -1,0 +1,139 @@
+"""The TripleO commands of the deploy and upgrade stages: their argument lists, and what their output says
+when they fail (``ERROR:`` lines, Ironic's failure of a node, ansible's ``fatal:`` lines and PLAY RECAP).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+import yaml
+from pydantic import BaseModel, Field
+
+from rdoflow.config.site import OvercloudSite, UpgradePlan
+
+# Past the deploy's own --timeout: the command prints its failure and exits before ssh gives up on it.
+COMMAND_MARGIN_SECONDS = 600
+
+_ERROR = re.compile(r"^(?:stderr: |stdout: )?ERROR:\s*(?P<message>.+)$")
+_NODE_FAILED = re.compile(r"Node (?P<node>.+?) reached failure state \"(?P<state>[^\"]+)\";? "
+                          r"the last error is:? (?P<error>.*)$")
+_FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|UNREACHABLE)! => (?P<data>.*)$")
+_RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+"
+                    r"failed=(?P<failed>\d+)")
+_HOST_DONE = re.compile(r"^(?:ok|changed|fatal|failed|skipping): \[(?P<host>[^\]]+)\]")
+
+
+class StackStep(BaseModel):
+    """One command of a stage, and what rdoflow watches while it runs."""
+
+    name: str = Field(description="What the report calls it, e.g. 'upgrade run Compute'.")
+    key: str = Field(description="Artifact-safe name (lowercase letters, digits, '-').")
+    argv: list[str]
+    stack: str
+    timeout: float = Field(description="Seconds the command may run.")
+    drives_stack: bool = Field(description="True when the command creates or updates the Heat stack.")
+    hosts: int = Field(0, description="Nodes the command works on, for progress ('upgrade run').")
+
+
+class NodeFailure(BaseModel):
+    """A node the command names as failed: Ironic's provisioning, or an ansible host."""
+
+    node: str
+    state: str
+    error: str
+
+
+def roles_environment(roles: dict[str, int]) -> str:
+    """The environment file that sets each role's node count, as TripleO's node-info.yaml does."""
+    return yaml.safe_dump({"parameter_defaults": {f"{role}Count": count for role, count in roles.items()}},
+                          sort_keys=False)
+
+
+def roles_file_name(stack: str) -> str:
+    return f"rdoflow-roles-{stack}.yaml"
+
+
+def _environment_args(files: Sequence[str]) -> list[str]:
+    return [arg for name in files for arg in ("-e", name)]
+
+
+def deploy_files(overcloud: OvercloudSite) -> list[str]:
+    """The -e files of the deploy, in order: the site's, then the role counts (when the site sets them)."""
+    return [*overcloud.environment_files, *([roles_file_name(overcloud.stack)] if overcloud.roles else [])]
+
+
+def deploy_step(overcloud: OvercloudSite) -> StackStep:
+    argv = ["openstack", "overcloud", "deploy", "--templates", overcloud.templates,
+            *_environment_args(deploy_files(overcloud)), "--stack", overcloud.stack,
+            "--timeout", str(overcloud.timeout), *overcloud.extra_args]
+    return StackStep(name="overcloud deploy", key="overcloud-deploy", argv=argv, stack=overcloud.stack,
+                     timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=True)
+
+
+def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeout: float) -> list[StackStep]:
+    """undercloud upgrade (when asked), prepare, run --limit ROLE for each role in order, converge."""
+    stack, budget = overcloud.stack, overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS
+    files = _environment_args([*deploy_files(overcloud), *plan.environment_files])
+    steps = []
+    if plan.undercloud:
+        steps.append(StackStep(name="undercloud upgrade", key="undercloud-upgrade",
+                               argv=["openstack", "undercloud", "upgrade", "-y"], stack=stack,
+                               timeout=undercloud_timeout, drives_stack=False))
+    for step in ("prepare", "converge"):
+        argv = ["openstack", "overcloud", "upgrade", step, "--templates", overcloud.templates, *files,
+                "--stack", stack, "--timeout", str(overcloud.timeout), "-y"]
+        steps.append(StackStep(name=f"upgrade {step}", key=f"upgrade-{step}", argv=argv, stack=stack,
+                               timeout=budget, drives_stack=True))
+    converge = steps.pop()
+    for role in plan.roles_order:
+        steps.append(StackStep(
+            name=f"upgrade run {role}", key=f"upgrade-run-{_slug(role)}",
+            argv=["openstack", "overcloud", "upgrade", "run", "--limit", role, "--stack", stack, "-y"],
+            stack=stack, timeout=budget, drives_stack=False, hosts=overcloud.roles.get(role, 0),
+        ))
+    return [*steps, converge]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def error_lines(lines: Sequence[str]) -> list[str]:
+    """The ``ERROR: ...`` messages a TripleO command printed, in order."""
+    return [m["message"].strip() for line in lines if (m := _ERROR.match(line.strip()))]
+
+
+def node_failures(lines: Sequence[str]) -> list[NodeFailure]:
+    """Nodes that Ironic failed while the command provisioned them, with their last_error."""
+    return [NodeFailure(node=m["node"], state=m["state"], error=m["error"].strip())
+            for line in lines if (m := _NODE_FAILED.search(line))]
+
+
+def ansible_failures(lines: Sequence[str]) -> list[NodeFailure]:
+    """Hosts an ansible run failed: each ``fatal: [host]: FAILED! => {...}`` with its message."""
+    found = []
+    for line in lines:
+        match = _FATAL.match(line.strip())
+        if match:
+            try:
+                data = json.loads(match["data"])
+                message = data.get("msg") or data.get("stderr") or match["data"]
+            except (ValueError, AttributeError):
+                message = match["data"]
+            found.append(NodeFailure(node=match["host"], state=match["kind"], error=str(message)))
+    return found
+
+
+def recap_failed(lines: Sequence[str]) -> list[str]:
+    """The PLAY RECAP lines of hosts with failed or unreachable tasks."""
+    return [" ".join(line.split()) for line in lines
+            if (m := _RECAP.match(line.strip())) and (int(m["failed"]) or int(m["unreachable"]))]
+
+
+def host_reported(line: str) -> str | None:
+    """The host an ansible result line is about (``changed: [host]``), if it is one."""
+    match = _HOST_DONE.match(line.strip())
+    return match["host"] if match else None
+

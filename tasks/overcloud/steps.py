@@ -1,0 +1,282 @@
+"""Running the deploy and upgrade commands on the undercloud while Heat is followed, and judging each step.
+
+A step's command runs over SSH in a worker thread while this thread polls the stack, so progress moves
+while the command runs. A dropped session is retried (``SSHConnectionLost`` is transient), but each
+attempt first waits for what an earlier one left running (its command on the host, then the stack's
+action); when that action already finished, the command is not run again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+from pydantic import BaseModel, Field
+
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import CloudSite, OvercloudSite
+from rdoflow.reports.orchestration import render_stage
+from rdoflow.tasks.overcloud import stack as heat_stack
+from rdoflow.tasks.overcloud.stack import FailedResource, ResourceCount, StackSnapshot
+from rdoflow.tasks.overcloud.commands import StackStep, deploy_step, host_reported, roles_environment, roles_file_name
+from rdoflow.tasks.progress import StageProgress
+from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
+from rdoflow.tasks.retries import TRANSIENT_RETRIES
+from rdoflow.tasks.ssh.remote import RemoteResult, put, run
+from rdoflow.tasks.ssh.processes import wait_until_ended
+from rdoflow.tasks.overcloud.diagnosis import diagnose_command, diagnose_stack, step_error
+
+Outcome = Literal["succeeded", "failed", "not run"]
+
+
+class StepResult(BaseModel):
+    """What one step did: outcome, duration, the stack it left, and the first error with its evidence."""
+
+    name: str
+    command: str
+    outcome: Outcome = "not run"
+    duration: float = 0.0
+    command_seconds: float = Field(0.0, description="Time the command itself ran (this attempt).")
+    attempts: int = 0
+    stack_status: str | None = None
+    resources: ResourceCount | None = None
+    notes: list[str] = Field(default_factory=list)
+    error: str | None = None
+    error_kind: Literal["resource", "command", "timeout"] | None = None
+    evidence: list[str] = Field(default_factory=list)
+    hint: str | None = None
+    failures: list[FailedResource] = Field(default_factory=list)
+
+
+def _attempt() -> int:
+    context = TaskRunContext.get()
+    return context.task_run.run_count if context else 1
+
+
+def _in_thread(function: Any, *args: Any, **kwargs: Any) -> tuple[ThreadPoolExecutor, Future]:
+    """Run ``function`` in a worker thread that sees this thread's Prefect context (run logger)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rdoflow-command")
+    return pool, pool.submit(contextvars.copy_context().run, function, *args, **kwargs)
+
+
+def run_stack_step(host: SSHHost, heat: Any, step: StackStep, before: StackSnapshot,
+                   progress: StageProgress | None = None) -> StepResult:
+    """Run a command that creates or updates the stack, following the stack until the command ends."""
+    started, attempt = time.monotonic(), _attempt()
+    result = StepResult(name=step.name, command=" ".join(step.argv), attempts=attempt)
+    if wait_until_ended(host, step.argv, budget=step.timeout, what=step.name):
+        result.notes.append(f"attempt {attempt}: waited for the command an earlier session left running")
+    now = heat_stack.wait_settled(heat, step.stack, step.timeout, progress)
+    if heat_stack.action_since(before, now):
+        result.notes.append(f"attempt {attempt}: the stack action an earlier attempt started ended "
+                            f"{now.status}; the command was not run again")
+        return _judged(heat, result, now, None, started, progress)
+    if attempt > 1:
+        result.notes.append(f"attempt {attempt}: the earlier attempt's session dropped before the stack "
+                            "action began; the command was run again")
+    pool, command = _in_thread(run, host, step.argv, timeout=step.timeout, check=False)
+    try:
+        now = heat_stack.follow(heat, before, step.timeout + 60, command, progress)
+        outcome = command.result()  # raises SSHConnectionLost when the session dropped: retried
+    finally:
+        pool.shutdown(wait=False)
+    return _judged(heat, result, now if heat_stack.action_since(before, now) else None, outcome, started, progress)
+
+
+def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command: RemoteResult | None,
+            started: float, progress: StageProgress | None) -> StepResult:
+    """The step's outcome from the stack its action left (None: no action began) and the command's result."""
+    result.duration = time.monotonic() - started
+    result.command_seconds = command.duration if command is not None else 0.0
+    if stack is not None:
+        result.stack_status = stack.status
+        result.resources = heat_stack.report(heat, stack, progress, heat_stack.NESTED_DEPTH)
+    command_ok = command is None or command.status == "successful"
+    if stack is not None and stack.failed:
+        diagnose_stack(result, stack, heat_stack.stack_failures(heat, stack), command)
+    elif not command_ok:
+        diagnose_command(result, command)
+    elif stack is not None and not stack.complete:
+        diagnose_stack(result, stack, [], command)
+    else:
+        result.outcome = "succeeded"
+        if progress is not None:
+            progress.finish(note=stack.status if stack else "done")
+    return result
+
+
+def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | None = None) -> StepResult:
+    """Run a command that leaves the stack alone (undercloud upgrade, upgrade run), counting the
+    hosts it reports on for progress; a dropped session re-runs it once the first one ended."""
+    started, attempt = time.monotonic(), _attempt()
+    result = StepResult(name=step.name, command=" ".join(step.argv), attempts=attempt)
+    if wait_until_ended(host, step.argv, budget=step.timeout, what=step.name):
+        result.notes.append(f"attempt {attempt}: waited for the command an earlier session left running")
+    if attempt > 1:
+        result.notes.append(f"attempt {attempt}: run again after the session dropped")
+    hosts: set[str] = set()
+
+    def count(stream: str, line: str) -> None:
+        name = host_reported(line)
+        if name and progress is not None and name not in hosts:
+            hosts.add(name)
+            progress.update(min(len(hosts), step.hosts or len(hosts)), note=name)
+
+    outcome = run(host, step.argv, timeout=step.timeout, check=False, on_line=count)
+    result.duration, result.command_seconds = time.monotonic() - started, outcome.duration
+    if outcome.status != "successful":
+        diagnose_command(result, outcome)
+    else:
+        result.outcome = "succeeded"
+        if progress is not None:
+            progress.finish()
+    return result
+
+
+@task(name="observe-stack", task_run_name="observe stack {stack}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def settled_stack(cloud: CloudSite, stack: str, budget: float) -> StackSnapshot:
+    """The stack before a step, once any action in progress ended (a step's baseline)."""
+    return heat_stack.wait_settled(heat_stack.heat_for(cloud), stack, budget)
+
+
+@task(name="stack-step", task_run_name="{step.name}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def stack_step(host: SSHHost, cloud: CloudSite, step: StackStep, before: StackSnapshot) -> StepResult:
+    """``run_stack_step`` as a task; a dropped SSH session is retried, never a failed stack."""
+    # One unit until Heat lists the resources: an empty total would read as 100%.
+    progress = StageProgress(f"{step.key}-progress", f"{step.name}: stack {step.stack} resources complete", 1)
+    return run_stack_step(host, heat_stack.heat_for(cloud), step, before, progress)
+
+
+@task(name="command-step", task_run_name="{step.name}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def command_step(host: SSHHost, step: StackStep) -> StepResult:
+    """``run_command_step`` as a task; a dropped SSH session is retried."""
+    progress = StageProgress(f"{step.key}-progress", f"{step.name}: nodes done", step.hosts) if step.hosts else None
+    return run_command_step(host, step, progress)
+
+
+class StageReport(BaseModel):
+    """A deploy or upgrade stage: its steps in order (those after a failure 'not run') and the stack."""
+
+    stage: str = Field(description="overcloud-deploy or upgrade.")
+    site: str
+    stack: str
+    steps: list[StepResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(step.outcome == "succeeded" for step in self.steps)
+
+    @property
+    def failed_step(self) -> StepResult | None:
+        return next((step for step in self.steps if step.outcome == "failed"), None)
+
+    @property
+    def duration(self) -> float:
+        return sum(step.duration for step in self.steps)
+
+    @property
+    def stack_status(self) -> str | None:
+        return next((step.stack_status for step in reversed(self.steps) if step.stack_status), None)
+
+
+def run_step(host: SSHHost, cloud: CloudSite, step: StackStep) -> StepResult:
+    """One step as its task: a stack step from the settled stack as its baseline, or a plain command."""
+    if step.drives_stack:
+        return stack_step(host, cloud, step, settled_stack(cloud, step.stack, step.timeout))
+    return command_step(host, step)
+
+
+def run_steps(host: SSHHost, cloud: CloudSite, steps: list[StackStep]) -> list[StepResult]:
+    """The steps in order until one fails; the rest are reported 'not run'."""
+    results: list[StepResult] = []
+    for step in steps:
+        if results and results[-1].outcome == "failed":
+            results.append(StepResult(name=step.name, command=" ".join(step.argv)))
+        else:
+            results.append(run_step(host, cloud, step))
+    return results
+
+
+@task(name="upload-roles-environment", task_run_name="upload role counts of {overcloud.stack}",
+      cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
+def upload_roles_environment(host: SSHHost, overcloud: OvercloudSite) -> str | None:
+    """Put the environment file of the site's role counts in the undercloud user's home (None: no roles)."""
+    if not overcloud.roles:
+        return None
+    name = roles_file_name(overcloud.stack)
+    with tempfile.TemporaryDirectory(prefix="rdoflow-") as scratch:
+        local = Path(scratch) / name
+        local.write_text(roles_environment(overcloud.roles))
+        put(host, local, name)
+    return name
+
+
+@task(name="stage-report", task_run_name="{report.stage} report", cache_policy=NO_CACHE)
+def publish_report(report: StageReport, report_dir: Path | None = None) -> StageReport:
+    """Leave the stage's Markdown report as an artifact, and as ``report_dir/<stage>.md`` when asked."""
+    markdown = render_stage(report)
+    outcome = "pass" if report.passed else f"fail at {report.failed_step.name}" if report.failed_step else "fail"
+    create_markdown_artifact(markdown, key=report.stage,
+                             description=f"{report.stage} of stack {report.stack}: {outcome}")
+    if report_dir is not None:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / f"{report.stage}.md").write_text(markdown)
+    return report
+
+
+def require_succeeded(report: StageReport) -> None:
+    """Raise the failed step's error (its first real error, evidence and hint)."""
+    failed = report.failed_step
+    if failed is not None:
+        raise step_error(failed)
+
+
+def _deploy_key(context: Any, parameters: dict[str, Any]) -> str:
+    # The deploy's inputs only: a nightly resumed after a failed upgrade finds the same key.
+    return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address,
+                                        parameters["environment"])
+
+
+@task(name="environment-files", task_run_name="read environment files of {overcloud.stack}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def environment_files_digest(host: SSHHost, overcloud: OvercloudSite) -> str:
+    """A sha256 of the environment files' content on the host, so that an edited file is a new input of
+    the deploy (a missing one counts as missing: the deploy then says so)."""
+    if not overcloud.environment_files:
+        return ""
+    # The commands run in the home, so "~/x" is "x" (argv is quoted: the shell expands no "~").
+    paths = [path.removeprefix("~/") for path in overcloud.environment_files]
+    summed = run(host, ["sha256sum", "--", *paths], check=False, timeout=120, log_output=False)
+    return digest(summed.stdout, summed.exit_status)
+
+
+@task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def stack_deployed(cloud: CloudSite, stack: str) -> bool:
+    """Whether a deploy's outcome still holds: the stack is CREATE_COMPLETE or UPDATE_COMPLETE now."""
+    return heat_stack.observe(heat_stack.heat_for(cloud), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+@task(name="deploy-overcloud", task_run_name="deploy stack {overcloud.stack}", cache_key_fn=_deploy_key,
+      cache_expiration=STAGE_CACHE_EXPIRATION)
+def deploy_stage(host: SSHHost, cloud: CloudSite, overcloud: OvercloudSite, site_name: str,
+                 report_dir: Path | None = None, environment: str = "") -> StageReport:
+    """The whole deploy (role counts uploaded, the deploy step), cached on its inputs (``environment``: the
+    environment files' digest) when it succeeds; a failure writes its report and raises, so that it is
+    never reused."""
+    upload_roles_environment(host, overcloud)
+    report = StageReport(stage="overcloud-deploy", site=site_name, stack=overcloud.stack,
+                         steps=run_steps(host, cloud, [deploy_step(overcloud)]))
+    if not report.passed:
+        publish_report(report, report_dir)
+        require_succeeded(report)
+    return report

@@ -1,0 +1,160 @@
+"""A pipeline run's record of its stages: what ran, how long, what failed first, and the summary
+that explains a red verdict in one screen (the failed stage, its first real error, the evidence and
+what to do next), left as an artifact and a file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from pydantic import BaseModel, Field
+
+from rdoflow.errors import RdoflowError
+from rdoflow.reports.pipeline import render_summary
+from rdoflow.tasks.retries import http_status
+
+
+REPORTS = Path(".rdoflow/reports")
+
+
+def run_report_dir(pipeline: str) -> Path:
+    """Where a run given no report directory writes its reports: a new one per run (as the CLI makes),
+    ``.rdoflow/reports/<pipeline>-<UTC time>-<flow run id>``, so that runs on a worker keep theirs."""
+    context = FlowRunContext.get()
+    run = f"-{context.flow_run.id.hex[:8]}" if context and context.flow_run else ""
+    return REPORTS / f"{pipeline}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}{run}"
+
+
+class StageOutcome(BaseModel):
+    """One stage of a pipeline run."""
+
+    stage: str
+    outcome: Literal["pass", "fail", "skipped"]
+    seconds: float = 0.0
+    summary: str = ""
+    error: str = ""
+    reference: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    hint: str = ""
+
+
+class PipelineSummary(BaseModel):
+    """What a pipeline run did, stage by stage, and its verdict."""
+
+    pipeline: str
+    site: str
+    drop: str = ""
+    stages: list[StageOutcome] = Field(default_factory=list)
+    verdict: Literal["pass", "fail", "running"] = "running"
+    reports: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def failed(self) -> StageOutcome | None:
+        return next((stage for stage in self.stages if stage.outcome == "fail"), None)
+
+
+def _stage_of(exc: BaseException) -> str | None:
+    return getattr(exc, "stage", None)
+
+
+def _api_evidence(exc: BaseException, status: int) -> list[str]:
+    """What an OpenStack client's error tells of the request: its status, method and URL, request id."""
+    url, request_id = getattr(exc, "url", None), getattr(exc, "request_id", None)
+    return [f"HTTP {status}",
+            *([f"{getattr(exc, 'method', None) or 'request'} {url}"] if url else []),
+            *([f"request id {request_id}"] if request_id else [])]
+
+
+class Pipeline:
+    """Records each stage run inside ``with pipeline.stage(name):``; ``publish`` writes the summary.
+
+    The first failing stage's error is tagged with the stage's name (``exc.stage``) on its way out,
+    so that whoever catches it (the CLI, a parent pipeline) can say which stage failed.
+    """
+
+    def __init__(self, pipeline: str, site: str, *, stages: list[str], drop: str | None = "",
+                 report_dir: Path | None = None) -> None:
+        self.summary = PipelineSummary(pipeline=pipeline, site=site, drop=drop or "")
+        self.planned = list(stages)
+        self.report_dir = report_dir
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageOutcome]:
+        """Record the stage run inside the block.
+
+        The stage's subflows send no heartbeats of their own: they run in the pipeline's process,
+        whose flow run keeps sending its heartbeat, and Prefect 3.9 makes each synchronous flow run
+        wait up to a second at its end for its heartbeat thread (7 subflows: about 5 s a nightly).
+        """
+        outcome = StageOutcome(stage=name, outcome="pass")
+        started = time.monotonic()
+        try:
+            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                yield outcome
+        except BaseException as exc:
+            outcome.outcome = "fail"
+            self._explain(outcome, exc)
+            if _stage_of(exc) is None:
+                with suppress(AttributeError):  # the few exceptions that take no attributes stay untagged
+                    exc.stage = name
+            raise
+        finally:
+            outcome.seconds = round(time.monotonic() - started, 1)
+            self.summary.stages.append(outcome)
+
+    def skip(self, name: str, why: str) -> None:
+        self.summary.stages.append(StageOutcome(stage=name, outcome="skipped", summary=why))
+
+    def report(self, kind: str, location: str | Path) -> None:
+        """Name a report the summary should point to (e.g. the comparison's HTML)."""
+        self.summary.reports[kind] = str(location)
+
+    @staticmethod
+    def _explain(outcome: StageOutcome, exc: BaseException) -> None:
+        if isinstance(exc, RdoflowError):
+            outcome.error, outcome.reference = exc.message, exc.reference
+            outcome.evidence, outcome.hint = exc.evidence[:12], exc.hint or ""
+            # A nested pipeline already named the stage inside it that failed.
+            inner = _stage_of(exc)
+            if inner and inner != outcome.stage:
+                outcome.summary = f"failed in {inner}"
+        elif (status := http_status(exc)) is not None:  # an OpenStack API's answer, passed through unchanged
+            outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "openstack-api-error"
+            outcome.evidence, outcome.hint = _api_evidence(exc, status), (
+                "the service failed on its side and still did after the retries: its log has the request"
+                if status >= 500 else "the service refused the request: its log has the request and why"
+            ) + " (the flow run's logs hold the traceback)"
+        else:
+            outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "unexpected-error"
+            outcome.hint = "this is not a condition rdoflow knows; the flow run's logs hold the traceback"
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        self.summary.verdict = "fail" if exc is not None or self.summary.failed else "pass"
+        ran = {stage.stage for stage in self.summary.stages}
+        for name in self.planned:
+            if name not in ran:
+                self.skip(name, "not run: an earlier stage failed" if exc is not None else "not run")
+        self.publish()
+
+    def publish(self) -> str:
+        """The summary as Markdown: an artifact when inside a flow run, and ``<pipeline>.md`` in report_dir."""
+        text = render_summary(self.summary)
+        if FlowRunContext.get():
+            create_markdown_artifact(text, key=f"{self.summary.pipeline}-summary",
+                                     description=f"{self.summary.pipeline} on {self.summary.site}: "
+                                                 f"{self.summary.verdict}")
+        if self.report_dir is not None:
+            self.report_dir.mkdir(parents=True, exist_ok=True)
+            (self.report_dir / f"{self.summary.pipeline}.md").write_text(text)
+        return text

@@ -1,0 +1,1 @@
+"""The regression domain: running a suite (Tempest, Rally, scripts) on the undercloud and storing its run."""

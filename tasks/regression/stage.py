@@ -1,0 +1,156 @@
+"""The regression_run stage: run the suite (``regression_suites``), store its results, summarize them.
+
+The results are stored (one partition of the results store per run) before
+anything reads them for a verdict: a comparison that fails later loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.errors import RdoflowError, TransientError
+from rdoflow.config.site import RegressionSite, SiteConfig
+from rdoflow.reports.regression import redact, render_failure, render_summary
+from rdoflow.tasks.regression.suites import NothingRan, SuiteRun, run_suite
+from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
+from rdoflow.tasks.results.regression import StoredRun, read_and_store, read_stored
+from rdoflow.tasks.results.store import ResultsStore
+from rdoflow.tasks.retries import TRANSIENT_RETRIES
+
+FAILED_SHOWN = 200  # failed tests listed in the table artifact and the report
+REASON_SHOWN = 300  # characters of each failure's reason shown there
+COUNTED = ("pass", "fail", "skip", "error", "xfail", "uxsuccess")
+
+
+class FailedTest(BaseModel):
+    test_id: str
+    status: str = Field(description="fail, uxsuccess, or error (a class or module fixture that failed).")
+    reason: str = Field(description="The start of the traceback or of the script's output.")
+
+
+class RegressionRun(BaseModel):
+    """One stored run of the regression suite: what the lead compares (tables read back from the store)."""
+
+    meta: RunMeta = Field(description="The run's identity and metadata, as stored.")
+    location: str = Field(description="The run's partition in the results store.")
+    counts: dict[str, int] = Field(description="Results by status (pass, fail, skip, error, xfail, uxsuccess), "
+                                               "and 'tests' for the total.")
+    result_file: str = Field(description="Local copy of the raw results.")
+    raw_stored: str = Field(description="Where the raw results were copied in the store.")
+    duration: float = Field(description="Seconds the suite ran on the host.")
+    expected: int = Field(description="Tests the include/exclude lists selected before the run.")
+    failed: list[FailedTest] = Field(description=f"The failed tests (the first {FAILED_SHOWN}).")
+    report: str | None = Field(None, description="The Markdown summary's file, when report_dir was given.")
+
+
+def run_id(suite_run: SuiteRun) -> str:
+    """Unique per run: label, start time and the digest of the raw results."""
+    digest = hashlib.sha256()
+    with open(suite_run.result_file, "rb") as raw:
+        for block in iter(lambda: raw.read(1 << 20), b""):
+            digest.update(block)
+    return f"{suite_run.label}-{suite_run.started_at:%Y%m%dT%H%M%SZ}-{digest.hexdigest()[:12]}"
+
+
+def counts_of(table: pd.DataFrame) -> dict[str, int]:
+    """Results by status; a failed fixture (setUpClass of a class...) counts as one 'error', not a test failure."""
+    failed_fixture = table["fixture"] & table["status"].isin(FAILING)
+    statuses = table.loc[~failed_fixture, "status"].value_counts()
+    counts = {status: int(statuses.get(status, 0)) for status in COUNTED if status != "error"}
+    return {**counts, "error": int(failed_fixture.sum()), "tests": len(table)}
+
+
+def failures_of(table: pd.DataFrame) -> list[FailedTest]:
+    failing = table[table["status"].isin(FAILING)].head(FAILED_SHOWN)
+    return [FailedTest(test_id=row.test_id, status="error" if row.fixture else row.status,
+                       reason=_reason_start(row.reason)) for row in failing.itertuples()]
+
+
+def _reason_start(reason: str) -> str:
+    """The first words of the reason (of a traceback, its last line: the exception), passwords masked."""
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        lines = lines[-1:]
+    text = redact(" ".join(" ".join(lines).split()))
+    return text if len(text) <= REASON_SHOWN else text[:REASON_SHOWN] + "…"
+
+
+def store_run(suite_run: SuiteRun, location: str, drop: str) -> RegressionRun:
+    """Read the raw results into the normalized table and store it, with the raw file beside it."""
+    meta = RunMeta(run_id=run_id(suite_run), label=suite_run.label, drop=drop, suite=suite_run.kind,
+                   host=suite_run.host, started_at=suite_run.started_at)
+    raw = Path(suite_run.result_file)
+    try:
+        stored = read_and_store(raw, meta, location)
+    except ResultFileError as exc:  # an empty or unreadable stream: the suite said nothing
+        raise NothingRan(f"the {suite_run.kind} run on {suite_run.host} left no test results: {exc.message}",
+                         evidence=exc.evidence, hint="run the suite by hand in the workdir and read its output") \
+            from exc
+    store = ResultsStore(location)
+    raw_stored = f"{stored.location}/raw{raw.suffix}"
+    store.fs.put_file(str(raw), raw_stored)
+    return RegressionRun(meta=meta, location=stored.location, counts=counts_of(stored.table), result_file=str(raw),
+                         raw_stored=raw_stored, duration=suite_run.duration, expected=suite_run.expected,
+                         failed=failures_of(stored.table))
+
+
+def stored_run(run: RegressionRun, location: str) -> StoredRun:
+    """A stored run as the comparison takes it (``tasks.results.regression.compare_stored``): its table
+    read back from the store."""
+    return read_stored(run.meta, location)
+
+
+def _write_report(report_dir: Path | None, label: str, markdown: str) -> str | None:
+    if report_dir is None:
+        return None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / f"regression-run-{label}.md"
+    path.write_text(markdown)
+    return str(path)
+
+
+@task(name="regression-suite", task_run_name="{regression.kind}-{label}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def run_suite_task(host: SSHHost, regression: RegressionSite, label: str, report_dir: Path | None = None) -> SuiteRun:
+    """``run_suite``, retried on transient SSH faults only; any other failure leaves its report first."""
+    try:
+        return run_suite(host, regression, label, report_dir)
+    except TransientError:
+        raise
+    except RdoflowError as exc:
+        _leave_failure(exc, regression.kind, label, report_dir)
+        raise
+
+
+def _leave_failure(exc: RdoflowError, kind: str, label: str, report_dir: Path | None) -> None:
+    markdown = render_failure(exc, kind, label)
+    create_markdown_artifact(markdown, key=f"regression-run-{label}", description=f"{kind} {label}: failed")
+    _write_report(report_dir, label, markdown)
+
+
+@task(name="store-regression-run", task_run_name="store-{suite_run.label}", cache_policy=NO_CACHE)
+def store_run_task(suite_run: SuiteRun, site: SiteConfig, drop: str = "",
+                   report_dir: Path | None = None) -> RegressionRun:
+    """``store_run``, then the summary: a Markdown artifact (and file) and a table of the failed tests."""
+    try:
+        stored = store_run(suite_run, site.results.location, drop)
+    except RdoflowError as exc:
+        _leave_failure(exc, suite_run.kind, suite_run.label, report_dir)
+        raise
+    markdown = render_summary(stored)
+    create_markdown_artifact(markdown, key=f"regression-run-{stored.meta.label}",
+                             description=f"{stored.meta.suite} {stored.meta.label}: "
+                                         f"{stored.counts['pass']} passed, {stored.counts['fail']} failed")
+    if stored.failed:
+        create_table_artifact([test.model_dump() for test in stored.failed],
+                              key=f"regression-failures-{stored.meta.label}",
+                              description=f"Failed tests of {stored.meta.run_id} (first {FAILED_SHOWN})")
+    return stored.model_copy(update={"report": _write_report(report_dir, stored.meta.label, markdown)})

@@ -1,0 +1,1 @@
+"""The review domain: package review of specs, SRPMs and distgit directories (static or fedora-review)."""

@@ -1,0 +1,1 @@
+"""The ssh domain: remote commands and file transfer on an SSH host (paramiko), with verified host keys."""

@@ -1,0 +1,1 @@
+"""The undercloud domain: preflight, undercloud.conf, `openstack undercloud install`, and its verification."""
