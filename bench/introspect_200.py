@@ -23,13 +23,13 @@ import time
 from pathlib import Path
 
 from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.config.site import load_site
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.control import down, up
-from rdoflow.config.site import load_site
-from rdoflow.waiting import Deadline
-from rdoflow.tasks.baremetal.ironic import RequestCounter
 from rdoflow.tasks.baremetal.introspection import introspect
 from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
+from rdoflow.tasks.baremetal.ironic import RequestCounter
+from rdoflow.waiting import Deadline
 
 STEPS = (("manage", "manageable"), ("inspect", "manageable"), ("provide", "available"))
 

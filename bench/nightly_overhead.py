@@ -26,11 +26,11 @@ from pathlib import Path
 import keystoneauth1.session
 from prefect import flow
 
-import rdoflow.waiting
 import rdoflow.tasks.ssh.remote
-from rdoflow.lab import config as labconfig
-from rdoflow.lab.site import running_lab
+import rdoflow.waiting
 from rdoflow.config.site import load_site
+from rdoflow.lab import config as labconfig
+from rdoflow.lab.control import running_lab
 
 _INTERVALS: list[tuple[float, float]] = []
 _LOCK = threading.Lock()
@@ -57,7 +57,7 @@ class _RecordedSleep:
 
 def instrument() -> None:
     for name in ("run", "put", "get"):
-        setattr(tasks.ssh, name, _timed(getattr(tasks.ssh, name)))
+        setattr(rdoflow.tasks.ssh.remote, name, _timed(getattr(rdoflow.tasks.ssh.remote, name)))
     keystoneauth1.session.Session.request = _timed(keystoneauth1.session.Session.request)
     rdoflow.waiting.time = _RecordedSleep
 

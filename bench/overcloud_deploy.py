@@ -19,8 +19,8 @@ from rdoflow.blocks import SSHHost
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.control import down, up
 from rdoflow.tasks.overcloud import stack as orchestration
-from rdoflow.tasks.overcloud.steps import run_stack_step, upload_roles_environment
 from rdoflow.tasks.overcloud.commands import deploy_step
+from rdoflow.tasks.overcloud.steps import run_stack_step, upload_roles_environment
 from rdoflow.tasks.ssh.connect import POOL
 from tests.lab_undercloud import ready_undercloud, with_stack
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rdoflow.tasks.review.packages import ReviewSettings, acquire, review_source  # noqa: E402
+from rdoflow.tasks.review.packages import review_source
+from rdoflow.tasks.review.sources import ReviewSettings, acquire  # noqa: E402
 from rdoflow.tasks.review.static import prepare, scan_tarball  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"

@@ -30,10 +30,10 @@ def main() -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
+    from rdoflow.config.site import load_site
     from rdoflow.flows.regression_run import regression_run
     from rdoflow.lab import config as labconfig
     from rdoflow.lab.control import down, up
-    from rdoflow.config.site import load_site
     from rdoflow.tasks.ssh.connect import POOL
 
     with tempfile.TemporaryDirectory() as root:

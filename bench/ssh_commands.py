@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rdoflow.blocks import SSHHost
 from rdoflow.lab.sshd import start_sshd
-from rdoflow.tasks.ssh.remote import run
 from rdoflow.tasks.ssh.connect import POOL, connect
+from rdoflow.tasks.ssh.remote import run
 
 
 def _timed(count: int, action) -> list[float]:

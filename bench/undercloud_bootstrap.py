@@ -34,10 +34,10 @@ def main() -> None:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
+    from rdoflow.config.site import load_site
     from rdoflow.flows.undercloud_bootstrap import undercloud_bootstrap
     from rdoflow.lab import config as labconfig
     from rdoflow.lab.control import down, up
-    from rdoflow.config.site import load_site
     from rdoflow.tasks.ssh.connect import POOL
 
     logging.getLogger("rdoflow").setLevel(logging.WARNING)

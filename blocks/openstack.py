@@ -8,8 +8,8 @@ from typing import Literal
 import openstack
 import openstack.config
 from openstack.connection import Connection
-from pydantic import Field, SecretStr, model_validator
 from prefect.blocks.core import Block
+from pydantic import Field, SecretStr, model_validator
 
 from rdoflow.config.site import CloudSite
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
 from prefect.blocks.core import Block
+from pydantic import Field, SecretStr, model_validator
 
 from rdoflow.config.ssh import SSHEndpoint, SSHTarget
 

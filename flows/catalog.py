@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from rdoflow.errors import ConfigError
 from rdoflow.config.site import load_site
+from rdoflow.errors import ConfigError
 
 FLOWS: dict[str, str] = {
     "nightly": "rdoflow.flows.nightly:nightly",

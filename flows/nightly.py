@@ -8,15 +8,16 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
+from rdoflow.config.site import SiteConfig
+from rdoflow.errors import ConfigError
 from rdoflow.flows.node_introspection import node_introspection
 from rdoflow.flows.overcloud_deploy import overcloud_deploy
 from rdoflow.flows.package_review import package_review
 from rdoflow.flows.undercloud_bootstrap import undercloud_bootstrap
 from rdoflow.flows.upgrade_regression import upgrade_regression
-from rdoflow.errors import ConfigError
-from rdoflow.config.site import SiteConfig
 from rdoflow.tasks.pipeline.builtin_lab import LabOptions, built_in_lab
-from rdoflow.tasks.pipeline.record import Pipeline, PipelineSummary, run_report_dir
+from rdoflow.tasks.pipeline.model import PipelineSummary
+from rdoflow.tasks.pipeline.record import Pipeline, run_report_dir
 
 STAGES = ["package-review", "undercloud-bootstrap", "node-introspection", "overcloud-deploy", "upgrade-regression"]
 

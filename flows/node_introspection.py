@@ -9,9 +9,14 @@ from pydantic import Field
 
 from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.config.site import SiteConfig
+from rdoflow.tasks.baremetal.introspection import (
+    introspect_nodes,
+    load_inventory,
+    nodes_settled,
+    publish_introspection,
+    require_available,
+)
 from rdoflow.tasks.baremetal.model import Introspection
-from rdoflow.tasks.baremetal.introspection import (introspect_nodes, load_inventory, nodes_settled, publish_introspection,
-                                 require_available)
 from rdoflow.tasks.resume import resumable
 
 

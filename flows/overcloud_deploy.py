@@ -9,7 +9,13 @@ from pydantic import Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
-from rdoflow.tasks.overcloud.steps import StageReport, deploy_stage, environment_files_digest, publish_report, stack_deployed
+from rdoflow.tasks.overcloud.model import StageReport
+from rdoflow.tasks.overcloud.steps import (
+    deploy_stage,
+    environment_files_digest,
+    publish_report,
+    stack_deployed,
+)
 from rdoflow.tasks.resume import resumable
 
 

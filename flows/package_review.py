@@ -8,9 +8,15 @@ from prefect import flow, unmapped
 from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import Field
 
-from rdoflow.tasks.review.packages import (ReviewSettings, acquire_package, publish_reviews, require_reviews_passed,
-                            review_package, review_workspace)
 from rdoflow.tasks.review.model import PackageReview
+from rdoflow.tasks.review.packages import (
+    acquire_package,
+    publish_reviews,
+    require_reviews_passed,
+    review_package,
+    review_workspace,
+)
+from rdoflow.tasks.review.sources import ReviewSettings
 
 
 @flow(name="package-review", task_runner=ThreadPoolTaskRunner(max_workers=2))

@@ -10,7 +10,8 @@ from pydantic import Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
-from rdoflow.tasks.regression.stage import RegressionRun, run_suite_task, store_run_task
+from rdoflow.tasks.regression.model import RegressionRun
+from rdoflow.tasks.regression.stage import run_suite_task, store_run_task
 
 
 @flow(name="regression-run", flow_run_name="regression-{label}-{site.name}")

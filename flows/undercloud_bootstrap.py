@@ -9,10 +9,15 @@ from pydantic import Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
-from rdoflow.tasks.undercloud.preflight import preflight_checks, require_passed, undercloud_facts
-from rdoflow.tasks.undercloud.record import ConfRecord, UndercloudBootstrap, recorded
 from rdoflow.tasks.undercloud.conf import render_conf
 from rdoflow.tasks.undercloud.install import install_stage, observe_undercloud
+from rdoflow.tasks.undercloud.model import ConfRecord, UndercloudBootstrap
+from rdoflow.tasks.undercloud.preflight import (
+    preflight_checks,
+    require_passed,
+    undercloud_facts,
+)
+from rdoflow.tasks.undercloud.record import recorded
 from rdoflow.tasks.undercloud.verify import require_verified, verify_undercloud
 
 

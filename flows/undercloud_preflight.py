@@ -9,7 +9,12 @@ from pydantic import Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
-from rdoflow.tasks.undercloud.preflight import Preflight, preflight_checks, require_passed, undercloud_facts
+from rdoflow.tasks.undercloud.model import Preflight
+from rdoflow.tasks.undercloud.preflight import (
+    preflight_checks,
+    require_passed,
+    undercloud_facts,
+)
 
 
 @flow(name="undercloud-preflight", flow_run_name="undercloud-preflight-{site.name}")

@@ -9,8 +9,14 @@ from pydantic import Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
-from rdoflow.tasks.overcloud.steps import StageReport, publish_report, require_succeeded, run_steps, upload_roles_environment
 from rdoflow.tasks.overcloud.commands import upgrade_steps
+from rdoflow.tasks.overcloud.model import StageReport
+from rdoflow.tasks.overcloud.steps import (
+    publish_report,
+    require_succeeded,
+    run_steps,
+    upload_roles_environment,
+)
 
 
 @flow(name="upgrade", flow_run_name="upgrade-{site.name}")

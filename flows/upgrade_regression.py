@@ -7,9 +7,9 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
+from rdoflow.config.site import SiteConfig
 from rdoflow.flows.regression_run import regression_run
 from rdoflow.flows.upgrade import upgrade
-from rdoflow.config.site import SiteConfig
 from rdoflow.tasks.pipeline.record import Pipeline, run_report_dir
 from rdoflow.tasks.results.verdict import Verdict, judge_runs
 

@@ -7,8 +7,8 @@ from typing import Any
 from prefect import flow
 from pydantic import Field
 
-from rdoflow.tasks.prerelease.trigger import DEFAULT_DEPLOYMENT, DropWatch, start_if_new
 from rdoflow.tasks.prerelease.dlrn import current_drop
+from rdoflow.tasks.prerelease.trigger import DEFAULT_DEPLOYMENT, DropWatch, start_if_new
 
 
 @flow(name="watch-prerelease", flow_run_name="watch-prerelease-{link}")

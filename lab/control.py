@@ -16,11 +16,16 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
+
+from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_problems
+from rdoflow.errors import RdoflowError
 
 from . import config as labconfig
 from .heat_service import start_heat
@@ -29,11 +34,9 @@ from .inventory import INSTACKENV, write_instackenv
 from .ironic_service import start_ironic
 from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
-from .site import write_site_files
+from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
 from .venv import ensure_venv
-from rdoflow.errors import RdoflowError
-from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_problems
 
 STATE_FILE = "lab.json"
 # The directory holding this package as ``lab``: the lab host's programs run from it as ``python -m lab.…``
@@ -204,3 +207,11 @@ def down(lab_dir: Path, *, say=print) -> None:
     say(f"lab down: stopped {', '.join(state.pids) or 'nothing'}; removed {lab_dir}")
 
 
+@contextmanager
+def running_lab(root: Path, *, nodes: int | None = None, results: Path | None = None) -> Iterator[Path]:
+    """A fresh lab under ``root`` for the duration of the block; yields its site config file."""
+    up(root, nodes=nodes, results=results)
+    try:
+        yield root.resolve() / SITE_FILE
+    finally:
+        down(root)

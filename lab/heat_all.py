@@ -20,12 +20,11 @@ from oslo_service import backend
 
 backend.init_backend(backend.BackendType.THREADING)  # before any other Heat import
 
-from oslo_config import cfg  # noqa: E402
-from oslo_log import log as logging  # noqa: E402
-
 from heat import version  # noqa: E402
 from heat.common import config, messaging  # noqa: E402
 from heat.rpc import api as rpc_api  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log as logging  # noqa: E402
 
 STOP_GRACE_SECONDS = 5  # EngineService.stop() joins in-flight work and can block for ever
 
@@ -51,7 +50,9 @@ def main() -> None:
     logging.setup(cfg.CONF, "heat-all")
     config.set_config_defaults()
     messaging.setup()
-    from heat.engine import service as engine  # registers the options startup_sanity_check reads
+    from heat.engine import (
+        service as engine,  # registers the options startup_sanity_check reads
+    )
 
     config.startup_sanity_check()
     engine_service = engine.EngineService(cfg.CONF.host, rpc_api.ENGINE_TOPIC)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -63,15 +61,3 @@ def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int],
     site_file = lab_dir / SITE_FILE
     site_file.write_text(yaml.safe_dump(lab_site_config(server, lab_dir, results), sort_keys=False))
     return site_file
-
-
-@contextmanager
-def running_lab(root: Path, *, nodes: int | None = None, results: Path | None = None) -> Iterator[Path]:
-    """A fresh lab under ``root`` for the duration of the block; yields its site config file."""
-    from .control import down, up
-
-    up(root, nodes=nodes, results=results)
-    try:
-        yield root.resolve() / SITE_FILE
-    finally:
-        down(root)

@@ -16,10 +16,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .process import process_table
-from rdoflow.errors import RdoflowError
 from rdoflow.config.ssh import SSHEndpoint
+from rdoflow.errors import RdoflowError
 from rdoflow.waiting import Deadline
+
+from .process import process_table
 
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/local/sbin/sshd")
 

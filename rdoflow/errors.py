@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from heatclient import exc as heat_exc
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
+from pydantic import BaseModel, Field
+
+from rdoflow.redaction import redact
+
 
 class RdoflowError(Exception):
     """Root of rdoflow's own conditions."""
@@ -91,3 +98,51 @@ class RemoteCommandFailed(RdoflowError):
     """A remote command ran and exited with a status other than success."""
 
     reference = "remote-command-failed"
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status an OpenStack client's error carries (openstacksdk, keystoneauth, heatclient)."""
+    if isinstance(exc, sdk_exc.HttpException):
+        return exc.status_code
+    if isinstance(exc, ksa_exc.HttpError):
+        return exc.http_status
+    if isinstance(exc, heat_exc.HTTPException):
+        return exc.code
+    return None
+
+
+class ErrorRecord(BaseModel):
+    """An error as a report shows it: reference, message, evidence, hint; secrets masked.
+
+    ``ErrorRecord.of`` is the one adapter from an exception: rdoflow's own conditions keep their
+    diagnosis, an OpenStack API's error shows its status, request and request id, anything else is
+    "unexpected-error" (whose traceback is in the logs)."""
+
+    reference: str
+    message: str
+    evidence: list[str] = Field(default_factory=list)
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, exc: BaseException, *, evidence_shown: int = 12) -> ErrorRecord:
+        if isinstance(exc, RdoflowError):
+            reference, message, evidence, hint = exc.reference, exc.message, exc.evidence, exc.hint
+        elif (status := http_status(exc)) is not None:  # an OpenStack API's answer, passed through unchanged
+            reference, message, evidence = "openstack-api-error", f"{type(exc).__name__}: {exc}", _api_evidence(exc,
+                                                                                                              status)
+            hint = ("the service failed on its side and still did after the retries: its log has the request"
+                    if status >= 500 else "the service refused the request: its log has the request and why"
+                    ) + " (the flow run's logs hold the traceback)"
+        else:
+            reference, message, evidence = "unexpected-error", f"{type(exc).__name__}: {exc}", []
+            hint = "this is not a condition rdoflow knows; the flow run's logs hold the traceback"
+        return cls(reference=reference, message=redact(message), hint=redact(hint) if hint else None,
+                   evidence=[redact(line) for line in evidence[:evidence_shown]])
+
+
+def _api_evidence(exc: BaseException, status: int) -> list[str]:
+    """What an OpenStack client's error tells of the request: its status, method and URL, request id."""
+    url, request_id = getattr(exc, "url", None), getattr(exc, "request_id", None)
+    return [f"HTTP {status}",
+            *([f"{getattr(exc, 'method', None) or 'request'} {url}"] if url else []),
+            *([f"request id {request_id}"] if request_id else [])]

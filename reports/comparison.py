@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 import math
-from xml.sax.saxutils import escape, quoteattr
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 import jinja2
 import pandas as pd
 
-from rdoflow.tasks.results.compare import BLOCKING, CATEGORIES, Comparison
-from rdoflow.tasks.results.model import STATUSES, RunMeta
+from rdoflow.tasks.results.model import (
+    BLOCKING,
+    CATEGORIES,
+    STATUSES,
+    Comparison,
+    RunMeta,
+)
 
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
                                autoescape=True, trim_blocks=True, lstrip_blocks=True)

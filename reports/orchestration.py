@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rdoflow.tasks.overcloud.steps import StageReport, StepResult
+    from rdoflow.tasks.overcloud.model import StageReport, StepResult
 
 TITLES = {"overcloud-deploy": "Overcloud deploy", "upgrade": "Upgrade"}
 MARK = {"succeeded": "✅ succeeded", "failed": "❌ failed", "not run": "➖ not run"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rdoflow.tasks.pipeline.record import PipelineSummary
+    from rdoflow.tasks.pipeline.model import PipelineSummary
 
 MARK = {"pass": "✅ pass", "fail": "❌ fail", "skipped": "➖ skipped", "running": "… running"}
 EVIDENCE_LINES = 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rdoflow.tasks.undercloud.preflight import Preflight
+    from rdoflow.tasks.undercloud.model import Preflight
 
 MARK = {"pass": "✅ pass", "fail": "❌ fail", "skip": "➖ skip"}
 

@@ -1,28 +1,19 @@
 """A regression run as Markdown: counts, duration, where it is stored, and the failed tests with their reason.
 
-Test output may hold credentials (Tempest's request bodies carry the passwords of
-the users it creates; consoles echo OS_PASSWORD), so reasons are redacted here.
+Reasons and evidence arrive redacted (rdoflow.redaction): a renderer only lays out what it is given.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rdoflow.errors import RdoflowError
-    from rdoflow.tasks.regression.stage import RegressionRun
+    from rdoflow.errors import ErrorRecord
+    from rdoflow.tasks.regression.model import RegressionRun
 
 FAILED_LISTED = 50
-SECRET = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?\s*[:=]\s*['"]?)[^\s'",}]+""")
-
-
-def redact(text: str) -> str:
-    return SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}**********", text)
-
-
 def _cell(text: str) -> str:
-    return redact(str(text)).replace("|", "\\|").replace("\n", " ")
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_summary(run: RegressionRun) -> str:
@@ -54,10 +45,10 @@ def render_summary(run: RegressionRun) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_failure(error: RdoflowError, kind: str, label: str) -> str:
+def render_failure(error: ErrorRecord, kind: str, label: str) -> str:
     lines = [f"# Regression run ({label}, {kind}): FAILED, no results", "", f"**{_cell(error.message)}**"]
     if error.evidence:
-        lines += ["", "```", *(redact(line) for line in error.evidence), "```"]
+        lines += ["", "```", *error.evidence, "```"]
     if error.hint:
         lines += ["", f"**Next:** {_cell(error.hint)}"]
     return "\n".join(lines) + "\n"

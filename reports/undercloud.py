@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from rdoflow.reports.preflight import MARK
 
 if TYPE_CHECKING:
-    from rdoflow.tasks.undercloud.preflight import Check
-    from rdoflow.tasks.undercloud.record import UndercloudBootstrap
+    from rdoflow.tasks.undercloud.model import Check, UndercloudBootstrap
 
 
 def _cell(text: str) -> str:

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from heatclient import exc as heat_exc
 from keystoneauth1 import exceptions as ksa_exc
-from openstack import exceptions as sdk_exc
 from prefect.tasks import exponential_backoff
 
-from rdoflow.errors import TransientError
-
-
-def http_status(exc: BaseException) -> int | None:
-    """The HTTP status an OpenStack client's error carries (openstacksdk, keystoneauth, heatclient)."""
-    if isinstance(exc, sdk_exc.HttpException):
-        return exc.status_code
-    if isinstance(exc, ksa_exc.HttpError):
-        return exc.http_status
-    if isinstance(exc, heat_exc.HTTPException):
-        return exc.code
-    return None
+from rdoflow.errors import TransientError, http_status
 
 
 def is_transient(exc: BaseException | None) -> bool:

@@ -154,7 +154,11 @@ def read_logs(log_filter) -> list[str]:
 def artifact_of(flow_run_id: UUID, key: str):
     """The newest artifact ``key`` that this flow run (or a task run of it) left; None when it left none."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
     from prefect.client.schemas.sorting import ArtifactSort
 
     with get_client(sync_client=True) as client:

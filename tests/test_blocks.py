@@ -9,8 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
+from pydantic import SecretStr, ValidationError
 
 from rdoflow.blocks import OpenStackCloud, SSHHost
 from rdoflow.config.ssh import SSHTarget

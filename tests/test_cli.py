@@ -55,8 +55,8 @@ def test_param_values_are_read_by_the_parameter_type_and_text_stays_text(tmp_pat
 
 
 def test_bad_params_are_each_named_before_anything_runs(tmp_path):
-    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
     from rdoflow.errors import ConfigError
+    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
 
     with pytest.raises(ConfigError) as raised:
         parse_params(["refresh"])
@@ -82,8 +82,8 @@ def test_the_nightly_without_a_site_runs_against_the_built_in_lab(tmp_path):
 
 
 def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
-    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
     from rdoflow.errors import ConfigError
+    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
 
     with pytest.raises(ConfigError) as raised:
         flow_parameters(load_flow("nightly"), "nightly", None, tmp_path, parse_params(["lab={nodes: 1}"]))
@@ -92,8 +92,8 @@ def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
 
 
 def test_a_stage_still_needs_a_site(tmp_path):
-    from rdoflow.flows.catalog import flow_parameters, load_flow
     from rdoflow.errors import ConfigError
+    from rdoflow.flows.catalog import flow_parameters, load_flow
 
     with pytest.raises(ConfigError) as raised:
         flow_parameters(load_flow("overcloud-deploy"), "overcloud-deploy", None, tmp_path, {})
@@ -101,9 +101,9 @@ def test_a_stage_still_needs_a_site(tmp_path):
 
 
 def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
-    from rdoflow.flows.nightly import nightly
-    from rdoflow.errors import ConfigError
     from rdoflow.config.site import SiteConfig
+    from rdoflow.errors import ConfigError
+    from rdoflow.flows.nightly import nightly
     from rdoflow.tasks.pipeline.builtin_lab import LabOptions
 
     site = SiteConfig.model_validate({"name": "east", "undercloud": {"ssh": {"host": "uc"}}})

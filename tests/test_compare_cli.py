@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rdoflow.tasks.results.compare import CATEGORIES
+from rdoflow.tasks.results.model import CATEGORIES
 from tests.results_streams import stream, write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"

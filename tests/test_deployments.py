@@ -77,7 +77,7 @@ def test_choices_render_as_dropdowns(deployed):
 
 @pytest.mark.parametrize("preset", sorted(p.name for p in (PROJECT / "deployments" / "sites").glob("*.yaml")))
 def test_every_shipped_site_preset_is_valid(preset):
-    from rdoflow.deployments import SITES
     from rdoflow.config.site import load_site
+    from rdoflow.deployments import SITES
 
     assert load_site(SITES / preset).name == Path(preset).stem

@@ -71,7 +71,10 @@ def _finished(flow_run_id, budget: float = 600):
 
 def _run_tree(flow_run_id) -> list:
     """The flow run and every subflow run under it."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
 
     with _client() as client:
         runs, frontier = [client.read_flow_run(flow_run_id)], [flow_run_id]

@@ -17,7 +17,8 @@ import pytest
 
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.tasks.review.fedora_review import FedoraReviewFailed
-from rdoflow.tasks.review.packages import ReviewSettings, acquire, review_source
+from rdoflow.tasks.review.packages import review_source
+from rdoflow.tasks.review.sources import ReviewSettings, acquire
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STANDIN = """#!/bin/bash

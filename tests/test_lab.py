@@ -20,8 +20,8 @@ from heatclient import client as heat_client
 
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.inventory import INSTACKENV
-from rdoflow.tasks.ssh.remote import get, put, run
 from rdoflow.tasks.ssh.connect import SSHConnectionLost
+from rdoflow.tasks.ssh.remote import get, put, run
 
 pytestmark = pytest.mark.timeout(600)
 

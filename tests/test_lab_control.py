@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from rdoflow.cli.main import app
 from rdoflow.lab.control import LabAlreadyRunning, LabState, down, up
 from rdoflow.lab.process import alive
-from rdoflow.cli.main import app
 
 pytestmark = pytest.mark.timeout(300)
 

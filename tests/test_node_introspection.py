@@ -10,14 +10,19 @@ from types import SimpleNamespace
 import pytest
 
 from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.config.site import load_site
+from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.flows.node_introspection import node_introspection
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.inventory import node_mac
-from rdoflow.errors import ConfigError, ResourceFailed
-from rdoflow.config.site import load_site
-from rdoflow.tasks.baremetal.ironic import Window, enroll
-from rdoflow.tasks.baremetal.introspection import PROGRESS_KEY, REPORT_FILE, REPORT_KEY, TABLE_KEY
+from rdoflow.tasks.baremetal.introspection import (
+    PROGRESS_KEY,
+    REPORT_FILE,
+    REPORT_KEY,
+    TABLE_KEY,
+)
 from rdoflow.tasks.baremetal.inventory import read_inventory
+from rdoflow.tasks.baremetal.ironic import Window, enroll
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 
 LAB_KNOBS = fast_knobs(nodes=6, controllers=1)

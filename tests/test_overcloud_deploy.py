@@ -11,12 +11,18 @@ from pathlib import Path
 import pytest
 from heatclient import client as heat_client
 
+from rdoflow.errors import RemoteCommandFailed, ResourceFailed
 from rdoflow.flows.overcloud_deploy import overcloud_deploy
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.tripleo.hoststate import read_state
-from rdoflow.errors import RemoteCommandFailed, ResourceFailed
 from rdoflow.tasks import progress
-from rdoflow.tasks.overcloud.commands import ansible_failures, deploy_step, error_lines, node_failures, recap_failed
+from rdoflow.tasks.overcloud.commands import (
+    ansible_failures,
+    deploy_step,
+    error_lines,
+    node_failures,
+    recap_failed,
+)
 from rdoflow.tasks.ssh.processes import running_pattern
 from tests.conftest import artifact_of, fast_knobs, logs_of, task_runs_of
 from tests.lab_undercloud import ready_undercloud, with_stack
@@ -220,8 +226,12 @@ def test_a_deploy_whose_environment_file_was_edited_since_is_run_again(module_la
 
 def test_the_failure_report_escapes_cells_and_shows_each_event_once():
     from rdoflow.reports.orchestration import render_stage
-    from rdoflow.tasks.overcloud.stack import FailedResource, StackEvent
-    from rdoflow.tasks.overcloud.steps import StageReport, StepResult
+    from rdoflow.tasks.overcloud.model import (
+        FailedResource,
+        StackEvent,
+        StageReport,
+        StepResult,
+    )
 
     event = StackEvent(time="2026-11-25T10:00:49Z", resource="s.Compute", status="CREATE_FAILED", reason="r")
     failure = FailedResource(path="s.Compute.0.Config", type="OS::Heat::WaitCondition", status="CREATE_FAILED",

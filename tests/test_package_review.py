@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from rdoflow.errors import ConfigError
-from rdoflow.tasks.review.packages import ReviewSettings, acquire, review_source
 from rdoflow.tasks.review.model import PackageReview
+from rdoflow.tasks.review.packages import review_source
+from rdoflow.tasks.review.sources import ReviewSettings, acquire
 from tests.loopback_http import serve_directory
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -31,7 +31,7 @@ def test_an_unchanged_package_is_not_reviewed_twice(prefect_server, tmp_path):
     from prefect.artifacts import Artifact
 
     from rdoflow.flows.package_review import package_review
-    from rdoflow.tasks.review.packages import ReviewSettings
+    from rdoflow.tasks.review.sources import ReviewSettings
 
     distgit, settings = _distgit(tmp_path / "osc-lib"), ReviewSettings(fetch_sources=False)
     first = package_review([str(distgit)], settings, tmp_path / "first", return_state=True)
@@ -51,7 +51,8 @@ def test_an_unchanged_package_is_not_reviewed_twice(prefect_server, tmp_path):
 
 def test_packages_are_reviewed_concurrently_and_one_red_package_fails_the_flow(prefect_server, tmp_path):
     from rdoflow.flows.package_review import package_review
-    from rdoflow.tasks.review.packages import ReviewFailed, ReviewSettings
+    from rdoflow.tasks.review.packages import ReviewFailed
+    from rdoflow.tasks.review.sources import ReviewSettings
 
     bad = tmp_path / "python-nameless.spec"
     bad.write_text("Version: 1\nRelease: 1\nSummary: x\nLicense: MIT\n%description\nx\n")

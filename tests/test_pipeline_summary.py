@@ -81,7 +81,11 @@ def test_a_green_run_lists_every_stage_with_its_time(tmp_path):
 
 
 def test_a_stage_runs_its_subflows_without_heartbeats_of_their_own_and_restores_the_setting():
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        get_current_settings,
+        temporary_settings,
+    )
 
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}):  # the pipeline's own flow run's
         with Pipeline("nightly", "lab", stages=["a"]).stage("a"):

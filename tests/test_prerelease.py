@@ -7,7 +7,12 @@ from datetime import datetime, timezone
 import pytest
 
 from rdoflow.errors import ConfigError, TransientError
-from rdoflow.tasks.prerelease.dlrn import DropNotFound, DropServerUnavailable, compare, read_drop
+from rdoflow.tasks.prerelease.dlrn import (
+    DropNotFound,
+    DropServerUnavailable,
+    compare,
+    read_drop,
+)
 from tests.dlrn_tree import DlrnTree
 from tests.loopback_http import hanging_server, serve_directory
 

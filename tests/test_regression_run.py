@@ -7,17 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from rdoflow.config.site import SiteConfig, load_site
+from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
 from rdoflow.flows.regression_run import regression_run
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.tripleo.hoststate import host_state
-from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
-from rdoflow.config.site import SiteConfig, load_site
 from rdoflow.tasks.regression.stage import stored_run
 from rdoflow.tasks.regression.suites import NothingRan, SuiteCrashed, check_one_stream
 from rdoflow.tasks.results.regression import compare_stored
 from rdoflow.tasks.results.store import ResultsStore
 from rdoflow.tasks.ssh.remote import RemoteResult
-from tests.conftest import artifact_of, fast_knobs, logs_of, remote_processes, task_runs_of
+from tests.conftest import (
+    artifact_of,
+    fast_knobs,
+    logs_of,
+    remote_processes,
+    task_runs_of,
+)
 
 API_ONLY = [r"^tempest\.api\."]  # the generated tests; the lab's real checks need an installed undercloud
 

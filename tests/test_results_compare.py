@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rdoflow.config.site import ComparisonPolicy, KnownFailure
-from rdoflow.tasks.results.compare import CATEGORIES, compare, history_flips
-from rdoflow.tasks.results.model import RunMeta
+from rdoflow.tasks.results.compare import compare, history_flips
+from rdoflow.tasks.results.model import CATEGORIES, RunMeta
 from rdoflow.tasks.results.readers import read_run
 from rdoflow.tasks.results.store import ResultsStore
 from tests.results_streams import write

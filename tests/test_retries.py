@@ -9,8 +9,8 @@ from heatclient import client as heat_client
 from keystoneauth1 import session as ksa_session
 from openstack import exceptions as sdk_exc
 
-from rdoflow.lab.sshd import free_ports
 from rdoflow.errors import ConfigError, ResourceFailed, StageTimeout
+from rdoflow.lab.sshd import free_ports
 from rdoflow.tasks.prerelease.dlrn import DropServerUnavailable
 from rdoflow.tasks.retries import is_transient
 from rdoflow.tasks.ssh.connect import SSHConnectionLost

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from rdoflow.reports.review import render_review, render_summary
-from rdoflow.tasks.review.fedora_review import FedoraReviewFailed, parse_review_json, parse_review_txt, read_review_dir
+from rdoflow.tasks.review.fedora_review import (
+    FedoraReviewFailed,
+    parse_review_json,
+    parse_review_txt,
+    read_review_dir,
+)
 from rdoflow.tasks.review.model import PackageReview, ReviewItem, lint_messages
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fedora-review"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.errors import ConfigError
 from rdoflow.config.site import SiteConfig, describe_site, load_site
+from rdoflow.errors import ConfigError
 
 SITES = Path(__file__).parent / "sites"
 GOOD = SITES / "good.yaml"

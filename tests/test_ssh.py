@@ -10,10 +10,24 @@ import pytest
 from pydantic import SecretStr
 
 from rdoflow.blocks import SSHHost
-from rdoflow.lab.sshd import free_port
 from rdoflow.errors import RemoteCommandFailed, TransientError
-from rdoflow.tasks.ssh.remote import CommandNotFound, RemoteCommandTimeout, RemoteFileNotFound, get, put, run
-from rdoflow.tasks.ssh.connect import POOL, HostKeyMismatch, HostKeyUnknown, SSHAuthenticationFailed, SSHConnectFailed, connect
+from rdoflow.lab.sshd import free_port
+from rdoflow.tasks.ssh.connect import (
+    POOL,
+    HostKeyMismatch,
+    HostKeyUnknown,
+    SSHAuthenticationFailed,
+    SSHConnectFailed,
+    connect,
+)
+from rdoflow.tasks.ssh.remote import (
+    CommandNotFound,
+    RemoteCommandTimeout,
+    RemoteFileNotFound,
+    get,
+    put,
+    run,
+)
 from tests.conftest import remote_processes
 
 

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 
 from rdoflow.blocks import SSHHost
 from rdoflow.config.ssh import SSHTarget
-from rdoflow.tasks.ssh.remote import CommandNotFound, RemoteResult, remote_command
 from rdoflow.tasks.ssh.connect import SSHAuthenticationFailed
+from rdoflow.tasks.ssh.remote import CommandNotFound, RemoteResult, remote_command
 from tests.conftest import logs_of, task_runs_of
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

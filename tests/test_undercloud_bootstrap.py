@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.lab import config as labconfig
-from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed, StageTimeout
 from rdoflow.config.site import SiteConfig, load_site
+from rdoflow.errors import (
+    ConfigError,
+    RemoteCommandFailed,
+    ResourceFailed,
+    StageTimeout,
+)
+from rdoflow.lab import config as labconfig
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.undercloud.conf import compare_confs, render_conf
 from rdoflow.tasks.undercloud.install import InstallLog

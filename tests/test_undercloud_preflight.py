@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rdoflow.lab.site import lab_site_config
-from rdoflow.errors import ResourceFailed
 from rdoflow.config.site import SiteConfig, UndercloudSite
-from rdoflow.tasks.undercloud.preflight import HostFacts, check_facts, parse_df_available, parse_meminfo, parse_os_release
+from rdoflow.errors import ResourceFailed
+from rdoflow.lab.site import lab_site_config
+from rdoflow.tasks.undercloud.model import HostFacts
+from rdoflow.tasks.undercloud.preflight import (
+    check_facts,
+    parse_df_available,
+    parse_meminfo,
+    parse_os_release,
+)
 
 RDOFLOW = str(Path(sys.executable).with_name("rdoflow"))
 

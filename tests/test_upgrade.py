@@ -8,11 +8,11 @@ import pytest
 from heatclient import client as heat_client
 from prefect.artifacts import Artifact
 
+from rdoflow.errors import ResourceFailed
 from rdoflow.flows.overcloud_deploy import overcloud_deploy
 from rdoflow.flows.upgrade import upgrade
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.tripleo.hoststate import read_state
-from rdoflow.errors import ResourceFailed
 from rdoflow.tasks.overcloud.commands import upgrade_steps
 from tests.conftest import fast_knobs
 from tests.lab_undercloud import ready_undercloud, with_stack

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.waiting import Deadline
 from rdoflow.tasks.prerelease.trigger import EVENT, variable_name
+from rdoflow.waiting import Deadline
 from tests.dlrn_tree import DlrnTree
 from tests.loopback_http import serve_directory
 

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from rdoflow.cli.exits import fail
+from rdoflow.cli.output import out
 from rdoflow.errors import RdoflowError
 
 
@@ -21,12 +23,11 @@ def deploy(
     prefect.yaml with its schedules and triggers. Then start a worker: prefect worker start --pool rdoflow
     """
     from rdoflow.deployments.register import POOL, register
-    from rdoflow.cli.main import _fail, out
 
     try:
         registered = register(sites=site or [])
     except RdoflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.print(f"registered on work pool '{POOL}':", markup=False, highlight=False)
     width = max(len(deployment.name) for deployment in registered)
     for deployment in registered:  # one line each, never wrapped: a CI log keeps it whole

@@ -1,33 +1,36 @@
 """The ``rdoflow`` command: thin Typer commands over documented plain functions.
 
-Exit codes are decided in one place (``ExitStatus`` and ``_exit_status_for``).
+Exit codes are decided in one place: ``rdoflow.cli.exits``. Each subcommand module registers its commands
+here and imports nothing of this module.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
-from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from typer.exceptions import TyperException
 
 from rdoflow import __version__
-from rdoflow.errors import ConfigError, RdoflowError, RemoteCommandFailed, ResourceFailed, StageTimeout
+from rdoflow.cli import deploy as deploy_commands
+from rdoflow.cli import review as review_commands
+from rdoflow.cli.exits import ExitStatus, exit_status_for, fail, show_error
+from rdoflow.cli.lab import lab_app
+from rdoflow.cli.output import err, out, report_dir_for
+from rdoflow.cli.results import compare_command, results_app
+from rdoflow.errors import (
+    ConfigError,
+    RdoflowError,
+)
 
 # Prefect's servers otherwise try to send telemetry off this machine at start-up.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
-class ExitStatus(IntEnum):
-    OK = 0
-    FAILED = 1  # the job ran and its verdict is red: a check, a stage or a remote command failed
-    BAD_INPUT = 2  # a file or option is not what rdoflow expects
-    ERROR = 3  # rdoflow could not do the job (unreachable host, server error)
-
+_show_traceback = False  # --traceback: set by the root callback, read by main()
 
 app = typer.Typer(
     name="rdoflow",
@@ -38,30 +41,6 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Site configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
-
-# soft_wrap: a problem line stays one line in a pipe or a CI log, where Rich would assume 80 columns.
-out = Console(soft_wrap=True, emoji=False)
-err = Console(stderr=True, soft_wrap=True, emoji=False)
-
-
-def _exit_status_for(exc: BaseException) -> ExitStatus:
-    if isinstance(exc, ConfigError):
-        return ExitStatus.BAD_INPUT
-    if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)) or getattr(exc, "stage", None):
-        return ExitStatus.FAILED  # a stage of the pipeline failed, whatever the cause
-    return ExitStatus.ERROR
-
-
-def _fail(exc: RdoflowError) -> typer.Exit:
-    if isinstance(exc, ConfigError):
-        for problem in exc.problems:
-            err.print(problem, markup=False, highlight=False)
-        if exc.hint:
-            err.print(f"hint: {exc.hint}", markup=False, highlight=False)
-    else:
-        err.print(exc.render(), markup=False, highlight=False)
-    return typer.Exit(_exit_status_for(exc))
-
 
 def _show_version(value: bool) -> None:
     if value:
@@ -75,8 +54,11 @@ def _root(
         Optional[bool],
         typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
     ] = None,
+    traceback: Annotated[bool, typer.Option("--traceback", help="On an unexpected error, show its whole trace.")] = False,
 ) -> None:
     """rdoflow: review, bootstrap, introspect, deploy, upgrade and compare."""
+    global _show_traceback
+    _show_traceback = traceback
 
 
 @config_app.command("validate")
@@ -89,13 +71,9 @@ def config_validate(
     try:
         site = load_site(file)
     except ConfigError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for line in describe_site(site):
         out.print(line, markup=False, highlight=False)
-
-
-def _report_dir(base: Path, flow_name: str) -> Path:
-    return base / f"{flow_name}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
 
 
 def _show_reports(report_dir: Path, flow_name: str) -> None:
@@ -115,12 +93,12 @@ def _show_reports(report_dir: Path, flow_name: str) -> None:
 
 def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None,
                     typed: dict | None = None) -> None:
-    from rdoflow.flows.catalog import run_flow
     from rdoflow.cli.console import quiet_diagnosed_tracebacks
     from rdoflow.cli.progress_view import progress_shown
+    from rdoflow.flows.catalog import run_flow
 
     quiet_diagnosed_tracebacks()
-    report_dir = _report_dir(reports, flow_name)
+    report_dir = report_dir_for(reports, flow_name)
     try:
         from rdoflow.flows.catalog import parse_params
 
@@ -130,8 +108,7 @@ def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: li
         failure = None
     except RdoflowError as exc:
         failure = exc
-    except Exception as exc:  # not a condition rdoflow knows: show where it came from
-        err.print_exception()
+    except Exception as exc:  # not a condition rdoflow knows: main() shows it, with its trace on --traceback
         failure = exc
     if report_dir.exists():
         _show_reports(report_dir, flow_name)
@@ -140,8 +117,8 @@ def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: li
         if stage:
             err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
         if isinstance(failure, RdoflowError):
-            raise _fail(failure)
-        raise typer.Exit(_exit_status_for(failure))
+            raise fail(failure)
+        raise failure
     for kind, where in (getattr(result, "reports", None) or {}).items():
         out.print(f"{kind}: {where}", markup=False, highlight=False)  # whole paths, never wrapped
     out.print(f"{flow_name}: PASS", style="bold green")
@@ -179,7 +156,7 @@ def params_command(
     try:
         flow = load_flow(flow_name)
     except ConfigError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for name, prop in parameter_schema(flow).model_dump()["properties"].items():
         kind = prop.get("type") or "/".join(str(o.get("type") or o.get("$ref", "").rsplit("/", 1)[-1])
                                             for o in prop.get("anyOf", [])) or prop.get("$ref", "").rsplit("/", 1)[-1]
@@ -204,27 +181,36 @@ def nightly_command(
     _run_and_report("nightly", site, reports, param, None if site else {"lab": {"dir": str(lab_dir)}})
 
 
-from rdoflow.cli.lab import lab_app  # noqa: E402  (after `app`: the sub-app imports nothing of cli at load)
-
 app.add_typer(lab_app, name="lab")
-
-from rdoflow.cli.results import compare_command, results_app  # noqa: E402
-
 app.command("compare")(compare_command)
 app.add_typer(results_app, name="results")
-
-from rdoflow.cli import review as cli_packages  # noqa: E402  (its commands use the helpers above)
-
-cli_packages.register(app)
-
-from rdoflow.cli import deploy as deploy_cli  # noqa: E402
-
-deploy_cli.register(app)
+review_commands.register(app)
+deploy_commands.register(app)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="rdoflow")
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: run the command, map how it ended to its exit status (rdoflow.cli.exits)."""
+    try:
+        result = app(args=argv, prog_name="rdoflow", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except TyperException as exc:  # the parser's own errors (an unknown command or option): its message, exit 2
+        exc.show()
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("rdoflow: interrupted", markup=False, highlight=False)
+        return ExitStatus.INTERRUPTED
+    except RdoflowError as exc:
+        show_error(exc)
+        return exit_status_for(exc)
+    except Exception as exc:  # noqa: BLE001 - the one place an unknown fault becomes an exit status
+        if _show_traceback:
+            err.print_exception()
+        else:
+            err.print(f"rdoflow: unexpected error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+            err.print("hint: run again with --traceback to see where it came from", markup=False, highlight=False)
+        return exit_status_for(exc)
+    return result if isinstance(result, int) else ExitStatus.OK
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from rdoflow.cli.exits import ExitStatus, fail
+from rdoflow.cli.output import out
+
 results_app = typer.Typer(help="Stored regression runs.", no_args_is_help=True)
 StoreOption = Annotated[str, typer.Option("--store", help="Results store: a directory or an fsspec URL.")]
 DEFAULT_STORE = ".rdoflow/results"
@@ -34,10 +37,15 @@ def compare_command(
     # first run's reading freed when the second is read; the C library's malloc gives it back: on two
     # 100,000-test runs that is 324 vs 270 MiB peak, in the same time (bench/compare_100k.py).
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    from rdoflow.cli.main import ExitStatus, _fail, out
     from rdoflow.errors import RdoflowError
     from rdoflow.tasks.results.model import RunMeta
-    from rdoflow.tasks.results.regression import compare_stored, load_policy, read_and_store, run_id_for, write_reports
+    from rdoflow.tasks.results.regression import (
+        compare_stored,
+        load_policy,
+        read_and_store,
+        run_id_for,
+        write_reports,
+    )
 
     try:
         rules = load_policy(policy)
@@ -47,7 +55,7 @@ def compare_command(
         written = write_reports(reports, comparison, runs[0], runs[1],
                                 {"json": json_file, "junit": junit_file, "html": html_file, "md": md_file})
     except RdoflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     style = "bold green" if comparison.verdict == "pass" else "bold red"
     out.print(f"verdict: {comparison.verdict.upper()}", style=style)
     for reason in comparison.reasons:
@@ -66,7 +74,6 @@ def list_command(
     suite: Annotated[Optional[str], typer.Option("--suite", help="Only this suite.")] = None,
 ) -> None:
     """The stored runs, oldest first, with their counts."""
-    from rdoflow.cli.main import out
     from rdoflow.tasks.results.store import ResultsStore
 
     runs = ResultsStore(store).runs(suite)

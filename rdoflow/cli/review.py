@@ -1,6 +1,6 @@
 """``rdoflow review`` and ``rdoflow trigger``: package review and starting the pipeline for a pre-release drop.
 
-Registered on the main app by rdoflow/cli.py; exit codes follow its ``ExitStatus``. The CLI's
+Registered on the main app by rdoflow/cli/main.py; exit codes follow ``rdoflow.cli.exits``. The CLI's
 helpers are imported when a command runs: rdoflow.cli imports this module while it loads.
 """
 
@@ -11,12 +11,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from rdoflow.cli.exits import ExitStatus, fail
+from rdoflow.cli.output import err, out, report_dir_for
 from rdoflow.errors import ConfigError, RdoflowError
 
 
 def check_package_refs(refs: list[str]) -> None:
     """ConfigError listing every argument that is neither a URL nor a spec, an SRPM or a distgit directory."""
-    from rdoflow.tasks.review.packages import is_url, package_kind
+    from rdoflow.tasks.review.sources import is_url, package_kind
 
     problems = []
     for ref in refs:
@@ -45,11 +47,11 @@ def review(
         ".rdoflow/reports"),
 ) -> None:
     """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input."""
-    from rdoflow.flows.package_review import package_review
-    from rdoflow.cli.main import _fail, _report_dir, out
     from rdoflow.cli.console import quiet_diagnosed_tracebacks
-    from rdoflow.tasks.review.packages import ReviewFailed, ReviewSettings
+    from rdoflow.flows.package_review import package_review
+    from rdoflow.tasks.review.packages import ReviewFailed
     from rdoflow.tasks.review.sandbox import check_sandbox, require_tools
+    from rdoflow.tasks.review.sources import ReviewSettings
 
     try:
         check_package_refs(packages)
@@ -59,24 +61,24 @@ def review(
             require_tools()
             check_sandbox()
     except RdoflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     except ValueError as exc:  # pydantic: a bad option value
-        raise _fail(ConfigError("options", [f"--backend: {exc.errors()[0]['msg']}"])) from None
+        raise fail(ConfigError("options", [f"--backend: {exc.errors()[0]['msg']}"])) from None
     quiet_diagnosed_tracebacks()
-    report_dir = _report_dir(reports, "package-review")
+    report_dir = report_dir_for(reports, "package-review")
     failure = None
     try:
         package_review(packages, settings, report_dir)
     except ReviewFailed as exc:
         failure = exc
     except RdoflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     summary = report_dir / "package-review.md"
     if summary.exists():
         out.print(summary.read_text(), markup=False, highlight=False)
         out.print(f"reviews: {report_dir}", markup=False, highlight=False)
     if failure is not None:
-        raise _fail(failure)
+        raise fail(failure)
 
 
 def trigger(
@@ -85,13 +87,12 @@ def trigger(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to end; exit 0 completed, 1 failed.")] = False,
 ) -> None:
     """Start the pipeline for a pre-release drop on the Prefect server; print the flow run's URL."""
-    from rdoflow.cli.main import ExitStatus, _fail, err, out
     from rdoflow.tasks.prerelease.trigger import flow_run_url, start_pipeline
 
     try:
         flow_run = start_pipeline(deployment, drop, wait_seconds=None if wait else 0)
     except RdoflowError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     out.print(flow_run_url(flow_run), markup=False, highlight=False, soft_wrap=True)
     if not wait:
         return

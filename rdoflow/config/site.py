@@ -14,12 +14,28 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-from pydantic import ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
-from rdoflow.errors import ConfigError
 from rdoflow.config.ssh import SSHTarget
-from rdoflow.config.yamlsource import Problem, YamlDocument, raise_problems, read_yaml, shown, validation_problems
+from rdoflow.config.yamlsource import (
+    Problem,
+    YamlDocument,
+    raise_problems,
+    read_yaml,
+    shown,
+    validation_problems,
+)
+from rdoflow.errors import ConfigError
 
 # Validation context key: the directory of the site file, against which its relative paths are read.
 SITE_DIR = "site_dir"

@@ -12,12 +12,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from rdoflow.blocks.openstack import OpenStackCloud
-from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.config.site import InventorySite
+from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.reports.introspection import node_rows, render_introspection
+from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 from rdoflow.tasks.baremetal.ironic import RequestCounter, Window, enroll, unsettled
 from rdoflow.tasks.baremetal.model import Introspection
-from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from rdoflow.tasks.retries import TRANSIENT_RETRIES

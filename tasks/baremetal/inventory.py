@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 
-from rdoflow.errors import ConfigError
 from rdoflow.config.yamlsource import YamlDocument, parse_yaml, shown
+from rdoflow.errors import ConfigError
 
 KNOWN_DRIVERS = ("ipmi", "redfish", "idrac", "ilo", "irmc", "fake-hardware", "manual-management")
 # TripleO's classic driver names, still found in old files, and the hardware type each became.

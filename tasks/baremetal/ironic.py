@@ -20,9 +20,9 @@ from typing import Any
 from openstack import exceptions
 from openstack.connection import Connection
 
-from rdoflow.waiting import Deadline
-from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, profile_of
 from rdoflow.tasks.baremetal.inventory import Inventory, NodeSpec
+from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, profile_of
+from rdoflow.waiting import Deadline
 
 log = logging.getLogger("rdoflow.baremetal")
 

@@ -9,9 +9,9 @@ import re
 from collections.abc import Sequence
 
 import yaml
-from pydantic import BaseModel, Field
 
 from rdoflow.config.site import OvercloudSite, UpgradePlan
+from rdoflow.tasks.overcloud.model import NodeFailure, StackStep
 
 # Past the deploy's own --timeout: the command prints its failure and exits before ssh gives up on it.
 COMMAND_MARGIN_SECONDS = 600
@@ -23,26 +23,6 @@ _FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|U
 _RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+"
                     r"failed=(?P<failed>\d+)")
 _HOST_DONE = re.compile(r"^(?:ok|changed|fatal|failed|skipping): \[(?P<host>[^\]]+)\]")
-
-
-class StackStep(BaseModel):
-    """One command of a stage, and what rdoflow watches while it runs."""
-
-    name: str = Field(description="What the report calls it, e.g. 'upgrade run Compute'.")
-    key: str = Field(description="Artifact-safe name (lowercase letters, digits, '-').")
-    argv: list[str]
-    stack: str
-    timeout: float = Field(description="Seconds the command may run.")
-    drives_stack: bool = Field(description="True when the command creates or updates the Heat stack.")
-    hosts: int = Field(0, description="Nodes the command works on, for progress ('upgrade run').")
-
-
-class NodeFailure(BaseModel):
-    """A node the command names as failed: Ironic's provisioning, or an ansible host."""
-
-    node: str
-    state: str
-    error: str
 
 
 def roles_environment(roles: dict[str, int]) -> str:

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdoflow.errors import RdoflowError, RemoteCommandFailed, ResourceFailed, StageTimeout
-from rdoflow.tasks.overcloud.stack import FailedResource, StackSnapshot
-from rdoflow.tasks.overcloud.commands import ansible_failures, error_lines, node_failures, recap_failed
+from rdoflow.errors import (
+    RdoflowError,
+    RemoteCommandFailed,
+    ResourceFailed,
+    StageTimeout,
+)
+from rdoflow.tasks.overcloud.commands import (
+    ansible_failures,
+    error_lines,
+    node_failures,
+    recap_failed,
+)
+from rdoflow.tasks.overcloud.model import FailedResource, StackSnapshot
 from rdoflow.tasks.ssh.remote import RemoteResult
 
 if TYPE_CHECKING:
-    from rdoflow.tasks.overcloud.steps import StepResult
+    from rdoflow.tasks.overcloud.model import StepResult
 
 TAIL_LINES = 15
 MAX_FAILURES_SHOWN = 5

@@ -14,73 +14,23 @@ from typing import Any
 
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
-from pydantic import BaseModel, Field
 
 from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.config.site import CloudSite
-from rdoflow.waiting import Deadline
+from rdoflow.tasks.overcloud.model import (
+    FailedResource,
+    ResourceCount,
+    StackEvent,
+    StackSnapshot,
+)
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.retries import is_transient
+from rdoflow.waiting import Deadline
 
 # Deep enough for TripleO's overcloud (role group → node stack → deployments → their nested stacks).
 NESTED_DEPTH = 5
 EVENTS_PER_RESOURCE = 5
 POLL_MAX_DELAY = 2.0
-
-
-class StackSnapshot(BaseModel):
-    """What a stack looked like at one moment (``exists`` False when there is no such stack)."""
-
-    name: str
-    exists: bool = False
-    id: str | None = None
-    status: str | None = Field(None, description="stack_status, e.g. CREATE_COMPLETE.")
-    reason: str = ""
-    creation_time: str | None = None
-    updated_time: str | None = None
-
-    @property
-    def in_progress(self) -> bool:
-        return bool(self.status and self.status.endswith("_IN_PROGRESS"))
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.status and self.status.endswith("_COMPLETE") and not self.status.startswith("DELETE"))
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.status and self.status.endswith("_FAILED"))
-
-    @property
-    def shown(self) -> str:
-        return f"stack {self.name} {self.status}" if self.exists else f"no stack {self.name}"
-
-
-class StackEvent(BaseModel):
-    time: str
-    resource: str = Field(description="Dotted path of the resource the event belongs to.")
-    status: str
-    reason: str = ""
-
-    @property
-    def line(self) -> str:
-        return f"{self.time} {self.resource} {self.status}: {self.reason}"
-
-
-class FailedResource(BaseModel):
-    """A failed resource at the bottom of the failed chain, as `openstack stack failures list` shows it."""
-
-    path: str = Field(description="stack.Role.index.Resource, from the top stack down.")
-    type: str
-    status: str
-    reason: str
-    physical_id: str = ""
-    events: list[StackEvent] = Field(default_factory=list, description="Last events of it and its parents.")
-
-
-class ResourceCount(BaseModel):
-    complete: int = 0
-    total: int = 0
 
 
 def heat_for(cloud: CloudSite) -> Any:

@@ -13,47 +13,39 @@ import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
-from pydantic import BaseModel, Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import CloudSite, OvercloudSite
 from rdoflow.reports.orchestration import render_stage
 from rdoflow.tasks.overcloud import stack as heat_stack
-from rdoflow.tasks.overcloud.stack import FailedResource, ResourceCount, StackSnapshot
-from rdoflow.tasks.overcloud.commands import StackStep, deploy_step, host_reported, roles_environment, roles_file_name
+from rdoflow.tasks.overcloud.commands import (
+    deploy_step,
+    host_reported,
+    roles_environment,
+    roles_file_name,
+)
+from rdoflow.tasks.overcloud.diagnosis import (
+    diagnose_command,
+    diagnose_stack,
+    step_error,
+)
+from rdoflow.tasks.overcloud.model import (
+    StackSnapshot,
+    StackStep,
+    StageReport,
+    StepResult,
+)
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
-from rdoflow.tasks.ssh.remote import RemoteResult, put, run
 from rdoflow.tasks.ssh.processes import wait_until_ended
-from rdoflow.tasks.overcloud.diagnosis import diagnose_command, diagnose_stack, step_error
-
-Outcome = Literal["succeeded", "failed", "not run"]
-
-
-class StepResult(BaseModel):
-    """What one step did: outcome, duration, the stack it left, and the first error with its evidence."""
-
-    name: str
-    command: str
-    outcome: Outcome = "not run"
-    duration: float = 0.0
-    command_seconds: float = Field(0.0, description="Time the command itself ran (this attempt).")
-    attempts: int = 0
-    stack_status: str | None = None
-    resources: ResourceCount | None = None
-    notes: list[str] = Field(default_factory=list)
-    error: str | None = None
-    error_kind: Literal["resource", "command", "timeout"] | None = None
-    evidence: list[str] = Field(default_factory=list)
-    hint: str | None = None
-    failures: list[FailedResource] = Field(default_factory=list)
+from rdoflow.tasks.ssh.remote import RemoteResult, put, run
 
 
 def _attempt() -> int:
@@ -161,31 +153,6 @@ def command_step(host: SSHHost, step: StackStep) -> StepResult:
     """``run_command_step`` as a task; a dropped SSH session is retried."""
     progress = StageProgress(f"{step.key}-progress", f"{step.name}: nodes done", step.hosts) if step.hosts else None
     return run_command_step(host, step, progress)
-
-
-class StageReport(BaseModel):
-    """A deploy or upgrade stage: its steps in order (those after a failure 'not run') and the stack."""
-
-    stage: str = Field(description="overcloud-deploy or upgrade.")
-    site: str
-    stack: str
-    steps: list[StepResult]
-
-    @property
-    def passed(self) -> bool:
-        return all(step.outcome == "succeeded" for step in self.steps)
-
-    @property
-    def failed_step(self) -> StepResult | None:
-        return next((step for step in self.steps if step.outcome == "failed"), None)
-
-    @property
-    def duration(self) -> float:
-        return sum(step.duration for step in self.steps)
-
-    @property
-    def stack_status(self) -> str | None:
-        return next((step.stack_status for step in reversed(self.steps) if step.stack_status), None)
 
 
 def run_step(host: SSHHost, cloud: CloudSite, step: StackStep) -> StepResult:

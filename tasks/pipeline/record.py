@@ -10,17 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from pydantic import BaseModel, Field
 
-from rdoflow.errors import RdoflowError
+from rdoflow.errors import ErrorRecord, RdoflowError
 from rdoflow.reports.pipeline import render_summary
-from rdoflow.tasks.retries import http_status
-
+from rdoflow.tasks.pipeline.model import PipelineSummary, StageOutcome
 
 REPORTS = Path(".rdoflow/reports")
 
@@ -33,44 +31,8 @@ def run_report_dir(pipeline: str) -> Path:
     return REPORTS / f"{pipeline}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}{run}"
 
 
-class StageOutcome(BaseModel):
-    """One stage of a pipeline run."""
-
-    stage: str
-    outcome: Literal["pass", "fail", "skipped"]
-    seconds: float = 0.0
-    summary: str = ""
-    error: str = ""
-    reference: str = ""
-    evidence: list[str] = Field(default_factory=list)
-    hint: str = ""
-
-
-class PipelineSummary(BaseModel):
-    """What a pipeline run did, stage by stage, and its verdict."""
-
-    pipeline: str
-    site: str
-    drop: str = ""
-    stages: list[StageOutcome] = Field(default_factory=list)
-    verdict: Literal["pass", "fail", "running"] = "running"
-    reports: dict[str, str] = Field(default_factory=dict)
-
-    @property
-    def failed(self) -> StageOutcome | None:
-        return next((stage for stage in self.stages if stage.outcome == "fail"), None)
-
-
 def _stage_of(exc: BaseException) -> str | None:
     return getattr(exc, "stage", None)
-
-
-def _api_evidence(exc: BaseException, status: int) -> list[str]:
-    """What an OpenStack client's error tells of the request: its status, method and URL, request id."""
-    url, request_id = getattr(exc, "url", None), getattr(exc, "request_id", None)
-    return [f"HTTP {status}",
-            *([f"{getattr(exc, 'method', None) or 'request'} {url}"] if url else []),
-            *([f"request id {request_id}"] if request_id else [])]
 
 
 class Pipeline:
@@ -119,22 +81,13 @@ class Pipeline:
 
     @staticmethod
     def _explain(outcome: StageOutcome, exc: BaseException) -> None:
-        if isinstance(exc, RdoflowError):
-            outcome.error, outcome.reference = exc.message, exc.reference
-            outcome.evidence, outcome.hint = exc.evidence[:12], exc.hint or ""
-            # A nested pipeline already named the stage inside it that failed.
-            inner = _stage_of(exc)
-            if inner and inner != outcome.stage:
-                outcome.summary = f"failed in {inner}"
-        elif (status := http_status(exc)) is not None:  # an OpenStack API's answer, passed through unchanged
-            outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "openstack-api-error"
-            outcome.evidence, outcome.hint = _api_evidence(exc, status), (
-                "the service failed on its side and still did after the retries: its log has the request"
-                if status >= 500 else "the service refused the request: its log has the request and why"
-            ) + " (the flow run's logs hold the traceback)"
-        else:
-            outcome.error, outcome.reference = f"{type(exc).__name__}: {exc}", "unexpected-error"
-            outcome.hint = "this is not a condition rdoflow knows; the flow run's logs hold the traceback"
+        record = ErrorRecord.of(exc)
+        outcome.error, outcome.reference = record.message, record.reference
+        outcome.evidence, outcome.hint = record.evidence, record.hint or ""
+        # A nested pipeline already named the stage inside it that failed.
+        inner = _stage_of(exc)
+        if isinstance(exc, RdoflowError) and inner and inner != outcome.stage:
+            outcome.summary = f"failed in {inner}"
 
     def __enter__(self) -> Pipeline:
         return self

@@ -17,8 +17,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from rdoflow.errors import ConfigError, RdoflowError, TransientError
 from rdoflow.config.yamlsource import parse_yaml, raise_problems, validation_problems
+from rdoflow.errors import ConfigError, RdoflowError, TransientError
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 
 

@@ -13,42 +13,25 @@ import pandas as pd
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
 
 from rdoflow.blocks.ssh import SSHHost
-from rdoflow.errors import RdoflowError, TransientError
 from rdoflow.config.site import RegressionSite, SiteConfig
-from rdoflow.reports.regression import redact, render_failure, render_summary
+from rdoflow.errors import ErrorRecord, RdoflowError, TransientError
+from rdoflow.redaction import redact
+from rdoflow.reports.regression import render_failure, render_summary
+from rdoflow.tasks.regression.model import (
+    COUNTED,
+    FAILED_SHOWN,
+    FailedTest,
+    RegressionRun,
+)
 from rdoflow.tasks.regression.suites import NothingRan, SuiteRun, run_suite
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
 from rdoflow.tasks.results.regression import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 
-FAILED_SHOWN = 200  # failed tests listed in the table artifact and the report
 REASON_SHOWN = 300  # characters of each failure's reason shown there
-COUNTED = ("pass", "fail", "skip", "error", "xfail", "uxsuccess")
-
-
-class FailedTest(BaseModel):
-    test_id: str
-    status: str = Field(description="fail, uxsuccess, or error (a class or module fixture that failed).")
-    reason: str = Field(description="The start of the traceback or of the script's output.")
-
-
-class RegressionRun(BaseModel):
-    """One stored run of the regression suite: what the lead compares (tables read back from the store)."""
-
-    meta: RunMeta = Field(description="The run's identity and metadata, as stored.")
-    location: str = Field(description="The run's partition in the results store.")
-    counts: dict[str, int] = Field(description="Results by status (pass, fail, skip, error, xfail, uxsuccess), "
-                                               "and 'tests' for the total.")
-    result_file: str = Field(description="Local copy of the raw results.")
-    raw_stored: str = Field(description="Where the raw results were copied in the store.")
-    duration: float = Field(description="Seconds the suite ran on the host.")
-    expected: int = Field(description="Tests the include/exclude lists selected before the run.")
-    failed: list[FailedTest] = Field(description=f"The failed tests (the first {FAILED_SHOWN}).")
-    report: str | None = Field(None, description="The Markdown summary's file, when report_dir was given.")
 
 
 def run_id(suite_run: SuiteRun) -> str:
@@ -131,7 +114,7 @@ def run_suite_task(host: SSHHost, regression: RegressionSite, label: str, report
 
 
 def _leave_failure(exc: RdoflowError, kind: str, label: str, report_dir: Path | None) -> None:
-    markdown = render_failure(exc, kind, label)
+    markdown = render_failure(ErrorRecord.of(exc), kind, label)
     create_markdown_artifact(markdown, key=f"regression-run-{label}", description=f"{kind} {label}: failed")
     _write_report(report_dir, label, markdown)
 

@@ -20,11 +20,11 @@ from prefect.logging import get_run_logger
 from pydantic import BaseModel, Field
 
 from rdoflow.blocks.ssh import SSHHost
-from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
 from rdoflow.config.site import RegressionSite
+from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
 from rdoflow.tasks.progress import StageProgress
-from rdoflow.tasks.ssh.remote import RemoteCommandTimeout, RemoteResult, get, put, run
 from rdoflow.tasks.ssh.processes import wait_until_ended
+from rdoflow.tasks.ssh.remote import RemoteCommandTimeout, RemoteResult, get, put, run
 
 RUNNER = Path(__file__).resolve().parent / "run_scripts.py"
 STAGING = ".rdoflow"

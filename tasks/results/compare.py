@@ -7,31 +7,11 @@ as failed in that run (it did not run because of the class), not as missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from rdoflow.config.site import ComparisonPolicy
-from rdoflow.tasks.results.model import FAILING
-
-CATEGORIES = ("regression", "fixed", "still_failing", "new_failure", "added", "removed", "newly_skipped",
-              "unskipped", "slower", "unchanged")
-BLOCKING = ("regression", "new_failure", "removed")
-
-
-@dataclass
-class Comparison:
-    verdict: str
-    reasons: list[str]
-    table: pd.DataFrame  # one row per test: test_id, category, status_pre/post, duration_pre/post, reason, known, flaky
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def tests(self, category: str) -> list[str]:
-        return self.table.loc[self.table["category"] == category, "test_id"].tolist()
-
-    def changed(self) -> pd.DataFrame:
-        return self.table[self.table["category"] != "unchanged"]
+from rdoflow.tasks.results.model import CATEGORIES, FAILING, Comparison
 
 
 def _with_class_failures(run: pd.DataFrame, others: pd.Series) -> pd.DataFrame:

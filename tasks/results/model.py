@@ -17,6 +17,7 @@ Columns (``COLUMNS``):
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
@@ -116,3 +117,22 @@ def frame(rows: list | dict[str, list], meta: RunMeta) -> pd.DataFrame:
     for column, value in meta.model_dump().items():
         table[column] = "" if value is None else str(value)
     return table[list(COLUMNS)].reset_index(drop=True)
+
+
+CATEGORIES = ("regression", "fixed", "still_failing", "new_failure", "added", "removed", "newly_skipped",
+              "unskipped", "slower", "unchanged")
+BLOCKING = ("regression", "new_failure", "removed")
+
+
+@dataclass
+class Comparison:
+    verdict: str
+    reasons: list[str]
+    table: pd.DataFrame  # one row per test: test_id, category, status_pre/post, duration_pre/post, reason, known, flaky
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def tests(self, category: str) -> list[str]:
+        return self.table.loc[self.table["category"] == category, "test_id"].tolist()
+
+    def changed(self) -> pd.DataFrame:
+        return self.table[self.table["category"] != "unchanged"]

@@ -20,7 +20,15 @@ import testtools
 from defusedxml import DefusedXmlException
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from rdoflow.tasks.results.model import READER_FIELDS, STATUSES, ResultFileError, RunMeta, frame, reader_columns, trim
+from rdoflow.tasks.results.model import (
+    READER_FIELDS,
+    STATUSES,
+    ResultFileError,
+    RunMeta,
+    frame,
+    reader_columns,
+    trim,
+)
 from rdoflow.tasks.results.subunit_fast import NotFastPath, packets
 
 SUBUNIT_V2 = 0xB3

@@ -11,9 +11,14 @@ from pydantic import ValidationError
 
 from rdoflow.config.site import ComparisonPolicy, load_site
 from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_problems
-from rdoflow.reports.comparison import write_html, write_json, write_junit, write_markdown
-from rdoflow.tasks.results.compare import Comparison, compare, history_flips
-from rdoflow.tasks.results.model import RunMeta
+from rdoflow.reports.comparison import (
+    write_html,
+    write_json,
+    write_junit,
+    write_markdown,
+)
+from rdoflow.tasks.results.compare import compare, history_flips
+from rdoflow.tasks.results.model import Comparison, RunMeta
 from rdoflow.tasks.results.readers import read_run
 from rdoflow.tasks.results.store import ResultsStore
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from rdoflow.tasks.results.regression import compare_stored, read_and_store, write_reports
+from rdoflow.tasks.results.regression import (
+                           compare_stored,
+                           read_and_store,
+                           write_reports,
+)
 
 # The runs are in the store already: caching their tables in Prefect's result storage would copy them again.
 read_and_store_task = task(read_and_store, name="read-and-store-run", task_run_name="store-{meta.label}",

@@ -10,16 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_table_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel
 
-from rdoflow.errors import ResourceFailed
 from rdoflow.config.site import ComparisonPolicy
+from rdoflow.errors import ResourceFailed
 from rdoflow.reports.comparison import markdown
-from rdoflow.tasks.results.compare import BLOCKING, Comparison
-from rdoflow.tasks.results.model import RunMeta
-from rdoflow.tasks.results.regression import StoredRun, compare_stored, read_stored, write_reports
+from rdoflow.tasks.results.model import BLOCKING, Comparison, RunMeta
+from rdoflow.tasks.results.regression import (
+    StoredRun,
+    compare_stored,
+    read_stored,
+    write_reports,
+)
 
 TABLE_ROWS = 1000
 EVIDENCE_TESTS = 5

@@ -17,7 +17,12 @@ from pathlib import Path, PurePosixPath
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.errors import RemoteCommandFailed
-from rdoflow.tasks.review.model import ItemStatus, PackageReview, ReviewItem, lint_messages
+from rdoflow.tasks.review.model import (
+    ItemStatus,
+    PackageReview,
+    ReviewItem,
+    lint_messages,
+)
 from rdoflow.tasks.ssh.remote import get, put, run
 
 _MARK_STATUS: dict[str, ItemStatus] = {"x": "pass", "!": "fail", "-": "not_applicable", "?": "not_applicable",

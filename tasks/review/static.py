@@ -18,10 +18,21 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from rdoflow.errors import ConfigError
-from rdoflow.tasks.review.packages import MACROS, RPMLINT_CONFIG, PackageSource, ReviewSettings, download
 from rdoflow.tasks.review.checks import SpecFacts, Tarball, UpstreamComparison, evaluate
 from rdoflow.tasks.review.model import PackageReview, ReviewItem, lint_messages
-from rdoflow.tasks.review.sandbox import check_sandbox, require_tools, rpmlint_command, run_sandboxed
+from rdoflow.tasks.review.sandbox import (
+    check_sandbox,
+    require_tools,
+    rpmlint_command,
+    run_sandboxed,
+)
+from rdoflow.tasks.review.sources import (
+    MACROS,
+    RPMLINT_CONFIG,
+    PackageSource,
+    ReviewSettings,
+    download,
+)
 
 SPECFACTS = Path(__file__).resolve().parent / "specfacts.py"
 _DLRN_TEMPLATE = re.compile(r"^Version:\s*XXX\s*$", re.M)

@@ -11,8 +11,8 @@ import re
 from collections.abc import Sequence
 
 from rdoflow.blocks.ssh import SSHHost
-from rdoflow.waiting import Deadline
 from rdoflow.tasks.ssh.remote import run
+from rdoflow.waiting import Deadline
 
 
 def running_pattern(argv: Sequence[str]) -> str:

@@ -29,12 +29,12 @@ from pydantic import BaseModel, SecretStr
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.errors import RdoflowError, RemoteCommandFailed, StageTimeout
+from rdoflow.redaction import REDACTED, Redactor
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.connect import POOL, SSHConnectionLost, open_session
 
 log = logging.getLogger("rdoflow.ssh")
 
-REDACTED = "**********"
 PID_MARK = "rdoflow-pid "
 # sshd makes each session a process-group leader; the wrapper reports its pid
 # (the group id) first, so that a timeout can kill the command and its children.
@@ -94,19 +94,6 @@ class Transfer(BaseModel):
     size: int
     sha256: str
     duration: float
-
-
-class _Redactor:
-    """Masks secrets in output; a multi-line secret (a key) is masked line by line."""
-
-    def __init__(self, secrets: Iterable[str]):
-        parts = {part.strip() for secret in secrets for part in secret.splitlines()}
-        self.parts = sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for part in self.parts:
-            text = text.replace(part, REDACTED)
-        return text
 
 
 class _Stream:
@@ -263,7 +250,7 @@ def run(
         raise ValueError("argv must name a command")
     recorded = [REDACTED if isinstance(a, SecretStr) else str(a) for a in argv]
     sent = [a.get_secret_value() if isinstance(a, SecretStr) else str(a) for a in argv]
-    redactor = _Redactor(_secret_strings(argv, redact, host))
+    redactor = Redactor(_secret_strings(argv, redact, host))
     logger = _logger()
 
     def sink(stream: str, line: str) -> str:

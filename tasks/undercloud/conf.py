@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 
 import jinja2
-from pydantic import BaseModel, Field
 
-from rdoflow.errors import ConfigError
 from rdoflow.config.site import SiteConfig
 from rdoflow.config.yamlsource import shown
+from rdoflow.errors import ConfigError
+from rdoflow.tasks.undercloud.model import ConfChanges, RenderedConf
 
 CONF_FILE = "undercloud.conf"
 # oslo.config option and group names; anything else would not read back as the same key.
@@ -41,30 +41,6 @@ TEMPLATES = jinja2.Environment(
     autoescape=False,  # an INI file, not HTML
 )
 TEMPLATES.filters["ini"] = ini_value
-
-
-class RenderedConf(BaseModel):
-    """undercloud.conf as rdoflow renders it for a site."""
-
-    site: str = Field(description="The site it was rendered from.")
-    text: str = Field(description="The file's content (no secrets: the site refuses them).")
-    sha256: str = Field(description="sha256 of the text: the configuration's identity.")
-
-
-class ConfChanges(BaseModel):
-    """Which keys differ between the undercloud's current undercloud.conf and the rendered one (names only)."""
-
-    added: list[str] = Field(default_factory=list)
-    removed: list[str] = Field(default_factory=list)
-    changed: list[str] = Field(default_factory=list)
-    unreadable: bool = Field(False, description="The host's file did not parse as INI: keys not compared.")
-
-    def summary(self) -> str:
-        if self.unreadable:
-            return "the host's undercloud.conf does not parse as INI; keys not compared"
-        parts = [f"{label}: {', '.join(keys)}" for label, keys in
-                 (("changed", self.changed), ("added", self.added), ("removed", self.removed)) if keys]
-        return "; ".join(parts) or "no key changed (only comments or layout)"
 
 
 def _problems(site: SiteConfig) -> list[str]:

@@ -18,16 +18,22 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.errors import RemoteCommandFailed, StageTimeout
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest, resumable
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
-from rdoflow.tasks.ssh.remote import RemoteFileNotFound, get, put, run
 from rdoflow.tasks.ssh.processes import wait_until_ended
-from rdoflow.tasks.undercloud.conf import CONF_FILE, ConfChanges, RenderedConf, compare_confs
+from rdoflow.tasks.ssh.remote import RemoteFileNotFound, get, put, run
+from rdoflow.tasks.undercloud.conf import CONF_FILE, compare_confs
+from rdoflow.tasks.undercloud.model import (
+    HostUndercloud,
+    InstallMarker,
+    InstallOutcome,
+    RenderedConf,
+)
 
 MARKER = ".rdoflow/undercloud-installed.json"
 STACKRC = "stackrc"
@@ -44,71 +50,6 @@ ERROR_LINES = (
     re.compile(r"^fatal: \[[^\]]+\]: (?P<message>\S.*)$"),
     re.compile(r"^(?:ERROR|CRITICAL):? (?P<message>\S.*)$"),
 )
-
-
-class InstallMarker(BaseModel):
-    """What the host remembers of rdoflow's last successful install."""
-
-    conf_sha256: str
-    installed_at: datetime
-    version: str | None = Field(None, description="The undercloud's version, when one could be read.")
-    steps: int = Field(0, description="Step lines the install printed: the next install's expected total.")
-    seconds: float = 0.0
-
-
-class HostUndercloud(BaseModel):
-    """What the host shows of its undercloud now."""
-
-    address: str
-    conf_sha256: str | None = Field(None, description="sha256 of ~/undercloud.conf; None: no such file.")
-    changes: ConfChanges | None = Field(None, description="Keys the rendered config changes in the host's file; "
-                                                          "None when the host has none or the same.")
-    marker: InstallMarker | None = None
-    marker_problem: str = ""
-    stackrc: bool = False
-    version: str | None = Field(None, description="The undercloud's version now, as installed_version reads it.")
-
-    @property
-    def version_changed(self) -> bool:
-        """The undercloud's packages changed since rdoflow's install (an upgrade, a reinstall by hand)."""
-        return bool(self.marker and self.marker.version and self.version and self.marker.version != self.version)
-
-    def runs(self, conf: RenderedConf) -> bool:
-        """The undercloud runs ``conf``: same file on the host, installed from it at the version it has
-        now, stackrc there."""
-        return (self.conf_sha256 == conf.sha256 and self.marker is not None
-                and self.marker.conf_sha256 == conf.sha256 and not self.version_changed and self.stackrc)
-
-    def state(self, conf: RenderedConf) -> str:
-        """In words: why the install is needed, or why it is not."""
-        if self.runs(conf):
-            return (f"the undercloud already runs this undercloud.conf (installed "
-                    f"{self.marker.installed_at:%Y-%m-%d %H:%M:%S} UTC, ~/stackrc present)")
-        if self.conf_sha256 is None:
-            return "no undercloud.conf on the host yet"
-        if self.conf_sha256 != conf.sha256:
-            return "the rendered undercloud.conf differs from the host's"
-        if self.marker is None:
-            return "no completed install of this undercloud.conf" + (f" ({self.marker_problem})"
-                                                                     if self.marker_problem else "")
-        if self.marker.conf_sha256 != conf.sha256:
-            return "the last completed install was of another undercloud.conf"
-        if self.version_changed:
-            return f"the undercloud's version changed since that install ({self.marker.version}, now {self.version})"
-        return "~/stackrc is missing"
-
-
-class InstallOutcome(BaseModel):
-    """Whether the install ran, why, and how it went."""
-
-    ran: bool
-    why: str
-    seconds: float = 0.0
-    steps: int = 0
-    version: str | None = None
-    cached: bool = Field(False, description="Reused from an earlier run's cached result.")
-    waited_for_earlier: bool = Field(False, description="An install a dropped session left running was "
-                                                        "waited for before this one started.")
 
 
 def read_remote(host: SSHHost, remote: str) -> bytes | None:

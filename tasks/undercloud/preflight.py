@@ -7,54 +7,16 @@ from pathlib import Path
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
 
 from rdoflow.blocks.ssh import SSHHost
-from rdoflow.errors import ResourceFailed
 from rdoflow.config.site import UndercloudSite
+from rdoflow.errors import ResourceFailed
 from rdoflow.reports.preflight import render_preflight
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.remote import run
+from rdoflow.tasks.undercloud.model import Check, HostFacts, Preflight
 
 KIB_PER_GIB = 1024 * 1024
-
-
-class HostFacts(BaseModel):
-    """What the host says about itself."""
-
-    address: str = Field(description="user@host:port the facts were read from.")
-    hostname: str = Field(description="Output of 'hostname'.")
-    fqdn: str | None = Field(description="Output of 'hostname -f'; None when the name does not resolve.")
-    fqdn_error: str = Field("", description="Why 'hostname -f' failed, when it did.")
-    os_release: str = Field(description="PRETTY_NAME from /etc/os-release.")
-    cpus: int = Field(description="Online CPUs (nproc).")
-    ram_gib: float = Field(description="MemTotal from /proc/meminfo, in GiB.")
-    disk_path: str = Field(description="Path whose file system was measured.")
-    disk_free_gib: float = Field(description="Space available to the account on that file system, in GiB.")
-
-
-class Check(BaseModel):
-    """One preflight item: what was expected, what was found, and whether it passed."""
-
-    name: str
-    expected: str
-    found: str
-    outcome: str = Field(description="pass, fail or skip.")
-
-
-class Preflight(BaseModel):
-    """The facts and the checks made on them; ``passed`` when no check failed."""
-
-    facts: HostFacts
-    checks: list[Check]
-
-    @property
-    def failed(self) -> list[Check]:
-        return [check for check in self.checks if check.outcome == "fail"]
-
-    @property
-    def passed(self) -> bool:
-        return not self.failed
 
 
 def parse_meminfo(text: str) -> float:

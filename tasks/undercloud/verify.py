@@ -14,11 +14,11 @@ from prefect.cache_policies import NO_CACHE
 
 from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.blocks.ssh import SSHHost
-from rdoflow.errors import ResourceFailed
 from rdoflow.config.site import CloudSite
+from rdoflow.errors import ResourceFailed
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
-from rdoflow.tasks.undercloud.preflight import Check
 from rdoflow.tasks.undercloud.install import STACKRC, read_remote
+from rdoflow.tasks.undercloud.model import Check
 
 CLOUDS_YAML = ".config/openstack/clouds.yaml"
 API_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException)

@@ -1,0 +1,7 @@
+"""``python -m rdoflow.cli``: the same as the ``rdoflow`` command."""
+
+import sys
+
+from rdoflow.cli.main import main
+
+sys.exit(main())

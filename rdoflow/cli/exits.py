@@ -1,0 +1,63 @@
+"""The one map from what happened to the command's exit status, and how an error is shown on the way out.
+
+As Zuul tells FAILURE from ERROR, rdoflow tells "the cloud under test failed" from "rdoflow could not
+test": a failed check, resource, remote command, timeout or OpenStack API answer is the cloud's (1); bad
+input is the user's (2); an unreachable host or API after the retries, or a fault rdoflow does not know,
+means no verdict was reached (3). Ctrl-C is 130, as a shell reports it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import typer
+from keystoneauth1 import exceptions as ksa_exc
+
+from rdoflow.cli.output import err
+from rdoflow.errors import (
+    ConfigError,
+    RdoflowError,
+    RemoteCommandFailed,
+    ResourceFailed,
+    StageTimeout,
+    TransientError,
+    http_status,
+)
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FAILED = 1  # the cloud under test failed: a check, a resource, a remote command, the verdict
+    BAD_INPUT = 2  # a file or option is not what rdoflow expects
+    ERROR = 3  # rdoflow could not test: a host or API unreachable after the retries, or a fault it does not know
+    INTERRUPTED = 130  # Ctrl-C
+
+
+def exit_status_for(exc: BaseException) -> ExitStatus:
+    """The exit status for an exception that ended a command (whether or not a pipeline stage raised it)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitStatus.INTERRUPTED
+    if isinstance(exc, ConfigError):
+        return ExitStatus.BAD_INPUT
+    if isinstance(exc, (TransientError, ksa_exc.ConnectionError)):
+        return ExitStatus.ERROR  # still unreachable after the retries: nothing was tested
+    if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)) or http_status(exc) is not None:
+        return ExitStatus.FAILED
+    return ExitStatus.ERROR
+
+
+def show_error(exc: RdoflowError) -> None:
+    """rdoflow's own diagnosis on stderr: each problem of bad input, or reference, message, evidence, hint."""
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            err.print(problem, markup=False, highlight=False)
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", markup=False, highlight=False)
+    else:
+        err.print(exc.render(), markup=False, highlight=False)
+
+
+def fail(exc: RdoflowError) -> typer.Exit:
+    """Show ``exc`` and return the Exit to raise (``raise fail(exc) from None``)."""
+    show_error(exc)
+    return typer.Exit(exit_status_for(exc))

@@ -1,0 +1,33 @@
+"""The one place secrets are masked: in text that leaves rdoflow (logs, artifacts, reports, summaries).
+
+Two kinds of secret are known: the values rdoflow itself holds (a key, a password given to a command),
+masked wherever they appear, and credentials a tool printed in its own output (Tempest's request bodies
+carry the passwords of the users it creates; consoles echo OS_PASSWORD), masked by their ``name: value``
+shape. Data is redacted when it is recorded, before any renderer sees it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED = "**********"
+SECRET_ASSIGNMENT = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?\s*[:=]\s*['"]?)[^\s'",}]+""")
+
+
+def redact(text: str) -> str:
+    """``text`` with every ``password: value``-shaped credential masked."""
+    return SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+class Redactor:
+    """Masks known secret values; a multi-line secret (a key) is masked line by line."""
+
+    def __init__(self, secrets: Iterable[str]):
+        parts = {part.strip() for secret in secrets for part in secret.splitlines()}
+        self.parts = sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for part in self.parts:
+            text = text.replace(part, REDACTED)
+        return text

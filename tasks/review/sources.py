@@ -1,0 +1,139 @@
+"""A package to review, as given (a path or an http(s) URL), copied into a directory of its own; and the
+review's settings, which with the package's sha256 make the review's cache key."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import httpx
+from pydantic import BaseModel, Field
+
+from rdoflow.config.ssh import SSHTarget
+from rdoflow.errors import ConfigError
+
+REVIEW_DATA = Path(__file__).resolve().parent / "data"
+MACROS = REVIEW_DATA / "macros.rdo"
+RPMLINT_CONFIG = REVIEW_DATA / "rpmlint"
+# The modules whose code decides a static review's outcome: part of its cache key.
+STATIC_REVIEW_CODE = ("checks.py", "model.py", "static.py", "specfacts.py")
+Kind = Literal["spec", "srpm", "distgit"]
+
+
+class ReviewSettings(BaseModel):
+    """How packages are reviewed; part of the cache key."""
+
+    backend: Literal["static", "fedora-review"] = Field(
+        "static", description="'static': the built-in review on this machine; 'fedora-review': a review host.")
+    source_mirror: str | None = Field(
+        None, description="Fetch each Source by its file name from this base URL instead of the spec's URL.")
+    fetch_sources: bool = Field(True, description="Download Sources not given beside the spec, and the upstream "
+                                                  "tarball to compare Source0 with.")
+    upstream_version: str | None = Field(
+        None, description="Version to put in a DLRN template spec (Version: XXX); default: from the tarball given.")
+    mock_config: str = Field("centos-stream-9-x86_64", description="fedora-review backend: the mock config.")
+    fedora_review_command: str = Field("fedora-review", description="fedora-review backend: the command's "
+                                                                    "name or path on the review host.")
+    review_host: SSHTarget | None = Field(
+        None, description="fedora-review backend: the SSH review host; empty runs fedora-review on this machine.")
+    review_workdir: str = Field("rdoflow-review", description="fedora-review backend: directory on the review "
+                                                              "host (relative to the login's home) for the SRPMs.")
+    timeout: float = Field(1800, gt=0, description="Seconds one package's review may take (fedora-review builds).")
+    fetch_timeout: float = Field(60, gt=0, description="Seconds a source download may stall.")
+
+    def fingerprint(self) -> str:
+        """sha256 of the settings and of the files that decide a static review's outcome."""
+        from importlib.metadata import version
+
+        digest = hashlib.sha256(self.model_dump_json().encode())
+        for path in sorted([MACROS, *RPMLINT_CONFIG.glob("*.toml"),
+                           *(Path(__file__).parent / name for name in STATIC_REVIEW_CODE)]):
+            digest.update(path.read_bytes())
+        digest.update(version("rpmlint").encode())
+        return digest.hexdigest()
+
+
+class PackageSource(BaseModel):
+    """A package as given, copied into a directory of its own."""
+
+    ref: str = Field(description="The path or URL as the user gave it.")
+    kind: Kind
+    path: Path = Field(description="The local copy: the .spec, the .src.rpm or the distgit directory.")
+    sha256: str
+
+
+class SourceFetchFailed(ConfigError):
+    """A package, or one of its Sources, could not be downloaded."""
+
+    reference = "source-fetch-failed"
+
+
+def is_url(ref: str) -> bool:
+    return urlparse(ref).scheme in ("http", "https")
+
+
+def package_kind(path: Path, ref: str) -> Kind:
+    if path.is_dir():
+        specs = sorted(path.glob("*.spec"))
+        if len(specs) != 1:
+            found = ", ".join(spec.name for spec in specs) or "none"
+            raise ConfigError(ref, [f"{ref}: a distgit directory must hold exactly one .spec file (found: {found})"])
+        return "distgit"
+    if path.name.endswith(".src.rpm"):
+        return "srpm"
+    if path.suffix == ".spec":
+        return "spec"
+    raise ConfigError(ref, [f"{ref}: not a package: expected a .spec file, a .src.rpm or a distgit directory"])
+
+
+def content_sha256(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (relative names and contents, .git left out)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and ".git" not in p.parts)
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def download(url: str, destination: Path, *, timeout: float) -> Path:
+    """GET ``url`` into ``destination`` (streamed); SourceFetchFailed names the URL and the reason."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            response.raise_for_status()
+            with destination.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+    except httpx.HTTPStatusError as exc:
+        raise SourceFetchFailed(url, [f"{url}: HTTP {exc.response.status_code}"]) from exc
+    except httpx.HTTPError as exc:
+        raise SourceFetchFailed(url, [f"{url}: {type(exc).__name__}: {exc}"]) from exc
+    return destination
+
+
+def acquire(ref: str, workroot: Path, *, timeout: float = 60) -> PackageSource:
+    """Copy (or download) the package ``ref`` into ``workroot``; ConfigError for anything not a package."""
+    workroot.mkdir(parents=True, exist_ok=True)
+    if is_url(ref):
+        name = Path(urlparse(ref).path).name
+        if not name.endswith((".spec", ".src.rpm")):
+            raise ConfigError(ref, [f"{ref}: a package URL must end in .spec or .src.rpm"])
+        local = download(ref, workroot / "given" / name, timeout=timeout)
+    else:
+        given = Path(ref).expanduser()
+        if not given.exists():
+            raise ConfigError(ref, [f"{ref}: no such file or directory; expected a .spec file, a .src.rpm "
+                                    "or a distgit directory"])
+        package_kind(given, ref)
+        local = workroot / "given" / given.name
+        if given.is_dir():
+            shutil.copytree(given, local, ignore=shutil.ignore_patterns(".git"), dirs_exist_ok=True)
+        else:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(given, local)
+    return PackageSource(ref=ref, kind=package_kind(local, ref), path=local, sha256=content_sha256(local))
