@@ -7,10 +7,9 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from rdoflow.tasks.results.model import RunMeta
-from rdoflow.tasks.results.regression import load_policy, run_id_for
-from rdoflow.tasks.results.stages import compare_task, read_and_store_task
-from rdoflow.tasks.results.verdict import Verdict, publish, require_pass
+from rdoflow.tasks.results.model import Verdict
+from rdoflow.tasks.results.runs import load_policy
+from rdoflow.tasks.results.verdict import compare_files_task, publish, require_pass
 
 
 @flow(name="compare-runs", flow_run_name="compare-{suite}", log_prints=True)
@@ -24,11 +23,8 @@ def compare_runs(
     report_dir: str = Field(".rdoflow/reports/compare", description="Where the reports are written."),
 ) -> Verdict:
     """Both runs are stored before they are compared; a fail verdict fails the flow run, with its reasons."""
-    policy = load_policy(Path(policy_file) if policy_file else None)
-    runs = [read_and_store_task(Path(path), RunMeta(run_id=run_id_for(Path(path), label), label=label, suite=suite,
-                                                    drop=drop if label == "post" else ""), store)
-            for path, label in ((pre, "pre"), (post, "post"))]
-    comparison = compare_task(runs[0], runs[1], policy, store)
-    verdict = publish(comparison, runs[0], runs[1], Path(report_dir))
-    require_pass(verdict, comparison)
+    judged = compare_files_task(Path(pre), Path(post), policy=load_policy(Path(policy_file) if policy_file else None),
+                                location=store, report_dir=Path(report_dir), suite=suite, drop=drop)
+    verdict = publish(judged)
+    require_pass(verdict, judged.comparison)
     return verdict

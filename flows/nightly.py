@@ -1,4 +1,4 @@
-"""The nightly pipeline: every stage, in order, against one site (see DESIGN.md, "The pipeline")."""
+"""The nightly pipeline: every stage, in order, against one site (see docs/running-flows.md)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,6 @@ def nightly(
             overcloud_deploy(site, report_dir=report_dir, refresh=refresh)
         with pipeline.stage("upgrade-regression") as judged:
             verdict = upgrade_regression(site, drop=drop or "", report_dir=report_dir)
-            judged.summary = f"verdict {verdict.verdict}"
+            judged.summary = f"verdict {verdict.outcome}"
             pipeline.report("HTML report", verdict.reports["html"])
     return pipeline.summary

@@ -11,7 +11,8 @@ from rdoflow.config.site import SiteConfig
 from rdoflow.flows.regression_run import regression_run
 from rdoflow.flows.upgrade import upgrade
 from rdoflow.tasks.pipeline.record import Pipeline, run_report_dir
-from rdoflow.tasks.results.verdict import Verdict, judge_runs
+from rdoflow.tasks.results.model import Verdict
+from rdoflow.tasks.results.verdict import judge_runs
 
 STAGES = ["regression-pre", "upgrade", "regression-post", "compare"]
 

@@ -8,11 +8,9 @@ without ``from exc``; retry decisions test these classes, never message text.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
-from heatclient import exc as heat_exc
-from keystoneauth1 import exceptions as ksa_exc
-from openstack import exceptions as sdk_exc
 from pydantic import BaseModel, Field
 
 from rdoflow.redaction import redact
@@ -100,15 +98,26 @@ class RemoteCommandFailed(RdoflowError):
     reference = "remote-command-failed"
 
 
+# The OpenStack clients' error classes and the attribute holding their HTTP status. A client that was
+# never imported raised nothing, so its module is looked up, not imported (the CLI starts without them).
+_HTTP_ERRORS = (("openstack.exceptions", "HttpException", "status_code"),
+                ("keystoneauth1.exceptions", "HttpError", "http_status"),
+                ("heatclient.exc", "HTTPException", "code"))
+
+
 def http_status(exc: BaseException) -> int | None:
     """The HTTP status an OpenStack client's error carries (openstacksdk, keystoneauth, heatclient)."""
-    if isinstance(exc, sdk_exc.HttpException):
-        return exc.status_code
-    if isinstance(exc, ksa_exc.HttpError):
-        return exc.http_status
-    if isinstance(exc, heat_exc.HTTPException):
-        return exc.code
+    for module, name, attribute in _HTTP_ERRORS:
+        kind = getattr(sys.modules.get(module), name, None)
+        if kind is not None and isinstance(exc, kind):
+            return getattr(exc, attribute)
     return None
+
+
+def unreachable(exc: BaseException) -> bool:
+    """An OpenStack API that could not be reached at all (keystoneauth's connection failures)."""
+    kind = getattr(sys.modules.get("keystoneauth1.exceptions"), "ConnectionError", None)
+    return kind is not None and isinstance(exc, kind)
 
 
 class ErrorRecord(BaseModel):
@@ -124,7 +133,7 @@ class ErrorRecord(BaseModel):
     hint: str | None = None
 
     @classmethod
-    def of(cls, exc: BaseException, *, evidence_shown: int = 12) -> ErrorRecord:
+    def of(cls, exc: BaseException, *, evidence_shown: int | None = None) -> ErrorRecord:
         if isinstance(exc, RdoflowError):
             reference, message, evidence, hint = exc.reference, exc.message, exc.evidence, exc.hint
         elif (status := http_status(exc)) is not None:  # an OpenStack API's answer, passed through unchanged

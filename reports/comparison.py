@@ -32,7 +32,8 @@ COLOURS = {"pass": "#3a9d23", "fail": "#d1342f", "skip": "#9e9e9e", "xfail": "#7
 def as_json(comparison: Comparison, pre: RunMeta, post: RunMeta) -> dict:
     tests = {category: comparison.tests(category) for category in CATEGORIES if category != "unchanged"}
     tests["unchanged"] = comparison.tests("unchanged")
-    return {"verdict": comparison.verdict, "reasons": comparison.reasons, "counts": comparison.counts,
+    return {"verdict": comparison.verdict.outcome, "reasons": comparison.verdict.reasons,
+            "blocking": comparison.verdict.blocking, "excused": comparison.verdict.excused, "counts": comparison.counts,
             "tests": tests, "pre": pre.model_dump(mode="json"), "post": post.model_dump(mode="json")}
 
 
@@ -45,11 +46,11 @@ def write_json(path: Path, comparison: Comparison, pre: RunMeta, post: RunMeta) 
 
 
 def markdown(comparison: Comparison, pre: RunMeta, post: RunMeta, *, limit: int = 50) -> str:
-    mark = "✅ PASS" if comparison.verdict == "pass" else "❌ FAIL"
+    mark = "✅ PASS" if comparison.verdict.passed else "❌ FAIL"
     lines = [f"# Regression comparison: {mark}", "",
              f"**{pre.label or 'pre'}** `{pre.run_id}` vs **{post.label or 'post'}** `{post.run_id}`"
              + (f" (drop `{post.drop}`)" if post.drop else ""), ""]
-    lines += [f"- {reason}" for reason in comparison.reasons] + ["", "| category | tests |", "|---|---:|"]
+    lines += [f"- {reason}" for reason in comparison.verdict.reasons] + ["", "| category | tests |", "|---|---:|"]
     lines += [f"| {category.replace('_', ' ')} | {count} |" for category, count in comparison.counts.items()]
     for category in (*BLOCKING, "fixed", "newly_skipped", "slower"):
         rows = comparison.table[comparison.table["category"] == category]
@@ -117,7 +118,7 @@ def write_html(path: Path, comparison: Comparison, pre: RunMeta, post: RunMeta,
                pre_table: pd.DataFrame, post_table: pd.DataFrame) -> Path:
     changed = comparison.changed().fillna({"status_pre": "", "status_post": ""})
     html = TEMPLATES.get_template("comparison.html.j2").render(
-        verdict=comparison.verdict, reasons=comparison.reasons, counts=comparison.counts, pre=pre, post=post,
+        verdict=comparison.verdict.outcome, reasons=comparison.verdict.reasons, counts=comparison.counts, pre=pre, post=post,
         rows=changed.head(CHANGE_ROWS).itertuples(), shown=min(len(changed), CHANGE_ROWS), changed=len(changed),
         status_chart=status_chart(pre_table, post_table, pre.label or "pre", post.label or "post"),
         duration_chart=duration_chart(comparison.table), first_line=_first_line)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rdoflow.outcome import Outcome
+from rdoflow.reports.markdown import cell
+
 if TYPE_CHECKING:
     from rdoflow.tasks.baremetal.model import Introspection, NodeResult
 
-MARK = {"succeeded": "✅ available", "failed": "❌ failed", "timed_out": "⏱ timed out"}
-
-
-def _cell(text: object) -> str:
-    return "" if text is None else str(text).replace("|", "\\|").replace("\n", " ")
+MARK = {Outcome.PASS: "✅ available", Outcome.FAIL: "❌ failed", Outcome.TIMEOUT: "⏱ timed out"}
 
 
 def node_row(node: NodeResult) -> dict[str, str]:
@@ -32,7 +31,7 @@ def node_row(node: NodeResult) -> dict[str, str]:
 
 
 def node_rows(introspection: Introspection) -> list[dict[str, str]]:
-    order = {"failed": 0, "timed_out": 1, "succeeded": 2}
+    order = {Outcome.FAIL: 0, Outcome.TIMEOUT: 1, Outcome.PASS: 2}
     nodes = sorted(introspection.nodes, key=lambda node: (order[node.outcome], node.name or node.uuid))
     return [node_row(node) for node in nodes]
 
@@ -46,27 +45,27 @@ def render_introspection(result: Introspection) -> str:
     lines = [
         f"# Node introspection: {verdict}",
         "",
-        f"Inventory `{_cell(result.source)}`: {len(result.nodes)} node(s); {len(result.succeeded)} available, "
+        f"Inventory `{cell(result.source)}`: {len(result.nodes)} node(s); {len(result.succeeded)} available, "
         f"{len(result.failed)} failed, {len(result.timed_out)} timed out. Enrolled: {len(enrolled.created)} "
         f"created, {len(enrolled.updated)} updated, {len(enrolled.unchanged)} unchanged, "
         f"{enrolled.ports_created} port(s) created. {result.requests} API request(s) in {result.seconds:.1f} s.",
         "",
         "| profile | available | required |",
         "|---|---|---|",
-        *(f"| {_cell(profile)} | {have[profile]} | {result.required.get(profile, '-')} |"
+        *(f"| {cell(profile)} | {have[profile]} | {result.required.get(profile, '-')} |"
           for profile in sorted({*have, *result.required}, key=str)),
     ]
     problems = [*result.failed.values(), *result.timed_out.values()]
     if problems:
         lines += ["", "## Nodes that did not become available", ""]
-        lines += [f"- **{_cell(node.label)}** ({MARK[node.outcome]}, state `{_cell(node.state)}`, "
-                  f"{node.attempts} inspection(s)): {_cell(node.last_error)}" for node in problems]
+        lines += [f"- **{cell(node.label)}** ({MARK[node.outcome]}, state `{cell(node.state)}`, "
+                  f"{node.attempts} inspection(s)): {cell(node.last_error)}" for node in problems]
     if enrolled.warnings:
-        lines += ["", "## Enrollment warnings", "", *(f"- {_cell(warning)}" for warning in enrolled.warnings)]
+        lines += ["", "## Enrollment warnings", "", *(f"- {cell(warning)}" for warning in enrolled.warnings)]
     lines += ["", "## Nodes", "", "| name | uuid | profile | state | CPUs | RAM | disks | NICs | last error |",
               "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {_cell(r['name'])} | {r['uuid']} | {_cell(r['profile'])} | {_cell(r['state'])} | {r['cpus']} | "
-              f"{r['ram']} | {_cell(r['disks'])} | {_cell(r['nics'])} | {_cell(r['last_error'])} |"
+    lines += [f"| {cell(r['name'])} | {r['uuid']} | {cell(r['profile'])} | {cell(r['state'])} | {r['cpus']} | "
+              f"{r['ram']} | {cell(r['disks'])} | {cell(r['nics'])} | {cell(r['last_error'])} |"
               for r in node_rows(result)]
     if not result.passed:
         lines += ["", "**Next:** read each failed node's last error (BMC credentials, the inspection ramdisk, "

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rdoflow.outcome import Outcome
+from rdoflow.reports.markdown import cell
+
 if TYPE_CHECKING:
     from rdoflow.tasks.overcloud.model import StageReport, StepResult
 
 TITLES = {"overcloud-deploy": "Overcloud deploy", "upgrade": "Upgrade"}
-MARK = {"succeeded": "✅ succeeded", "failed": "❌ failed", "not run": "➖ not run"}
-
-
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+MARK = {Outcome.PASS: "✅ succeeded", Outcome.FAIL: "❌ failed", Outcome.SKIP: "➖ not run"}
 
 
 def _resources(step: StepResult) -> str:
@@ -32,15 +31,15 @@ def render_stage(report: StageReport) -> str:
     lines = [
         f"# {title}: {verdict}",
         "",
-        f"Site `{_cell(report.site)}`, stack `{_cell(report.stack)}`: "
-        f"{_cell(report.stack_status or 'not changed')}, {report.duration:.1f} s in all.",
+        f"Site `{cell(report.site)}`, stack `{cell(report.stack)}`: "
+        f"{cell(report.stack_status or 'not changed')}, {report.duration:.1f} s in all.",
         "",
         "| step | outcome | duration | attempts | stack | resources complete |",
         "|---|---|---|---|---|---|",
-        *(f"| {_cell(s.name)} | {MARK.get(s.outcome, s.outcome)} | {s.duration:.1f} s | {s.attempts or ''} "
-          f"| {_cell(s.stack_status or '')} | {_resources(s)} |" for s in report.steps),
+        *(f"| {cell(s.name)} | {MARK.get(s.outcome, s.outcome)} | {s.duration:.1f} s | {s.attempts or ''} "
+          f"| {cell(s.stack_status or '')} | {_resources(s)} |" for s in report.steps),
     ]
-    notes = [f"- {_cell(step.name)}: {_cell(note)}" for step in report.steps for note in step.notes]
+    notes = [f"- {cell(step.name)}: {cell(note)}" for step in report.steps for note in step.notes]
     if notes:
         lines += ["", "## Retries", "", *notes]
     if failed is not None:
@@ -50,21 +49,21 @@ def render_stage(report: StageReport) -> str:
 
 def _failure(step: StepResult) -> list[str]:
     lines = [
-        f"## Failure: {_cell(step.name)}",
+        f"## Failure: {cell(step.name)}",
         "",
-        f"**Error:** {_cell(step.error)}",
+        f"**Error:** {cell(step.error)}",
         "",
-        f"**What to do:** {_cell(step.hint or 'see the evidence below')}",
+        f"**What to do:** {cell(step.hint or 'see the evidence below')}",
         "",
         f"Command: `{step.command}`",
     ]
     if step.failures:
         lines += ["", "### Failed resources", "", "| resource | type | status | reason |", "|---|---|---|---|",
-                  *(f"| {_cell(f.path)} | {_cell(f.type)} | {_cell(f.status)} | {_cell(f.reason)} |"
+                  *(f"| {cell(f.path)} | {cell(f.type)} | {cell(f.status)} | {cell(f.reason)} |"
                     for f in step.failures)]
         for failure in step.failures:
             if failure.events:
-                lines += ["", f"Events leading to `{_cell(failure.path)}`:", "",
+                lines += ["", f"Events leading to `{cell(failure.path)}`:", "",
                           *_block([event.line for event in failure.events])]
     # The failed resources and their events are shown above; the rest of the evidence is the command's.
     shown = ("  event ", *(f"{failure.path} " for failure in step.failures))

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rdoflow.outcome import Outcome
+from rdoflow.reports.markdown import cell
+
 if TYPE_CHECKING:
     from rdoflow.tasks.pipeline.model import PipelineSummary
 
-MARK = {"pass": "✅ pass", "fail": "❌ fail", "skipped": "➖ skipped", "running": "… running"}
+MARK = {"pass": "✅ pass", "fail": "❌ fail", Outcome.SKIP: "➖ skipped", "running": "… running"}
 EVIDENCE_LINES = 12
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_summary(summary: PipelineSummary) -> str:
@@ -28,8 +27,8 @@ def render_summary(summary: PipelineSummary) -> str:
         if failed.hint:
             lines += [f"**Next:** {failed.hint}", ""]
     lines += ["| stage | outcome | seconds | note |", "|---|---|---:|---|"]
-    lines += [f"| {_cell(s.stage)} | {MARK.get(s.outcome, s.outcome)} | {s.seconds:g} | "
-              f"{_cell(s.summary or s.error)} |" for s in summary.stages]
+    lines += [f"| {cell(s.stage)} | {MARK.get(s.outcome, s.outcome)} | {s.seconds:g} | "
+              f"{cell(s.summary or s.error)} |" for s in summary.stages]
     if summary.reports:
         lines += ["", *(f"- {kind}: `{where}`" for kind, where in summary.reports.items())]
     return "\n".join(lines) + "\n"

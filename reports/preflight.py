@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rdoflow.reports.markdown import cell
+
 if TYPE_CHECKING:
     from rdoflow.tasks.undercloud.model import Preflight
 
 MARK = {"pass": "✅ pass", "fail": "❌ fail", "skip": "➖ skip"}
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_preflight(preflight: Preflight) -> str:
@@ -21,11 +19,11 @@ def render_preflight(preflight: Preflight) -> str:
     lines = [
         f"# Undercloud preflight: {verdict}",
         "",
-        f"Host `{_cell(facts.address)}` ({_cell(facts.fqdn or facts.hostname)}, {_cell(facts.os_release)})",
+        f"Host `{cell(facts.address)}` ({cell(facts.fqdn or facts.hostname)}, {cell(facts.os_release)})",
         "",
         "| check | expected | found | outcome |",
         "|---|---|---|---|",
-        *(f"| {_cell(c.name)} | {_cell(c.expected)} | {_cell(c.found)} | {MARK.get(c.outcome, c.outcome)} |"
+        *(f"| {cell(c.name)} | {cell(c.expected)} | {cell(c.found)} | {MARK.get(c.outcome, c.outcome)} |"
           for c in ordered),
     ]
     if not preflight.passed:

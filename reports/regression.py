@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rdoflow.reports.markdown import cell
+
 if TYPE_CHECKING:
     from rdoflow.errors import ErrorRecord
     from rdoflow.tasks.regression.model import RegressionRun
 
 FAILED_LISTED = 50
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
 
 def render_summary(run: RegressionRun) -> str:
     counts, meta = run.counts, run.meta
@@ -23,16 +22,16 @@ def render_summary(run: RegressionRun) -> str:
     lines = [
         f"# Regression run ({meta.label}, {meta.suite}): {verdict}",
         "",
-        f"{counts['tests']} results in {run.duration:.1f} s on `{_cell(meta.host)}`"
-        + (f", drop `{_cell(meta.drop)}`" if meta.drop else "") + f" ({run.expected} selected before the run).",
+        f"{counts['tests']} results in {run.duration:.1f} s on `{cell(meta.host)}`"
+        + (f", drop `{cell(meta.drop)}`" if meta.drop else "") + f" ({run.expected} selected before the run).",
         "",
         "| pass | fail | skip | error | xfail | uxsuccess |",
         "|---|---|---|---|---|---|",
         "| " + " | ".join(str(counts[s]) for s in ("pass", "fail", "skip", "error", "xfail", "uxsuccess")) + " |",
         "",
         f"- run id: `{meta.run_id}`",
-        f"- stored in: `{_cell(run.location)}` (raw results: `{_cell(run.raw_stored)}`)",
-        f"- local copy: `{_cell(run.result_file)}`",
+        f"- stored in: `{cell(run.location)}` (raw results: `{cell(run.raw_stored)}`)",
+        f"- local copy: `{cell(run.result_file)}`",
     ]
     if counts["error"]:
         lines.append(f"- {counts['error']} error(s) are class or module fixtures (setUpClass...) that failed: "
@@ -41,14 +40,14 @@ def render_summary(run: RegressionRun) -> str:
         shown = run.failed[:FAILED_LISTED]
         lines += ["", f"## Failed ({failing}; {len(shown)} listed)", "", "| test | status | reason |",
                   "|---|---|---|"]
-        lines += [f"| `{_cell(t.test_id)}` | {t.status} | {_cell(t.reason)} |" for t in shown]
+        lines += [f"| `{cell(t.test_id)}` | {t.status} | {cell(t.reason)} |" for t in shown]
     return "\n".join(lines) + "\n"
 
 
 def render_failure(error: ErrorRecord, kind: str, label: str) -> str:
-    lines = [f"# Regression run ({label}, {kind}): FAILED, no results", "", f"**{_cell(error.message)}**"]
+    lines = [f"# Regression run ({label}, {kind}): FAILED, no results", "", f"**{cell(error.message)}**"]
     if error.evidence:
         lines += ["", "```", *error.evidence, "```"]
     if error.hint:
-        lines += ["", f"**Next:** {_cell(error.hint)}"]
+        lines += ["", f"**Next:** {cell(error.hint)}"]
     return "\n".join(lines) + "\n"

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import re
 
+from rdoflow.reports.markdown import cell
 from rdoflow.tasks.review.model import MARKS, PackageReview, ReviewItem
 
 SEVERITIES = ("MUST", "SHOULD", "EXTRA")
-
-
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _line(text: str) -> str:
@@ -44,7 +41,7 @@ def render_review(review: PackageReview) -> str:
     counts = review.counts()
     title = review.nevr or review.name or review.package
     lines = [f"# Package review: {_line(title)}: {review.verdict.upper()}", "",
-             f"Reviewed `{_cell(review.package)}` with the {review.backend} backend; "
+             f"Reviewed `{cell(review.package)}` with the {review.backend} backend; "
              f"{counts['pass']} pass, {counts['fail']} fail, {counts['needs_human']} to check by hand, "
              f"{counts['not_applicable']} not applicable, {counts['error']} could not run.", "",
              "Legend: [x] = Pass, [!] = Fail, [-] = Not applicable, [ ] = Manual review needed, [E] = Check error",
@@ -82,7 +79,7 @@ def render_summary(reviews: list[PackageReview]) -> str:
     lines = [f"# Package review: {len(reviews) - failed} passed, {failed} failed", "",
              "| package | NEVR | pass | fail | by hand | n/a | rpmlint E/W | verdict |", "|---|---|---|---|---|---|---|---|"]
     for row in summary_rows(reviews):
-        lines.append(f"| {_cell(row['package'])} | {_cell(row['nevr'])} | {row['pass']} | {row['fail']} | "
+        lines.append(f"| {cell(row['package'])} | {cell(row['nevr'])} | {row['pass']} | {row['fail']} | "
                      f"{row['needs_human']} | {row['not_applicable']} | {row['rpmlint_errors']}/"
                      f"{row['rpmlint_warnings']} | {row['verdict']} |")
     return "\n".join(lines) + "\n"

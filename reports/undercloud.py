@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rdoflow.reports.markdown import cell
 from rdoflow.reports.preflight import MARK
 
 if TYPE_CHECKING:
     from rdoflow.tasks.undercloud.model import Check, UndercloudBootstrap
 
 
-def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _checks(checks: list[Check]) -> list[str]:
     ordered = sorted(checks, key=lambda check: check.outcome != "fail")
     return ["| check | expected | found | outcome |", "|---|---|---|---|",
-            *(f"| {_cell(c.name)} | {_cell(c.expected)} | {_cell(c.found)} | {MARK.get(c.outcome, c.outcome)} |"
+            *(f"| {cell(c.name)} | {cell(c.expected)} | {cell(c.found)} | {MARK.get(c.outcome, c.outcome)} |"
               for c in ordered)]
 
 
@@ -25,11 +22,11 @@ def _error(report: UndercloudBootstrap) -> list[str]:
     error = report.error
     if error is None:
         return []
-    lines = [f"**Error** (`{error.reference}`): {_cell(error.message)}", ""]
+    lines = [f"**Error** (`{error.reference}`): {cell(error.message)}", ""]
     if error.evidence:
         lines += ["```text", *error.evidence, "```", ""]
     if error.hint:
-        lines += [f"**Next:** {_cell(error.hint)}", ""]
+        lines += [f"**Next:** {cell(error.hint)}", ""]
     return lines
 
 
@@ -43,7 +40,7 @@ def _conf(report: UndercloudBootstrap) -> list[str]:
         compared = "The host's undercloud.conf is the same."
     else:
         compared = f"The host's undercloud.conf differed (sha256 `{conf.host_sha256[:12]}…`): " + (
-            _cell(conf.changes.summary()) if conf.changes else "keys not compared") + "."
+            cell(conf.changes.summary()) if conf.changes else "keys not compared") + "."
     return [f"sha256 `{conf.sha256}`. {compared}", "", "```ini", conf.text.rstrip("\n"), "```"]
 
 
@@ -53,21 +50,21 @@ def _install(report: UndercloudBootstrap) -> str:
         return "Not run: the stage stopped before." if report.error else "Not run."
     if not install.ran:
         how = "reused an earlier run's result" if install.cached else "verified instead"
-        return f"**Skipped** ({how}): {_cell(install.why)}."
-    version = f", version {_cell(install.version)}" if install.version else ""
+        return f"**Skipped** ({how}): {cell(install.why)}."
+    version = f", version {cell(install.version)}" if install.version else ""
     waited = (" It first waited for the install a dropped SSH session had left running on the host."
               if install.waited_for_earlier else "")
-    return f"**Ran** because {_cell(install.why)}: {install.seconds:g} s, {install.steps} step(s){version}.{waited}"
+    return f"**Ran** because {cell(install.why)}: {install.seconds:g} s, {install.steps} step(s){version}.{waited}"
 
 
 def render_bootstrap(report: UndercloudBootstrap) -> str:
     verdict = "PASS" if report.passed else "FAIL"
-    drop = f"drop `{_cell(report.drop)}`" if report.drop else "no drop given"
+    drop = f"drop `{cell(report.drop)}`" if report.drop else "no drop given"
     preflight = _checks(report.preflight.checks) if report.preflight else ["Not run."]
     verification = _checks(report.checks) if report.checks else ["Not run: the stage stopped before."]
     lines = [
         f"# Undercloud bootstrap: {verdict}", "",
-        f"Site `{_cell(report.site)}`, host `{_cell(report.address)}`, {drop}; {report.seconds:g} s.", "",
+        f"Site `{cell(report.site)}`, host `{cell(report.address)}`, {drop}; {report.seconds:g} s.", "",
         *_error(report),
         "## Preflight", "", *preflight, "",
         "## undercloud.conf", "", *_conf(report), "",

@@ -26,6 +26,7 @@ import pytest  # noqa: E402
 from rdoflow.blocks import SSHHost  # noqa: E402
 from rdoflow.lab.sshd import LoopbackSSHD, start_sshd  # noqa: E402
 from rdoflow.tasks.ssh.connect import POOL  # noqa: E402
+from rdoflow.waiting import Deadline  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -118,12 +119,21 @@ def prefect_server():
 
 
 def task_runs_of(flow_run_id: UUID) -> list:
-    """The task runs of one flow run, as the Prefect server recorded them."""
+    """The task runs of one flow run, as the Prefect server recorded them once each has a final state.
+
+    The server stores task run states from events, in batches: right after a flow returns, a task run
+    may still read as Running there. Waited for, not slept on."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    wait = Deadline(60, f"the task runs of flow run {flow_run_id}", target="final")
     with get_client(sync_client=True) as client:
-        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        for _ in wait:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            pending = [run.name for run in runs if run.state is None or not run.state.is_final()]
+            if not pending:
+                return runs
+            wait.last_seen = f"not final: {', '.join(pending)}"
 
 
 def logs_of(flow_run_id: UUID) -> list[str]:

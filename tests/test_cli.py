@@ -44,7 +44,8 @@ def test_a_site_file_that_does_not_exist_is_bad_input(tmp_path):
 
 
 def test_param_values_are_read_by_the_parameter_type_and_text_stays_text(tmp_path):
-    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.cli.params import flow_parameters, parse_params
+    from rdoflow.flows.catalog import load_flow
 
     flow = load_flow("watch-prerelease")
     given = parse_params(["base_url=http://127.0.0.1:1/x", "link=0123", "timeout=2.5",
@@ -55,8 +56,9 @@ def test_param_values_are_read_by_the_parameter_type_and_text_stays_text(tmp_pat
 
 
 def test_bad_params_are_each_named_before_anything_runs(tmp_path):
+    from rdoflow.cli.params import flow_parameters, parse_params
     from rdoflow.errors import ConfigError
-    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.flows.catalog import load_flow
 
     with pytest.raises(ConfigError) as raised:
         parse_params(["refresh"])
@@ -74,7 +76,8 @@ def test_bad_params_are_each_named_before_anything_runs(tmp_path):
 
 
 def test_the_nightly_without_a_site_runs_against_the_built_in_lab(tmp_path):
-    from rdoflow.flows.catalog import flow_parameters, load_flow
+    from rdoflow.cli.params import flow_parameters
+    from rdoflow.flows.catalog import load_flow
 
     flow = load_flow("nightly")
     parameters = flow_parameters(flow, "nightly", None, tmp_path, {}, {"lab": {"dir": "lab-here"}})
@@ -82,8 +85,9 @@ def test_the_nightly_without_a_site_runs_against_the_built_in_lab(tmp_path):
 
 
 def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
+    from rdoflow.cli.params import flow_parameters, parse_params
     from rdoflow.errors import ConfigError
-    from rdoflow.flows.catalog import flow_parameters, load_flow, parse_params
+    from rdoflow.flows.catalog import load_flow
 
     with pytest.raises(ConfigError) as raised:
         flow_parameters(load_flow("nightly"), "nightly", None, tmp_path, parse_params(["lab={nodes: 1}"]))
@@ -92,8 +96,9 @@ def test_a_lab_too_small_for_a_controller_and_a_compute_is_named(tmp_path):
 
 
 def test_a_stage_still_needs_a_site(tmp_path):
+    from rdoflow.cli.params import flow_parameters
     from rdoflow.errors import ConfigError
-    from rdoflow.flows.catalog import flow_parameters, load_flow
+    from rdoflow.flows.catalog import load_flow
 
     with pytest.raises(ConfigError) as raised:
         flow_parameters(load_flow("overcloud-deploy"), "overcloud-deploy", None, tmp_path, {})

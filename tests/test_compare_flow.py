@@ -45,5 +45,5 @@ def test_a_green_comparison_completes_with_its_counts(tmp_path):
 
     outcome = compare_runs(pre=str(FIXTURES / "tacker-stestr-12"), post=str(FIXTURES / "tacker-stestr-60"),
                            store=str(tmp_path / "store"), report_dir=str(tmp_path / "reports"))
-    assert outcome.verdict == "pass" and outcome.counts["fixed"] == 3
+    assert outcome.outcome == "pass" and outcome.counts["fixed"] == 3
     assert Path(outcome.reports["junit"]).exists()

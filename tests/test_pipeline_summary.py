@@ -28,7 +28,7 @@ def test_the_failed_stage_is_named_with_its_error_evidence_and_hint_and_later_st
     assert "**Next:** fix the node, then re-run" in summary
     assert "| compare | ➖ skipped |" in summary and "not run: an earlier stage failed" in summary
     assert pipeline.summary.verdict == "fail"
-    assert [s.outcome for s in pipeline.summary.stages] == ["pass", "fail", "skipped"]
+    assert [s.outcome for s in pipeline.summary.stages] == ["pass", "fail", "skip"]
 
 
 def test_a_stage_failing_inside_a_nested_pipeline_keeps_the_inner_stage_name(tmp_path):

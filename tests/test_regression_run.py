@@ -12,11 +12,11 @@ from rdoflow.errors import ConfigError, RemoteCommandFailed, StageTimeout
 from rdoflow.flows.regression_run import regression_run
 from rdoflow.lab import config as labconfig
 from rdoflow.lab.tripleo.hoststate import host_state
+from rdoflow.outcome import CommandResult
 from rdoflow.tasks.regression.stage import stored_run
 from rdoflow.tasks.regression.suites import NothingRan, SuiteCrashed, check_one_stream
-from rdoflow.tasks.results.regression import compare_stored
+from rdoflow.tasks.results.runs import compare_stored
 from rdoflow.tasks.results.store import ResultsStore
-from rdoflow.tasks.ssh.remote import RemoteResult
 from tests.conftest import (
     artifact_of,
     fast_knobs,
@@ -159,7 +159,7 @@ def test_a_pre_and_a_post_run_read_back_from_the_store_compare_to_a_regression(p
             state["overcloud"].pop("overcloud")
     location = site.results.location
     comparison = compare_stored(stored_run(pre, location), stored_run(post, location), site.policy, location)
-    assert comparison.verdict == "fail"
+    assert comparison.verdict.outcome == "fail"
     assert comparison.tests("regression") == ["scripts.0010-identity-create_project"]
 
 
@@ -228,7 +228,7 @@ def test_a_suite_that_crashes_without_results_fails_the_stage(prefect_server, si
     (6, r"another stestr run wrote to the repository .* \(streams 3 to 5\)"),
 ])
 def test_only_the_one_stream_a_run_added_is_taken_as_its_results(next_id, message):
-    result = RemoteResult(host="h", argv=["stestr", "run"], status="failed", exit_status=1, stdout="", stderr="",
+    result = CommandResult(host="h", argv=["stestr", "run"], status="fail", exit_status=1, stdout="", stderr="",
                           duration=1.0)
     if message is None:
         check_one_stream(result, "/w", 3, next_id)

@@ -50,12 +50,12 @@ def test_each_test_falls_in_exactly_one_category(every_category):
 
 def test_the_verdict_fails_and_names_the_regressions_new_failures_and_removals(every_category):
     result = compare(*every_category, ComparisonPolicy())
-    assert result.verdict == "fail"
-    assert any("1 test passed before and failed after: m.C.test_regress" in r for r in result.reasons)
-    assert any("new (or no longer skipped) and failed: m.C.test_new_fail" in r for r in result.reasons)
-    assert any("ran before and did not run after: m.D.test_gone" in r for r in result.reasons)
+    assert result.verdict.outcome == "fail"
+    assert any("1 test passed before and failed after: m.C.test_regress" in r for r in result.verdict.reasons)
+    assert any("new (or no longer skipped) and failed: m.C.test_new_fail" in r for r in result.verdict.reasons)
+    assert any("ran before and did not run after: m.D.test_gone" in r for r in result.verdict.reasons)
     # m.C.test_removed has m.C.test_added beside it: said as a probable rename, not blocking
-    assert any("renamed" in r for r in result.reasons)
+    assert any("renamed" in r for r in result.verdict.reasons)
 
 
 def test_known_failures_and_flaky_tests_are_named_but_do_not_fail_the_verdict(tmp_path):
@@ -64,11 +64,11 @@ def test_known_failures_and_flaky_tests_are_named_but_do_not_fail_the_verdict(tm
     policy = ComparisonPolicy(known_failures=[KnownFailure(test=r"test_a$", reason="LP bug", bug="1234567")],
                               flaky=[r"m\.C\.test_b"])
     result = compare(pre, post, policy)
-    assert result.verdict == "pass"
+    assert result.verdict.outcome == "pass"
     table = result.table.set_index("test_id")
     assert table.loc["m.C.test_a", "known"] and "LP bug" in table.loc["m.C.test_a", "known_reason"]
     assert table.loc["m.C.test_b", "flaky"]
-    assert any("known failures or flaky" in r for r in result.reasons)
+    assert any("known failures or flaky" in r for r in result.verdict.reasons)
 
 
 def test_tests_of_a_class_whose_setupclass_failed_after_are_regressions_not_removals(tmp_path):
@@ -101,5 +101,5 @@ def test_real_runs_a_rename_and_three_fixes_pass():
     meta = RunMeta(run_id="x")
     result = compare(read_run(FIXTURES / "tacker-stestr-12", meta), read_run(FIXTURES / "tacker-stestr-60", meta),
                      ComparisonPolicy())
-    assert result.verdict == "pass"
+    assert result.verdict.outcome == "pass"
     assert result.counts["fixed"] == 3 and result.counts["removed"] == 1 and result.counts["added"] == 1

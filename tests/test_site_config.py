@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.config.site import SiteConfig, describe_site, load_site
+from rdoflow.config.site import SiteConfig, load_site
+from rdoflow.config.summary import describe_site
 from rdoflow.errors import ConfigError
 
 SITES = Path(__file__).parent / "sites"

@@ -13,14 +13,14 @@ from pydantic import SecretStr
 from rdoflow.blocks import SSHHost
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.tasks.ssh.connect import SSHAuthenticationFailed
-from rdoflow.tasks.ssh.remote import CommandNotFound, RemoteResult, remote_command
+from rdoflow.tasks.ssh.remote import CommandNotFound, CommandResult, remote_command
 from tests.conftest import logs_of, task_runs_of
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
 
 @flow(name="remote-probe")
-def remote_probe(target: SSHTarget, argv: list[str], secret_word: SecretStr | None = None) -> RemoteResult:
+def remote_probe(target: SSHTarget, argv: list[str], secret_word: SecretStr | None = None) -> CommandResult:
     """What a stage does: resolve the host from its parameter, run one command through the task."""
     host = SSHHost.from_target(target)
     return remote_command(host, [*argv, secret_word] if secret_word else argv)

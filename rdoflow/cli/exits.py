@@ -11,7 +11,6 @@ from __future__ import annotations
 from enum import IntEnum
 
 import typer
-from keystoneauth1 import exceptions as ksa_exc
 
 from rdoflow.cli.output import err
 from rdoflow.errors import (
@@ -22,6 +21,7 @@ from rdoflow.errors import (
     StageTimeout,
     TransientError,
     http_status,
+    unreachable,
 )
 
 
@@ -39,7 +39,7 @@ def exit_status_for(exc: BaseException) -> ExitStatus:
         return ExitStatus.INTERRUPTED
     if isinstance(exc, ConfigError):
         return ExitStatus.BAD_INPUT
-    if isinstance(exc, (TransientError, ksa_exc.ConnectionError)):
+    if isinstance(exc, TransientError) or unreachable(exc):
         return ExitStatus.ERROR  # still unreachable after the retries: nothing was tested
     if isinstance(exc, (ResourceFailed, StageTimeout, RemoteCommandFailed)) or http_status(exc) is not None:
         return ExitStatus.FAILED

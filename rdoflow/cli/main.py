@@ -66,7 +66,8 @@ def config_validate(
     file: Annotated[Path, typer.Argument(help="Site config YAML file.", show_default=False)],
 ) -> None:
     """Check a site config; print each problem (exit 2) or a short summary (exit 0)."""
-    from rdoflow.config.site import describe_site, load_site
+    from rdoflow.config.site import load_site
+    from rdoflow.config.summary import describe_site
 
     try:
         site = load_site(file)
@@ -94,13 +95,13 @@ def _show_reports(report_dir: Path, flow_name: str) -> None:
 def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None,
                     typed: dict | None = None) -> None:
     from rdoflow.cli.console import quiet_diagnosed_tracebacks
+    from rdoflow.cli.params import run_flow
     from rdoflow.cli.progress_view import progress_shown
-    from rdoflow.flows.catalog import run_flow
 
     quiet_diagnosed_tracebacks()
     report_dir = report_dir_for(reports, flow_name)
     try:
-        from rdoflow.flows.catalog import parse_params
+        from rdoflow.cli.params import parse_params
 
         given = parse_params(params or [])
         with progress_shown(err):

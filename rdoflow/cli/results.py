@@ -38,33 +38,22 @@ def compare_command(
     # 100,000-test runs that is 324 vs 270 MiB peak, in the same time (bench/compare_100k.py).
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from rdoflow.errors import RdoflowError
-    from rdoflow.tasks.results.model import RunMeta
-    from rdoflow.tasks.results.regression import (
-        compare_stored,
-        load_policy,
-        read_and_store,
-        run_id_for,
-        write_reports,
-    )
+    from rdoflow.tasks.results.runs import compare_files, load_policy
 
     try:
-        rules = load_policy(policy)
-        runs = [read_and_store(path, RunMeta(run_id=run_id_for(path, label), label=label, suite=suite), store)
-                for path, label in ((pre, "pre"), (post, "post"))]
-        comparison = compare_stored(runs[0], runs[1], rules, store)
-        written = write_reports(reports, comparison, runs[0], runs[1],
-                                {"json": json_file, "junit": junit_file, "html": html_file, "md": md_file})
+        judged = compare_files(pre, post, policy=load_policy(policy), location=store, report_dir=reports, suite=suite,
+                               names={"json": json_file, "junit": junit_file, "html": html_file, "md": md_file})
     except RdoflowError as exc:
         raise fail(exc) from None
-    style = "bold green" if comparison.verdict == "pass" else "bold red"
-    out.print(f"verdict: {comparison.verdict.upper()}", style=style)
-    for reason in comparison.reasons:
+    verdict = judged.comparison.verdict
+    out.print(f"verdict: {verdict.outcome.upper()}", style="bold green" if verdict.passed else "bold red")
+    for reason in verdict.reasons:
         out.print(f"  - {reason}", markup=False, highlight=False)
-    shown = {k: v for k, v in comparison.counts.items() if v}
+    shown = {k: v for k, v in verdict.counts.items() if v}
     out.print("  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items()), markup=False)
-    for kind, path in written.items():
+    for kind, path in judged.reports.items():
         out.print(f"  {kind}: {path}", markup=False, highlight=False)
-    if comparison.verdict != "pass":
+    if not verdict.passed:
         raise typer.Exit(ExitStatus.FAILED)
 
 

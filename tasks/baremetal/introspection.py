@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
@@ -15,6 +15,7 @@ from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.config.site import InventorySite
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.reports.introspection import node_rows, render_introspection
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 from rdoflow.tasks.baremetal.ironic import RequestCounter, Window, enroll, unsettled
 from rdoflow.tasks.baremetal.model import Introspection
@@ -94,11 +95,8 @@ def publish_introspection(introspection: Introspection, report_dir: Path | None 
     create_table_artifact(node_rows(introspection), key=TABLE_KEY,
                           description=f"Nodes of {introspection.source}: state and hardware")
     markdown = render_introspection(introspection)
-    create_markdown_artifact(markdown, key=REPORT_KEY, description=f"Node introspection: "
-                             f"{'pass' if introspection.passed else 'fail'}")
-    if report_dir is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / REPORT_FILE).write_text(markdown)
+    leave_markdown(markdown, key=REPORT_KEY, report_dir=report_dir, file_name=REPORT_FILE,
+                   description=f"Node introspection: {'pass' if introspection.passed else 'fail'}")
     return introspection
 
 
@@ -112,7 +110,7 @@ def require_available(introspection: Introspection) -> None:
     first = bad[0].last_error if bad else None
     raise ResourceFailed(
         f"too few nodes available ({short})" + (f"; first error: {first}" if first else ""),
-        evidence=[f"{node.label} [{node.profile or 'no profile'}] {node.outcome.replace('_', ' ')} in state "
+        evidence=[f"{node.label} [{node.profile or 'no profile'}] {node.said} in state "
                   f"{node.state}: {node.last_error}" for node in bad],
         hint="fix what each node's last error says (BMC address and credentials, the inspection network, "
              "the ramdisk), then re-run; or lower inventory.min_available in the site config",

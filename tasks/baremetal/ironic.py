@@ -20,6 +20,7 @@ from typing import Any
 from openstack import exceptions
 from openstack.connection import Connection
 
+from rdoflow.outcome import Outcome
 from rdoflow.tasks.baremetal.inventory import Inventory, NodeSpec
 from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, profile_of
 from rdoflow.waiting import Deadline
@@ -225,7 +226,7 @@ class _Step:
     flight: _Flight | None = None
 
 
-def _result(flight: _Flight, node: Any, outcome: str, error: str | None = None) -> NodeResult:
+def _result(flight: _Flight, node: Any, outcome: Outcome, error: str | None = None) -> NodeResult:
     return NodeResult(uuid=flight.uuid, name=getattr(node, "name", None),
                       profile=profile_of(getattr(node, "properties", None)), outcome=outcome,
                       state=getattr(node, "provision_state", None),
@@ -271,7 +272,7 @@ class Window:
                         results[uuid] = result
                         del flying[uuid]
                         if progress:
-                            progress(len(results), total, f"{result.name or uuid}: {result.outcome}")
+                            progress(len(results), total, f"{result.name or uuid}: {result.said}")
                 moved = any(step.target or step.result for step in steps.values())
                 if moved or wait is None:  # something moved: poll soon again; otherwise back off
                     wait = iter(Deadline(self.node_timeout * (self.retries + 1) + 60, f"{len(flying)} node(s)",
@@ -287,18 +288,18 @@ class Window:
             except exceptions.HttpException as exc:  # Ironic refused: that node fails, the others go on
                 refused = f"{step.target} refused: {exc.status_code}: {exc.details or exc}"
                 if step.result is None:
-                    return _result(step.flight, step.node, "failed", refused)
+                    return _result(step.flight, step.node, Outcome.FAIL, refused)
                 log.warning("node %s: %s", step.node.name or step.node.id, refused)
-        if step.result is not None and step.result.outcome == "succeeded":
+        if step.result is not None and step.result.outcome == Outcome.PASS:
             step.result.hardware = read_hardware(self.conn, step.node)
         return step.result
 
     def _decide(self, flight: _Flight, node: Any) -> _Step:
         """Look at one node's latest state: what to ask of it next, or how it ended."""
         if node is None:
-            step = _Step(result=_result(flight, node, "failed", "the node is no longer in Ironic"))
+            step = _Step(result=_result(flight, node, Outcome.FAIL, "the node is no longer in Ironic"))
         elif node.is_maintenance:
-            step = _Step(result=_result(flight, node, "failed", f"in maintenance: {node.maintenance_reason or '?'}"))
+            step = _Step(result=_result(flight, node, Outcome.FAIL, f"in maintenance: {node.maintenance_reason or '?'}"))
         elif time.monotonic() - flight.started > self.node_timeout:
             step = self._timed_out(flight, node)
         elif not _settled_state(node.provision_state) or _error_unwritten(node):  # a transition is under way
@@ -312,11 +313,11 @@ class Window:
     def _next_step(self, flight: _Flight, node: Any) -> _Step:
         state = node.provision_state
         if state == "active":
-            return _Step(result=_result(flight, node, "succeeded"))
+            return _Step(result=_result(flight, node, Outcome.PASS))
         if state == "available":
             known = all((node.properties or {}).get(key) for key in HARDWARE_KEYS)
             if flight.inspected or (known and not self.refresh and flight.asked is None):
-                return _Step(result=_result(flight, node, "succeeded"))
+                return _Step(result=_result(flight, node, Outcome.PASS))
             return self._ask(flight, node, "manage", allowed=flight.asked is None)
         if state == "enroll":
             return self._ask(flight, node, "manage", allowed=flight.asked is None)
@@ -329,11 +330,11 @@ class Window:
             log.warning("node %s: inspection failed (%s); retrying", node.name or node.id, node.last_error)
             return self._inspect(flight)
         error = flight.note if state == "inspect failed" and flight.note else None
-        return _Step(result=_result(flight, node, "failed", error or node.last_error or f"left in state {state!r}"))
+        return _Step(result=_result(flight, node, Outcome.FAIL, error or node.last_error or f"left in state {state!r}"))
 
     def _ask(self, flight: _Flight, node: Any, target: str, *, allowed: bool) -> _Step:
         if not allowed:  # asked already, and the node came back without moving on: Ironic said no
-            return _Step(result=_result(flight, node, "failed", node.last_error or f"{flight.asked} did not take"))
+            return _Step(result=_result(flight, node, Outcome.FAIL, node.last_error or f"{flight.asked} did not take"))
         return _Step(target=target)
 
     def _inspect(self, flight: _Flight) -> _Step:
@@ -351,4 +352,4 @@ class Window:
             flight.note, flight.started = note, time.monotonic()
             return _Step(target=abort)
         error = note if not node.last_error else f"{note}; {node.last_error}"
-        return _Step(target=abort, result=_result(flight, node, "timed_out", error))
+        return _Step(target=abort, result=_result(flight, node, Outcome.TIMEOUT, error))

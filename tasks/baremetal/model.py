@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-Outcome = Literal["succeeded", "failed", "timed_out"]
+from rdoflow.outcome import Outcome
+
 GIB = 2**30
 
 
@@ -62,6 +63,9 @@ def profile_of(properties: dict[str, Any] | None) -> str | None:
     return pairs.get("profile")
 
 
+NODE_OUTCOMES = {Outcome.PASS: "available", Outcome.FAIL: "failed", Outcome.TIMEOUT: "timed out"}
+
+
 class NodeResult(BaseModel):
     """One node's outcome, with the evidence: the state Ironic showed last and its last_error."""
 
@@ -73,6 +77,11 @@ class NodeResult(BaseModel):
     last_error: str | None = None
     attempts: int = Field(0, description="Inspections started for the node in this run (0: not re-inspected).")
     hardware: Hardware | None = None
+
+    @property
+    def said(self) -> str:
+        """The outcome in the stage's words: a node whose introspection passed is available."""
+        return NODE_OUTCOMES[self.outcome]
 
     @property
     def label(self) -> str:
@@ -121,4 +130,5 @@ class Introspection(BaseModel):
         return not self.shortfall
 
     def add(self, result: NodeResult) -> None:
-        getattr(self, result.outcome)[result.uuid] = result
+        {Outcome.PASS: self.succeeded, Outcome.FAIL: self.failed,
+         Outcome.TIMEOUT: self.timed_out}[result.outcome][result.uuid] = result

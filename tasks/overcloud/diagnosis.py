@@ -14,6 +14,7 @@ from rdoflow.errors import (
     ResourceFailed,
     StageTimeout,
 )
+from rdoflow.outcome import CommandResult, Outcome
 from rdoflow.tasks.overcloud.commands import (
     ansible_failures,
     error_lines,
@@ -21,7 +22,6 @@ from rdoflow.tasks.overcloud.commands import (
     recap_failed,
 )
 from rdoflow.tasks.overcloud.model import FailedResource, StackSnapshot
-from rdoflow.tasks.ssh.remote import RemoteResult
 
 if TYPE_CHECKING:
     from rdoflow.tasks.overcloud.model import StepResult
@@ -30,7 +30,7 @@ TAIL_LINES = 15
 MAX_FAILURES_SHOWN = 5
 
 
-def _lines(command: RemoteResult | None) -> list[str]:
+def _lines(command: CommandResult | None) -> list[str]:
     return [] if command is None else command.stdout.splitlines() + command.stderr.splitlines()
 
 
@@ -39,9 +39,9 @@ def _rerun(result: StepResult) -> str:
 
 
 def diagnose_stack(result: StepResult, stack: StackSnapshot, failures: list[FailedResource],
-                   command: RemoteResult | None) -> None:
+                   command: CommandResult | None) -> None:
     """A stack that ended *_FAILED (or not complete): the first failed resource and its reason."""
-    result.outcome, result.error_kind, result.failures = "failed", "resource", failures
+    result.outcome, result.error_kind, result.failures = Outcome.FAIL, "resource", failures
     if failures:
         first = failures[0]
         result.error = f"stack {stack.name} {stack.status}: {first.path} ({first.type}): {first.reason}"
@@ -60,10 +60,10 @@ def diagnose_stack(result: StepResult, stack: StackSnapshot, failures: list[Fail
                    f"{_rerun(result)}; the full diagnosis: openstack stack failures list {stack.name} --long")
 
 
-def diagnose_command(result: StepResult, command: RemoteResult) -> None:
+def diagnose_command(result: StepResult, command: CommandResult) -> None:
     """A command that failed without a failed stack: Ironic's node error, ansible's fatal host,
     the ERROR line, or the timeout, in that order of precedence."""
-    result.outcome = "failed"
+    result.outcome = Outcome.FAIL
     lines = _lines(command)
     errors, nodes, hosts = error_lines(lines), node_failures(lines), ansible_failures(command.stdout.splitlines())
     if command.status == "timeout":

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from rdoflow.outcome import Outcome
+
 
 class StackSnapshot(BaseModel):
     """What a stack looked like at one moment (``exists`` False when there is no such stack)."""
@@ -83,7 +85,6 @@ class NodeFailure(BaseModel):
     error: str
 
 
-Outcome = Literal["succeeded", "failed", "not run"]
 
 
 class StepResult(BaseModel):
@@ -91,7 +92,7 @@ class StepResult(BaseModel):
 
     name: str
     command: str
-    outcome: Outcome = "not run"
+    outcome: Outcome = Outcome.SKIP
     duration: float = 0.0
     command_seconds: float = Field(0.0, description="Time the command itself ran (this attempt).")
     attempts: int = 0
@@ -115,11 +116,11 @@ class StageReport(BaseModel):
 
     @property
     def passed(self) -> bool:
-        return all(step.outcome == "succeeded" for step in self.steps)
+        return all(step.outcome == Outcome.PASS for step in self.steps)
 
     @property
     def failed_step(self) -> StepResult | None:
-        return next((step for step in self.steps if step.outcome == "failed"), None)
+        return next((step for step in self.steps if step.outcome == Outcome.FAIL), None)
 
     @property
     def duration(self) -> float:

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import CloudSite, OvercloudSite
+from rdoflow.outcome import CommandResult, Outcome
 from rdoflow.reports.orchestration import render_stage
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.overcloud import stack as heat_stack
 from rdoflow.tasks.overcloud.commands import (
     deploy_step,
@@ -45,7 +46,7 @@ from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.processes import wait_until_ended
-from rdoflow.tasks.ssh.remote import RemoteResult, put, run
+from rdoflow.tasks.ssh.remote import put, run
 
 
 def _attempt() -> int:
@@ -83,7 +84,7 @@ def run_stack_step(host: SSHHost, heat: Any, step: StackStep, before: StackSnaps
     return _judged(heat, result, now if heat_stack.action_since(before, now) else None, outcome, started, progress)
 
 
-def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command: RemoteResult | None,
+def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command: CommandResult | None,
             started: float, progress: StageProgress | None) -> StepResult:
     """The step's outcome from the stack its action left (None: no action began) and the command's result."""
     result.duration = time.monotonic() - started
@@ -91,7 +92,7 @@ def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command:
     if stack is not None:
         result.stack_status = stack.status
         result.resources = heat_stack.report(heat, stack, progress, heat_stack.NESTED_DEPTH)
-    command_ok = command is None or command.status == "successful"
+    command_ok = command is None or command.status == Outcome.PASS
     if stack is not None and stack.failed:
         diagnose_stack(result, stack, heat_stack.stack_failures(heat, stack), command)
     elif not command_ok:
@@ -99,7 +100,7 @@ def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command:
     elif stack is not None and not stack.complete:
         diagnose_stack(result, stack, [], command)
     else:
-        result.outcome = "succeeded"
+        result.outcome = Outcome.PASS
         if progress is not None:
             progress.finish(note=stack.status if stack else "done")
     return result
@@ -124,10 +125,10 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
 
     outcome = run(host, step.argv, timeout=step.timeout, check=False, on_line=count)
     result.duration, result.command_seconds = time.monotonic() - started, outcome.duration
-    if outcome.status != "successful":
+    if outcome.status != Outcome.PASS:
         diagnose_command(result, outcome)
     else:
-        result.outcome = "succeeded"
+        result.outcome = Outcome.PASS
         if progress is not None:
             progress.finish()
     return result
@@ -166,7 +167,7 @@ def run_steps(host: SSHHost, cloud: CloudSite, steps: list[StackStep]) -> list[S
     """The steps in order until one fails; the rest are reported 'not run'."""
     results: list[StepResult] = []
     for step in steps:
-        if results and results[-1].outcome == "failed":
+        if results and results[-1].outcome == Outcome.FAIL:
             results.append(StepResult(name=step.name, command=" ".join(step.argv)))
         else:
             results.append(run_step(host, cloud, step))
@@ -192,11 +193,8 @@ def publish_report(report: StageReport, report_dir: Path | None = None) -> Stage
     """Leave the stage's Markdown report as an artifact, and as ``report_dir/<stage>.md`` when asked."""
     markdown = render_stage(report)
     outcome = "pass" if report.passed else f"fail at {report.failed_step.name}" if report.failed_step else "fail"
-    create_markdown_artifact(markdown, key=report.stage,
-                             description=f"{report.stage} of stack {report.stack}: {outcome}")
-    if report_dir is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / f"{report.stage}.md").write_text(markdown)
+    leave_markdown(markdown, key=report.stage, report_dir=report_dir,
+                   description=f"{report.stage} of stack {report.stack}: {outcome}")
     return report
 
 

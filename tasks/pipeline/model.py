@@ -6,12 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from rdoflow.outcome import Outcome
+
 
 class StageOutcome(BaseModel):
     """One stage of a pipeline run."""
 
     stage: str
-    outcome: Literal["pass", "fail", "skipped"]
+    outcome: Outcome
     seconds: float = 0.0
     summary: str = ""
     error: str = ""

@@ -12,15 +12,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_markdown_artifact
 from prefect.context import FlowRunContext
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
 from rdoflow.errors import ErrorRecord, RdoflowError
+from rdoflow.outcome import Outcome
 from rdoflow.reports.pipeline import render_summary
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.pipeline.model import PipelineSummary, StageOutcome
 
 REPORTS = Path(".rdoflow/reports")
+EVIDENCE_SHOWN = 12  # lines of a failed stage's evidence in the one-screen summary
 
 
 def run_report_dir(pipeline: str) -> Path:
@@ -73,7 +75,7 @@ class Pipeline:
             self.summary.stages.append(outcome)
 
     def skip(self, name: str, why: str) -> None:
-        self.summary.stages.append(StageOutcome(stage=name, outcome="skipped", summary=why))
+        self.summary.stages.append(StageOutcome(stage=name, outcome=Outcome.SKIP, summary=why))
 
     def report(self, kind: str, location: str | Path) -> None:
         """Name a report the summary should point to (e.g. the comparison's HTML)."""
@@ -81,7 +83,7 @@ class Pipeline:
 
     @staticmethod
     def _explain(outcome: StageOutcome, exc: BaseException) -> None:
-        record = ErrorRecord.of(exc)
+        record = ErrorRecord.of(exc, evidence_shown=EVIDENCE_SHOWN)
         outcome.error, outcome.reference = record.message, record.reference
         outcome.evidence, outcome.hint = record.evidence, record.hint or ""
         # A nested pipeline already named the stage inside it that failed.
@@ -103,11 +105,7 @@ class Pipeline:
     def publish(self) -> str:
         """The summary as Markdown: an artifact when inside a flow run, and ``<pipeline>.md`` in report_dir."""
         text = render_summary(self.summary)
-        if FlowRunContext.get():
-            create_markdown_artifact(text, key=f"{self.summary.pipeline}-summary",
-                                     description=f"{self.summary.pipeline} on {self.summary.site}: "
-                                                 f"{self.summary.verdict}")
-        if self.report_dir is not None:
-            self.report_dir.mkdir(parents=True, exist_ok=True)
-            (self.report_dir / f"{self.summary.pipeline}.md").write_text(text)
+        leave_markdown(text, key=f"{self.summary.pipeline}-summary", report_dir=self.report_dir,
+                       file_name=f"{self.summary.pipeline}.md",
+                       description=f"{self.summary.pipeline} on {self.summary.site}: {self.summary.verdict}")
         return text

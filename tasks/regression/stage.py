@@ -1,4 +1,4 @@
-"""The regression_run stage: run the suite (``regression_suites``), store its results, summarize them.
+"""The regression_run stage: run the suite (``suites``), store its results, summarize them.
 
 The results are stored (one partition of the results store per run) before
 anything reads them for a verdict: a comparison that fails later loses nothing.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 from prefect import task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from rdoflow.blocks.ssh import SSHHost
@@ -19,6 +19,7 @@ from rdoflow.config.site import RegressionSite, SiteConfig
 from rdoflow.errors import ErrorRecord, RdoflowError, TransientError
 from rdoflow.redaction import redact
 from rdoflow.reports.regression import render_failure, render_summary
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.regression.model import (
     COUNTED,
     FAILED_SHOWN,
@@ -27,7 +28,7 @@ from rdoflow.tasks.regression.model import (
 )
 from rdoflow.tasks.regression.suites import NothingRan, SuiteRun, run_suite
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
-from rdoflow.tasks.results.regression import StoredRun, read_and_store, read_stored
+from rdoflow.tasks.results.runs import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 
@@ -86,18 +87,9 @@ def store_run(suite_run: SuiteRun, location: str, drop: str) -> RegressionRun:
 
 
 def stored_run(run: RegressionRun, location: str) -> StoredRun:
-    """A stored run as the comparison takes it (``tasks.results.regression.compare_stored``): its table
+    """A stored run as the comparison takes it (``tasks.results.runs.compare_stored``): its table
     read back from the store."""
     return read_stored(run.meta, location)
-
-
-def _write_report(report_dir: Path | None, label: str, markdown: str) -> str | None:
-    if report_dir is None:
-        return None
-    report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / f"regression-run-{label}.md"
-    path.write_text(markdown)
-    return str(path)
 
 
 @task(name="regression-suite", task_run_name="{regression.kind}-{label}", cache_policy=NO_CACHE,
@@ -114,9 +106,8 @@ def run_suite_task(host: SSHHost, regression: RegressionSite, label: str, report
 
 
 def _leave_failure(exc: RdoflowError, kind: str, label: str, report_dir: Path | None) -> None:
-    markdown = render_failure(ErrorRecord.of(exc), kind, label)
-    create_markdown_artifact(markdown, key=f"regression-run-{label}", description=f"{kind} {label}: failed")
-    _write_report(report_dir, label, markdown)
+    leave_markdown(render_failure(ErrorRecord.of(exc), kind, label), key=f"regression-run-{label}",
+                   description=f"{kind} {label}: failed", report_dir=report_dir)
 
 
 @task(name="store-regression-run", task_run_name="store-{suite_run.label}", cache_policy=NO_CACHE)
@@ -128,12 +119,11 @@ def store_run_task(suite_run: SuiteRun, site: SiteConfig, drop: str = "",
     except RdoflowError as exc:
         _leave_failure(exc, suite_run.kind, suite_run.label, report_dir)
         raise
-    markdown = render_summary(stored)
-    create_markdown_artifact(markdown, key=f"regression-run-{stored.meta.label}",
-                             description=f"{stored.meta.suite} {stored.meta.label}: "
-                                         f"{stored.counts['pass']} passed, {stored.counts['fail']} failed")
+    written = leave_markdown(render_summary(stored), key=f"regression-run-{stored.meta.label}",
+                             report_dir=report_dir, description=f"{stored.meta.suite} {stored.meta.label}: "
+                             f"{stored.counts['pass']} passed, {stored.counts['fail']} failed")
     if stored.failed:
         create_table_artifact([test.model_dump() for test in stored.failed],
                               key=f"regression-failures-{stored.meta.label}",
                               description=f"Failed tests of {stored.meta.run_id} (first {FAILED_SHOWN})")
-    return stored.model_copy(update={"report": _write_report(report_dir, stored.meta.label, markdown)})
+    return stored.model_copy(update={"report": str(written) if written else None})

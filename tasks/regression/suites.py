@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import RegressionSite
 from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
+from rdoflow.outcome import CommandResult
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.ssh.processes import wait_until_ended
-from rdoflow.tasks.ssh.remote import RemoteCommandTimeout, RemoteResult, get, put, run
+from rdoflow.tasks.ssh.remote import RemoteCommandTimeout, get, put, run
 
 RUNNER = Path(__file__).resolve().parent / "run_scripts.py"
 STAGING = ".rdoflow"
@@ -165,7 +166,7 @@ def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging:
                     duration=result.duration, expected=total, exit_status=result.exit_status, result_file=str(local))
 
 
-def check_one_stream(result: RemoteResult, workdir: str, stream_id: int, next_id: int | None) -> None:
+def check_one_stream(result: CommandResult, workdir: str, stream_id: int, next_id: int | None) -> None:
     """The run added exactly one stream to the repository: stream ``stream_id`` is this run's."""
     if next_id == stream_id + 1:
         return
@@ -267,7 +268,7 @@ def _run_rally(host: SSHHost, regression: RegressionSite, label: str, staging: s
                     result_file=str(local))
 
 
-def _refuse_timeout(result: RemoteResult, budget: int) -> None:
+def _refuse_timeout(result: CommandResult, budget: int) -> None:
     if result.status == "timeout":
         error = RemoteCommandTimeout(
             f"the regression run ({result.command}) on {result.host} was killed after {result.duration:.0f} s "

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from rdoflow.config.site import ComparisonPolicy
-from rdoflow.tasks.results.model import CATEGORIES, FAILING, Comparison
+from rdoflow.tasks.results.model import CATEGORIES, FAILING, Comparison, Verdict
 
 
 def _with_class_failures(run: pd.DataFrame, others: pd.Series) -> pd.DataFrame:
@@ -66,8 +66,7 @@ def compare(pre: pd.DataFrame, post: pd.DataFrame, policy: ComparisonPolicy,
     table["flaky"] = flaky
     table = table.drop(columns=["reason_pre", "reason_post"]).sort_values(["category", "test_id"], kind="stable")
     counts = {category: int((table["category"] == category).sum()) for category in CATEGORIES}
-    verdict, reasons = _verdict(table, counts)
-    return Comparison(verdict=verdict, reasons=reasons, table=table.reset_index(drop=True), counts=counts)
+    return Comparison(verdict=judge(table, counts), table=table.reset_index(drop=True))
 
 
 def _owner(test_ids: pd.Series) -> pd.Series:
@@ -92,33 +91,35 @@ def _first_reason(test_ids: pd.Series, policy: ComparisonPolicy) -> pd.Series:
     return reasons
 
 
-def _verdict(table: pd.DataFrame, counts: dict[str, int]) -> tuple[str, list[str]]:
-    # A removed test with an added one in the same class was most likely renamed: said, not blocking.
+def judge(table: pd.DataFrame, counts: dict[str, int]) -> Verdict:
+    """The verdict on a categorized table: where rdoflow decides pass or fail.
+
+    A regression, a new failure or a removed test blocks, unless the policy excuses it (a known failure,
+    a flaky test) or, for a removed test, one was added in the same class (most likely renamed).
+    """
     owner = _owner(table["test_id"])
     renamed = (table["category"] == "removed") & owner.isin(owner[table["category"] == "added"])
-    excused = table["known"] | table["flaky"]
-    reasons = []
+    excused_tests = table["known"] | table["flaky"]
+    blocking_reasons, excused_reasons = [], []
     for category, words in (("regression", "passed before and failed after"),
                             ("new_failure", "new (or no longer skipped) and failed"),
                             ("removed", "ran before and did not run after")):
         rows = table[(table["category"] == category)]
-        blocking = rows[~(renamed if category == "removed" else excused).loc[rows.index]]
+        blocking = rows[~(renamed if category == "removed" else excused_tests).loc[rows.index]]
         if len(blocking):
             names = ", ".join(blocking["test_id"].head(3))
             more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
-            reasons.append(f"{_tests(len(blocking))} {words}: {names}{more}")
+            blocking_reasons.append(f"{_tests(len(blocking))} {words}: {names}{more}")
         excused_here = len(rows) - len(blocking)
         if excused_here and category == "removed":
-            reasons.append(f"{_tests(excused_here)} removed with a test added in the same class (renamed?): "
-                           "they do not fail the verdict")
+            excused_reasons.append(f"{_tests(excused_here)} removed with a test added in the same class "
+                                   "(renamed?): they do not fail the verdict")
         elif excused_here:
-            reasons.append(f"{_tests(excused_here)} in '{category.replace('_', ' ')}' are known failures or "
-                           "flaky: they do not fail the verdict")
-    failing = any(not r.endswith("do not fail the verdict") for r in reasons)
-    if not failing:
-        reasons.insert(0, f"no test regressed: {counts['unchanged']} unchanged, {counts['fixed']} fixed, "
-                          f"{counts['still_failing']} still failing, {counts['added']} added")
-    return ("fail" if failing else "pass"), reasons
+            excused_reasons.append(f"{_tests(excused_here)} in '{category.replace('_', ' ')}' are known failures "
+                                   "or flaky: they do not fail the verdict")
+    summary = (f"no test regressed: {counts['unchanged']} unchanged, {counts['fixed']} fixed, "
+               f"{counts['still_failing']} still failing, {counts['added']} added")
+    return Verdict(blocking=blocking_reasons, excused=excused_reasons, summary=summary, counts=counts)
 
 
 def _tests(count: int) -> str:

@@ -17,13 +17,14 @@ Columns (``COLUMNS``):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from rdoflow.errors import ConfigError
 
@@ -124,12 +125,43 @@ CATEGORIES = ("regression", "fixed", "still_failing", "new_failure", "added", "r
 BLOCKING = ("regression", "new_failure", "removed")
 
 
+class Verdict(BaseModel):
+    """A comparison's verdict: red exactly when a reason blocks it.
+
+    Blocking reasons are the regressions, new failures and removed tests no policy excuses; excused ones
+    are said but do not fail it (known failures, flaky tests, a removed test with one added in its class).
+    """
+
+    blocking: list[str] = Field(default_factory=list, description="Why the verdict is red.")
+    excused: list[str] = Field(default_factory=list, description="Changes said, but excused by the policy.")
+    summary: str = Field("", description="On a pass: what did not regress.")
+    counts: dict[str, int] = Field(default_factory=dict, description="Tests per category.")
+    reports: dict[str, str] = Field(default_factory=dict, description="The reports written: kind -> path.")
+
+    @computed_field
+    @property
+    def outcome(self) -> Literal["pass", "fail"]:
+        return "fail" if self.blocking else "pass"
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    @computed_field
+    @property
+    def reasons(self) -> list[str]:
+        """Every reason as a report shows them: the blocking ones (or the summary), then the excused."""
+        return (self.blocking or ([self.summary] if self.summary else [])) + self.excused
+
+
 @dataclass
 class Comparison:
-    verdict: str
-    reasons: list[str]
+    verdict: Verdict
     table: pd.DataFrame  # one row per test: test_id, category, status_pre/post, duration_pre/post, reason, known, flaky
-    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.verdict.counts
 
     def tests(self, category: str) -> list[str]:
         return self.table.loc[self.table["category"] == category, "test_id"].tolist()

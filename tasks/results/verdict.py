@@ -1,5 +1,5 @@
-"""Judging two stored runs: compare them, write the four reports, leave the artifacts, and fail with
-the regressed tests and the ends of their tracebacks when the verdict is red.
+"""Judging two runs as Prefect tasks: compare them (``runs.compare_files``), leave the artifacts, and
+fail with the regressed tests and the ends of their tracebacks when the verdict is red.
 
 Shared by the ``compare-runs`` flow (files given by hand) and ``upgrade-regression`` (runs stored
 by the regression stage).
@@ -16,46 +16,37 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel
 
 from rdoflow.config.site import ComparisonPolicy
 from rdoflow.errors import ResourceFailed
 from rdoflow.reports.comparison import markdown
-from rdoflow.tasks.results.model import BLOCKING, Comparison, RunMeta
-from rdoflow.tasks.results.regression import (
-    StoredRun,
-    compare_stored,
+from rdoflow.tasks.results.model import BLOCKING, Comparison, RunMeta, Verdict
+from rdoflow.tasks.results.runs import (
+    Judged,
+    compare_files,
+    judge_stored,
     read_stored,
-    write_reports,
 )
 
 TABLE_ROWS = 1000
 EVIDENCE_TESTS = 5
 
 
-class Verdict(BaseModel):
-    """The comparison's outcome, small enough to be a flow's result."""
-
-    verdict: str
-    reasons: list[str]
-    counts: dict[str, int]
-    reports: dict[str, str]
-
-
-def publish(comparison: Comparison, pre: StoredRun, post: StoredRun, report_dir: Path) -> Verdict:
-    """Write the reports and leave a Markdown summary, a table of changed tests and a link to the HTML."""
-    written = write_reports(report_dir, comparison, pre, post)
+def publish(judged: Judged) -> Verdict:
+    """Leave the comparison as artifacts (a Markdown summary, a table of changed tests, a link to the HTML);
+    the verdict, with where its reports are."""
+    comparison, pre, post = judged.comparison, judged.pre, judged.post
     create_markdown_artifact(markdown(comparison, pre.meta, post.meta), key="regression-comparison",
-                             description=f"verdict: {comparison.verdict}")
+                             description=f"verdict: {comparison.verdict.outcome}")
     changed = comparison.changed().head(TABLE_ROWS)
     create_table_artifact(
         changed[["category", "test_id", "status_pre", "status_post", "known", "flaky"]].fillna("").to_dict("records"),
         key="regression-changes", description=f"{len(comparison.changed())} tests changed (first {TABLE_ROWS})")
-    html = Path(written["html"]).resolve()
+    html = Path(judged.reports["html"]).resolve()
     create_link_artifact(html.as_uri(), link_text="HTML report", key="regression-report",
                          description="self-contained HTML report of the comparison")
-    return Verdict(verdict=comparison.verdict, reasons=comparison.reasons, counts=comparison.counts,
-                   reports={kind: str(Path(path).resolve()) for kind, path in written.items()})
+    return comparison.verdict.model_copy(
+        update={"reports": {kind: str(Path(path).resolve()) for kind, path in judged.reports.items()}})
 
 
 def blocking_evidence(comparison: Comparison) -> list[str]:
@@ -73,9 +64,10 @@ def blocking_evidence(comparison: Comparison) -> list[str]:
 
 
 def require_pass(verdict: Verdict, comparison: Comparison) -> None:
-    if verdict.verdict == "pass":
+    """Raise ResourceFailed with the blocking reasons and the first blocking tests when the verdict is red."""
+    if verdict.passed:
         return
-    raise ResourceFailed("the regression comparison is red: " + "; ".join(verdict.reasons[:3]),
+    raise ResourceFailed("the regression comparison is red: " + "; ".join(verdict.blocking[:3]),
                          evidence=blocking_evidence(comparison),
                          hint=f"read the report: {verdict.reports['html']}; a test that is expected to fail goes "
                               "into the site's policy.known_failures with its bug")
@@ -83,9 +75,13 @@ def require_pass(verdict: Verdict, comparison: Comparison) -> None:
 
 @task(name="judge-runs", task_run_name="judge-{post.label}", cache_policy=NO_CACHE)
 def judge_runs(pre: RunMeta, post: RunMeta, policy: ComparisonPolicy, location: str, report_dir: Path) -> Verdict:
-    """Compare two stored runs into a verdict and its reports; a red verdict fails with its evidence."""
-    pre_run, post_run = read_stored(pre, location), read_stored(post, location)
-    comparison = compare_stored(pre_run, post_run, policy, location)
-    verdict = publish(comparison, pre_run, post_run, report_dir)
-    require_pass(verdict, comparison)
+    """Compare two runs stored by the regression stage into a verdict and its reports; a red one fails."""
+    judged = judge_stored(read_stored(pre, location), read_stored(post, location), policy=policy,
+                          location=location, report_dir=report_dir)
+    verdict = publish(judged)
+    require_pass(verdict, judged.comparison)
     return verdict
+
+
+# The runs are in the store already: caching their tables in Prefect's result storage would copy them again.
+compare_files_task = task(compare_files, name="compare-files", task_run_name="compare-{suite}", cache_policy=NO_CACHE)

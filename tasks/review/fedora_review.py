@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import subprocess
 import tempfile
 from pathlib import Path, PurePosixPath
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.errors import RemoteCommandFailed
+from rdoflow.tasks.local import run_local
 from rdoflow.tasks.review.model import (
     ItemStatus,
     PackageReview,
@@ -192,10 +192,11 @@ def _srpm_name(host: SSHHost, remote_dir: str, srpm_name: str) -> str:
 def review_locally(srpm: Path, *, mock_config: str, timeout: float, command: str = "fedora-review") -> PackageReview:
     """Run fedora-review on this machine (a Fedora/CentOS host with mock) in the SRPM's directory."""
     argv = fedora_review_argv(srpm.name, mock_config, command)
-    done = subprocess.run(argv, cwd=srpm.parent, capture_output=True, text=True, timeout=timeout)
+    done = run_local(argv, cwd=srpm.parent, timeout=timeout)
     name = srpm.name.removesuffix(".src.rpm").rsplit("-", 2)[0]
     try:
         return read_review_dir(srpm.parent / f"review-{name}", str(srpm))
     except FedoraReviewFailed as exc:
-        exc.evidence = [f"{shlex.join(argv)} exited {done.returncode}", *done.stderr.splitlines()[-15:]]
+        ended = "timed out" if done.timed_out else f"exited {done.exit_status}"
+        exc.evidence = [f"{done.command} {ended}", *done.stderr.splitlines()[-15:]]
         raise

@@ -22,6 +22,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from rdoflow.errors import ResourceFailed
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.review.model import PackageReview
 from rdoflow.tasks.review.sources import PackageSource, ReviewSettings, acquire
 from rdoflow.tasks.review.static import build_srpm, static_review
@@ -96,20 +97,18 @@ def artifact_key(review: PackageReview) -> str:
 @task(name="publish-reviews", cache_policy=NO_CACHE)
 def publish_reviews(reviews: list[PackageReview], report_dir: Path | None = None) -> None:
     """A table artifact of every package, a Markdown review per package; the same as files in ``report_dir``."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    from prefect.artifacts import create_table_artifact
 
     from rdoflow.reports.review import render_review, render_summary, summary_rows
 
     create_table_artifact(summary_rows(reviews), key="package-review",
                           description="Every reviewed package with its counts and verdict.")
     for review in reviews:
-        create_markdown_artifact(render_review(review), key=artifact_key(review),
-                                 description=f"Review of {review.package}")
-    if report_dir is not None:
+        leave_markdown(render_review(review), key=artifact_key(review), report_dir=report_dir,
+                       description=f"Review of {review.package}")
+    if report_dir is not None:  # the summary is a table artifact above; as a file, Markdown
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / "package-review.md").write_text(render_summary(reviews))
-        for review in reviews:
-            (report_dir / f"{artifact_key(review)}.md").write_text(render_review(review))
 
 
 def require_reviews_passed(reviews: list[PackageReview]) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from rdoflow.errors import RdoflowError
+from rdoflow.outcome import CommandResult
+from rdoflow.tasks.local import run_local
 
 PROJECT = Path(__file__).resolve().parents[2]
 # What each tool is called in the distributions' packages, for the error that names a missing one.
@@ -30,7 +29,6 @@ TOOL_PACKAGES: dict[str, str] = {
     "cpio": "cpio",
     "licensecheck": "licensecheck",
 }
-OUTPUT_LIMIT = 4 << 20  # bytes kept of each stream: a hostile spec may print without end
 # Host paths that may hold secrets: hidden even read-only.
 HIDDEN = ("/root", "/home", "/tmp", "/etc/ssh", "/var/lib/prefect")
 
@@ -45,24 +43,6 @@ class SandboxUnavailable(RdoflowError):
     """bubblewrap is installed but cannot create a sandbox here: the review refuses to run."""
 
     reference = "sandbox-unavailable"
-
-
-@dataclass(frozen=True)
-class SandboxRun:
-    """What one sandboxed command did."""
-
-    argv: list[str]
-    returncode: int | None
-    stdout: str
-    stderr: str
-    duration: float
-
-    @property
-    def timed_out(self) -> bool:
-        return self.returncode is None
-
-    def tail(self, count: int = 15) -> list[str]:
-        return self.stderr.splitlines()[-count:] + self.stdout.splitlines()[-count:]
 
 
 def require_tools(names: Sequence[str] = tuple(TOOL_PACKAGES)) -> None:
@@ -109,9 +89,8 @@ def _bwrap_argv(workdir: Path, ro_binds: Sequence[Path]) -> list[str]:
 def check_sandbox() -> None:
     """Raise SandboxUnavailable unless bubblewrap can build the sandbox on this host."""
     require_tools(["bwrap"])
-    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--", "true"],
-                           capture_output=True, text=True, timeout=30)
-    if probe.returncode != 0:
+    probe = run_local(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--", "true"], timeout=30)
+    if probe.exit_status != 0:
         raise SandboxUnavailable(
             "bubblewrap cannot create a sandbox on this host; rdoflow will not parse specs outside one",
             evidence=probe.stderr.splitlines()[-5:],
@@ -120,23 +99,10 @@ def check_sandbox() -> None:
 
 
 def run_sandboxed(argv: Sequence[str], workdir: Path, *, timeout: float = 300,
-                  ro_binds: Sequence[Path] = ()) -> SandboxRun:
+                  ro_binds: Sequence[Path] = ()) -> CommandResult:
     """Run ``argv`` in the sandbox with ``workdir`` as its only writable directory (and its cwd).
 
-    A command still running after ``timeout`` seconds is killed (returncode None).
-    """
+    A command still running after ``timeout`` seconds is killed (status timeout, no exit status); the
+    result records ``argv`` as given, without the sandbox's own wrapper."""
     workdir = Path(workdir).resolve()
-    started = time.monotonic()
-    process = subprocess.Popen([*_bwrap_argv(workdir, ro_binds), "--", *argv], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-        returncode: int | None = process.returncode
-    except subprocess.TimeoutExpired:
-        process.kill()
-        stdout, stderr = process.communicate()
-        returncode = None
-    return SandboxRun(argv=list(argv), returncode=returncode,
-                      stdout=stdout[:OUTPUT_LIMIT].decode(errors="replace"),
-                      stderr=stderr[:OUTPUT_LIMIT].decode(errors="replace"),
-                      duration=time.monotonic() - started)
+    return run_local([*_bwrap_argv(workdir, ro_binds), "--", *argv], timeout=timeout, recorded_argv=argv)

@@ -1,4 +1,4 @@
-"""What a spec file declares, as JSON on stdout: run only inside the review sandbox (tasks/sandbox.py).
+"""What a spec file declares, as JSON on stdout: run only inside the review sandbox (tasks/review/sandbox.py).
 
     python tasks/specfacts.py SPEC SOURCEDIR
 

@@ -1,7 +1,7 @@
 """The built-in static review: what can be decided from the spec, the SRPM and the tarball, on any host.
 
 Every step where rpm parses the spec (facts, ``rpmbuild -bs``, rpmlint) runs in the sandbox of
-tasks/sandbox.py with the project's macros file as ``~/.rpmmacros``; the tarball is only read
+tasks/review/sandbox.py with the project's macros file as ``~/.rpmmacros``; the tarball is only read
 (tarfile, never extracted over links) and its files scanned by licensecheck in the sandbox.
 """
 
@@ -70,7 +70,7 @@ def _layout(source: PackageSource) -> Workspace:
         unpacked = run_sandboxed(["sh", "-c", 'cd SOURCES && rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames',
                                   "sh", str(space.srpms / source.path.name)], space.root, timeout=120)
         specs = sorted(space.sources.glob("*.spec"))
-        if unpacked.returncode != 0 or len(specs) != 1:
+        if unpacked.exit_status != 0 or len(specs) != 1:
             raise ConfigError(source.ref, [f"{source.ref}: not a source RPM with one spec file inside",
                                            *unpacked.tail(5)])
         spec = specs[0]
@@ -199,7 +199,7 @@ def build_srpm(source: PackageSource, settings: ReviewSettings, space: Workspace
     ran = run_sandboxed(["rpmbuild", "-bs", "--define", f"_topdir {space.root}", str(space.spec)], space.root,
                         timeout=300)
     built = sorted(space.srpms.glob("*.src.rpm"))
-    if ran.returncode != 0 or not built:
+    if ran.exit_status != 0 or not built:
         return PackageReview(package=source.ref, backend=settings.backend, sha256=source.sha256,
                              error="rpmbuild -bs failed", items=[ReviewItem(
                                  check="CheckBuildSRPM", text="The SRPM builds with rpmbuild -bs.", status="fail",

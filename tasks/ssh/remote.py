@@ -2,7 +2,7 @@
 
 ``run`` takes an argument list and quotes every argument; it streams each output
 line to the run logger as it arrives, kills the remote process group when the
-timeout passes, and returns a ``RemoteResult``. ``SecretStr`` arguments are sent
+timeout passes, and returns a ``CommandResult``. ``SecretStr`` arguments are sent
 but recorded as ``**********``, and every secret is redacted from the output.
 """
 
@@ -29,6 +29,7 @@ from pydantic import BaseModel, SecretStr
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.errors import RdoflowError, RemoteCommandFailed, StageTimeout
+from rdoflow.outcome import CommandResult, Outcome, labelled_tail
 from rdoflow.redaction import REDACTED, Redactor
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.connect import POOL, SSHConnectionLost, open_session
@@ -58,31 +59,6 @@ class RemoteCommandTimeout(StageTimeout):
 
 class RemoteFileNotFound(RdoflowError):
     reference = "remote-file-not-found"
-
-
-class RemoteResult(BaseModel):
-    """What a remote command did: argv as recorded (secrets masked), status, output, duration."""
-
-    host: str
-    argv: list[str]
-    status: Literal["successful", "failed", "timeout"]
-    exit_status: int | None
-    stdout: str
-    stderr: str
-    duration: float
-    dropped_lines: int = 0
-
-    @property
-    def command(self) -> str:
-        return shlex.join(self.argv)
-
-    def tail(self, count: int = 20) -> list[str]:
-        """The last lines of stderr and stdout, labelled, for an error message."""
-        return _labelled_tail(self.stderr.splitlines(), self.stdout.splitlines(), count)
-
-
-def _labelled_tail(stderr: Sequence[str], stdout: Sequence[str], count: int) -> list[str]:
-    return [f"stderr: {line}" for line in stderr[-count:]] + [f"stdout: {line}" for line in stdout[-count:]]
 
 
 class Transfer(BaseModel):
@@ -197,7 +173,7 @@ class _RemoteProcess:
             POOL.discard(self.host)
             raise SSHConnectionLost(
                 f"connection to {self.host.address} dropped while running: {shown}",
-                evidence=_labelled_tail(list(self.err.lines), list(self.out.lines), 5),
+                evidence=labelled_tail(list(self.err.lines), list(self.out.lines), 5),
                 hint="rdoflow retries the command; if it keeps dropping, check the host's sshd and network",
             )
         return outcome, status
@@ -236,7 +212,7 @@ def run(
     on_line: LineSink | None = None,
     keep_lines: int = 10_000,
     log_output: bool = True,
-) -> RemoteResult:
+) -> CommandResult:
     """Run ``argv`` on ``host`` and wait for it, streaming its output line by line.
 
     ``timeout`` bounds the whole run, ``idle_timeout`` the silence between two
@@ -272,10 +248,10 @@ def run(
         timeout,
         idle_timeout,
     )
-    result = RemoteResult(
+    result = CommandResult(
         host=host.address,
         argv=recorded,
-        status="timeout" if outcome == "timeout" else "successful" if exit_status == 0 else "failed",
+        status=Outcome.TIMEOUT if outcome == "timeout" else Outcome.PASS if exit_status == 0 else Outcome.FAIL,
         exit_status=None if exit_status == -1 else exit_status,
         stdout="\n".join(process.out.lines),
         stderr="\n".join(process.err.lines),
@@ -288,7 +264,7 @@ def run(
     return result
 
 
-def _check(result: RemoteResult, *, timeout: float | None, idle_timeout: float | None) -> None:
+def _check(result: CommandResult, *, timeout: float | None, idle_timeout: float | None) -> None:
     if result.status == "timeout":
         budget = f"{timeout:g} s" if timeout is not None else "no limit"
         idle = f", idle limit {idle_timeout:g} s" if idle_timeout is not None else ""
@@ -303,7 +279,7 @@ def _check(result: RemoteResult, *, timeout: float | None, idle_timeout: float |
             evidence=result.tail(5),
             hint="install the package that provides it on the host, or fix the command's path",
         )
-    elif result.status == "failed":
+    elif result.status == Outcome.FAIL:
         why = f"exit status {result.exit_status}" if result.exit_status is not None else "killed by a signal"
         exc = RemoteCommandFailed(f"{result.command} failed on {result.host} with {why}", evidence=result.tail())
     else:
@@ -370,7 +346,7 @@ def remote_command(
     idle_timeout: float | None = None,
     cwd: str | None = None,
     check: bool = True,
-) -> RemoteResult:
+) -> CommandResult:
     """``run`` as a task: a dropped connection or a refused connect is retried with backoff."""
     return run(host, argv, timeout=timeout, idle_timeout=idle_timeout, cwd=cwd, check=check)
 

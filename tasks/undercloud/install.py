@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.errors import RemoteCommandFailed, StageTimeout
+from rdoflow.outcome import Outcome
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest, resumable
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
@@ -132,7 +133,7 @@ def installed_version(host: SSHHost) -> str | None:
     for argv in (["rpm", "-q", "python3-tripleoclient"], ["openstack", "--version"]):
         result = run(host, argv, timeout=60, check=False, log_output=False)
         text = (result.stdout or result.stderr).strip()
-        if result.status == "successful" and text:
+        if result.status == Outcome.PASS and text:
             return text.splitlines()[0]
     return None
 
@@ -166,7 +167,7 @@ def install(host: SSHHost, conf: RenderedConf, *, timeout: float, expected_steps
                            "and was stopped", evidence=list(log.tail),
                            hint="raise undercloud.install_timeout in the site config if the host is slow, or "
                                 "look at where the log stopped")
-    if result.status == "failed":
+    if result.status == Outcome.FAIL:
         raise _install_failed(log, host.address, result.exit_status)
     progress.finish(note=f"{log.steps} steps")
     marker = InstallMarker(conf_sha256=conf.sha256, installed_at=datetime.now(timezone.utc),

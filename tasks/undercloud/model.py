@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from rdoflow.errors import ErrorRecord
+from rdoflow.outcome import Outcome
 
 
 class HostFacts(BaseModel):
@@ -30,7 +31,7 @@ class Check(BaseModel):
     name: str
     expected: str
     found: str
-    outcome: str = Field(description="pass, fail or skip.")
+    outcome: Outcome
 
 
 class Preflight(BaseModel):
@@ -41,7 +42,7 @@ class Preflight(BaseModel):
 
     @property
     def failed(self) -> list[Check]:
-        return [check for check in self.checks if check.outcome == "fail"]
+        return [check for check in self.checks if check.outcome == Outcome.FAIL]
 
     @property
     def passed(self) -> bool:
@@ -166,4 +167,4 @@ class UndercloudBootstrap(BaseModel):
 
     @property
     def passed(self) -> bool:
-        return self.error is None and self.install is not None and all(c.outcome != "fail" for c in self.checks)
+        return self.error is None and self.install is not None and all(c.outcome != Outcome.FAIL for c in self.checks)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import UndercloudSite
 from rdoflow.errors import ResourceFailed
+from rdoflow.outcome import Outcome
 from rdoflow.reports.preflight import render_preflight
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.remote import run
 from rdoflow.tasks.undercloud.model import Check, HostFacts, Preflight
@@ -53,8 +54,8 @@ def gather_facts(host: SSHHost, disk_path: str) -> HostFacts:
     return HostFacts(
         address=host.address,
         hostname=read("hostname").strip(),
-        fqdn=fqdn.stdout.strip() if fqdn.status == "successful" else None,
-        fqdn_error="" if fqdn.status == "successful" else (fqdn.stderr.strip() or f"exit status {fqdn.exit_status}"),
+        fqdn=fqdn.stdout.strip() if fqdn.status == Outcome.PASS else None,
+        fqdn_error="" if fqdn.status == Outcome.PASS else (fqdn.stderr.strip() or f"exit status {fqdn.exit_status}"),
         os_release=parse_os_release(read("cat", "/etc/os-release")),
         cpus=int(read("nproc").strip()),
         ram_gib=parse_meminfo(read("cat", "/proc/meminfo")),
@@ -112,9 +113,6 @@ def preflight_checks(facts: HostFacts, undercloud: UndercloudSite, report_dir: P
     """``check_facts``, leaving the Markdown report as an artifact (and a file when ``report_dir`` is set)."""
     preflight = check_facts(facts, undercloud)
     markdown = render_preflight(preflight)
-    create_markdown_artifact(markdown, key="undercloud-preflight",
-                             description=f"Preflight of {facts.address}: {'pass' if preflight.passed else 'fail'}")
-    if report_dir is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / "undercloud-preflight.md").write_text(markdown)
+    leave_markdown(markdown, key="undercloud-preflight", report_dir=report_dir,
+                   description=f"Preflight of {facts.address}: {'pass' if preflight.passed else 'fail'}")
     return preflight

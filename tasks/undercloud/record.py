@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prefect.artifacts import create_markdown_artifact
-
 from rdoflow.errors import ErrorRecord
 from rdoflow.reports.undercloud import render_bootstrap
+from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.undercloud.model import UndercloudBootstrap
 
 ARTIFACT_KEY = "undercloud-bootstrap"
@@ -20,11 +19,8 @@ REPORT_FILE = "undercloud-bootstrap.md"
 def leave_report(report: UndercloudBootstrap, report_dir: Path | None) -> str:
     """The report as a Markdown artifact, and as ``report_dir/undercloud-bootstrap.md`` when given."""
     markdown = render_bootstrap(report)
-    create_markdown_artifact(markdown, key=ARTIFACT_KEY,
-                             description=f"Undercloud bootstrap of {report.site}: {'pass' if report.passed else 'fail'}")
-    if report_dir is not None:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / REPORT_FILE).write_text(markdown)
+    leave_markdown(markdown, key=ARTIFACT_KEY, report_dir=report_dir, file_name=REPORT_FILE,
+                   description=f"Undercloud bootstrap of {report.site}: {'pass' if report.passed else 'fail'}")
     return markdown
 
 

@@ -1,4 +1,7 @@
-"""Comparing two runs end to end: read, store, compare, report (plain functions; tasks in ``stages``)."""
+"""Comparing two runs end to end: read, store, compare, report (plain functions; Prefect tasks in ``verdict``).
+
+``compare_files`` is the whole of ``rdoflow compare`` and of the ``compare-runs`` flow: both call it.
+"""
 
 from __future__ import annotations
 
@@ -89,3 +92,32 @@ def write_reports(directory: Path, comparison: Comparison, pre: StoredRun, post:
     write_html(where["html"], comparison, pre.meta, post.meta, pre.table, post.table)
     write_markdown(where["md"], comparison, pre.meta, post.meta)
     return where
+
+
+@dataclass
+class Judged:
+    """Two stored runs, their comparison, and the reports written of it."""
+
+    comparison: Comparison
+    pre: StoredRun
+    post: StoredRun
+    reports: dict[str, Path]
+
+
+def compare_files(pre: Path, post: Path, *, policy: ComparisonPolicy, location: str, report_dir: Path,
+                  suite: str = "tempest", drop: str = "", names: dict[str, Path | None] | None = None) -> Judged:
+    """Read two result files (any supported format), store both, compare them and write the four reports.
+
+    ``drop`` is the DLRN hash the ``post`` run tested; ``names`` may place any report elsewhere.
+    """
+    runs = [read_and_store(path, RunMeta(run_id=run_id_for(path, label), label=label, suite=suite,
+                                         drop=drop if label == "post" else ""), location)
+            for path, label in ((pre, "pre"), (post, "post"))]
+    return judge_stored(runs[0], runs[1], policy=policy, location=location, report_dir=report_dir, names=names)
+
+
+def judge_stored(pre: StoredRun, post: StoredRun, *, policy: ComparisonPolicy, location: str, report_dir: Path,
+                 names: dict[str, Path | None] | None = None) -> Judged:
+    """Compare two stored runs and write the four reports."""
+    comparison = compare_stored(pre, post, policy, location)
+    return Judged(comparison, pre, post, write_reports(report_dir, comparison, pre, post, names))

@@ -1,0 +1,27 @@
+"""Leaving a report where people look: a Prefect Markdown artifact on the run, and the same text as a file.
+
+Every stage's report goes through ``leave_markdown``, so each is found the same two ways: in the UI under
+its artifact key, and in the run's report directory under its file name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext, TaskRunContext
+
+
+def leave_markdown(markdown: str, *, key: str, description: str, report_dir: Path | None = None,
+                   file_name: str | None = None) -> Path | None:
+    """The Markdown as an artifact (inside a flow or task run) and as ``report_dir/<file_name or key>.md``.
+
+    Returns the file written, or None when no report directory was given."""
+    if FlowRunContext.get() or TaskRunContext.get():
+        create_markdown_artifact(markdown, key=key, description=description)
+    if report_dir is None:
+        return None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / (file_name or f"{key}.md")
+    path.write_text(markdown)
+    return path
