@@ -1,6 +1,6 @@
 """Heat 27 for the lab, as TripleO ran its "ephemeral Heat": noauth, one process, fake:// messaging.
 
-Three changes from TripleO's recipe, all measured (notes/heat-standalone.md):
+Three changes from TripleO's recipe, all measured (docs/lab.md, "What runs", says why):
 the project's own one-process launcher (``heat_all.py``), because heat-all is
 gone; a private PostgreSQL, because SQLite locks under the engine's threads;
 and the legacy engine, because convergence sleeps a second per leaf resource.

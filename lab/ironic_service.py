@@ -3,7 +3,7 @@
 Configured like an undercloud's Ironic as far as the flows can see: nodes are
 inspected by the ``agent`` interface (the lab's simulated ramdisk answers), and
 deploy with ``fake`` unless a fault asks for the agent deploy that times out.
-Recipe and timings: notes/ironic-standalone.md.
+The lab's services and what starting them costs: docs/lab.md.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def _ironic(cloud: OpenStackCloud) -> Check:
 
 def _heat(cloud: OpenStackCloud) -> Check:
     # openstacksdk's orchestration proxy insists on version discovery, which Heat does not serve under
-    # /v1/<project> (notes/heat-standalone.md §4); so the stacks are listed through the connection's own
+    # /v1/<project> (docs/undercloud-bootstrap.md, step 4); so the stacks are listed through the connection's own
     # authenticated session at the endpoint openstacksdk resolves for the cloud.
     expected = "stack list through openstacksdk"
     try:
