@@ -190,3 +190,18 @@ def remote_processes(marker: str) -> list[str]:
             if marker in cmdline:
                 found.append(cmdline.strip())
     return found
+
+
+# The servers that make a test slow: a lab (Ironic, Heat, PostgreSQL, the nodes), a Prefect API server, or a
+# module's own Prefect server with workers. A test that asks for none of them is in the quick tier.
+SLOW_FIXTURES = frozenset({"lab", "module_lab", "lab_knobs", "lab_host", "prefect_server", "server", "pg_server"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the quick tier (``pytest -m quick``): every test whose fixtures start no lab and no Prefect server.
+
+    Decided from each test's fixture closure, so a test that starts asking for a lab leaves the tier by itself.
+    """
+    for item in items:
+        if not SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.quick)

@@ -115,3 +115,60 @@ def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
     with pytest.raises(ConfigError) as raised:
         nightly.fn(site=site, lab=LabOptions())
     assert raised.value.problems == ["nightly: give either a site or the lab's options, not both"]
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    ("ConfigError('site.yaml', ['site.yaml: name: required'])", 2),
+    ("ResourceFailed('stack overcloud CREATE_FAILED')", 1),
+    ("StageTimeout('node-1 did not become available')", 1),
+    ("RemoteCommandFailed('openstack overcloud deploy exited 1')", 1),
+    ("TransientError('the SSH session dropped, and again after the retries')", 3),
+    ("ksa_exc.ConnectFailure('Unable to establish connection to http://192.0.2.1:6385')", 3),
+    ("sdk_exc.HttpException('Conflict', http_status=409)", 1),
+    ("sdk_exc.HttpException('Internal Server Error', http_status=500)", 1),
+    ("KeyError('undercloud')", 3),
+    ("KeyboardInterrupt()", 130),
+])
+def test_each_kind_of_ending_has_its_exit_status(error, status):
+    """The cloud failed (1), bad input (2), rdoflow could not test (3), interrupted (130): by class, not stage."""
+    from keystoneauth1 import exceptions as ksa_exc  # noqa: F401  (named in the parameters)
+    from openstack import exceptions as sdk_exc  # noqa: F401
+
+    from rdoflow.cli.exits import exit_status_for
+    from rdoflow.errors import (  # noqa: F401
+        ConfigError,
+        RemoteCommandFailed,
+        ResourceFailed,
+        StageTimeout,
+        TransientError,
+    )
+
+    exc = eval(error)
+    assert exit_status_for(exc) == status
+    exc.stage = "overcloud-deploy"  # raised inside a pipeline stage: the same answer
+    assert exit_status_for(exc) == status
+
+
+def test_ctrl_c_during_a_command_exits_130(tmp_path):
+    """A Prefect API that takes the connection and never answers keeps ``rdoflow trigger`` waiting; SIGINT
+    then ends it as a shell reports Ctrl-C."""
+    import os
+    import signal
+    import socket
+
+    with socket.socket() as api:
+        api.bind(("127.0.0.1", 0))
+        api.listen(8)
+        api.settimeout(120)
+        env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{api.getsockname()[1]}/api"}
+        command = subprocess.Popen([RDOFLOW, "trigger", "--drop", "abc123de_f0e1d2c3"], env=env, cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            connection, _ = api.accept()  # the command is inside its first request now
+            with connection:
+                command.send_signal(signal.SIGINT)
+                _, stderr = command.communicate(timeout=120)
+        finally:
+            command.kill()
+    assert command.returncode == 130, stderr
+    assert "rdoflow: interrupted" in stderr

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from rdoflow.tasks.results.model import CATEGORIES
+from tests.cli_runner import rdoflow
 from tests.results_streams import stream, write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
@@ -17,11 +17,10 @@ GOOD = [("m.C.test_a[id-1111,smoke]", "success", 1, None), ("m.C.test_b", "succe
 
 
 def compare(tmp_path, pre, post, *extra):
-    from rdoflow.cli.main import app
 
     args = ["compare", str(pre), str(post), "--store", str(tmp_path / "store"), "--reports", str(tmp_path / "r"),
             *extra]
-    return CliRunner().invoke(app, args)
+    return rdoflow(*args)
 
 
 def test_a_pass_exits_0_and_the_json_has_verdict_reasons_counts_and_untagged_ids(tmp_path):
@@ -47,10 +46,9 @@ def test_a_regression_exits_1_and_junit_marks_it_as_a_failure(tmp_path):
 
 
 def test_runs_are_stored_and_listed(tmp_path):
-    from rdoflow.cli.main import app
 
     compare(tmp_path, FIXTURES / "tacker-stestr-12", FIXTURES / "tacker-stestr-60")
-    listing = CliRunner().invoke(app, ["results", "list", "--store", str(tmp_path / "store")])
+    listing = rdoflow("results", "list", "--store", str(tmp_path / "store"))
     assert listing.exit_code == 0
     assert "pre-" in listing.output and "post-" in listing.output and "502" in listing.output
 

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+
+from tests.cli_runner import rdoflow
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -37,11 +38,10 @@ def test_the_console_check_sees_a_page_error(tmp_path):
 
 
 def test_the_report_renders_with_its_regressions_and_no_console_error(tmp_path):
-    from rdoflow.cli.main import app
 
     html = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["compare", str(FIXTURES / "tacker-stestr-60"), str(FIXTURES / "tacker-stestr-12"),
-                                      "--store", str(tmp_path / "store"), "--reports", str(tmp_path), "--html", str(html)])
+    result = rdoflow("compare", str(FIXTURES / "tacker-stestr-60"), str(FIXTURES / "tacker-stestr-12"),
+                                      "--store", str(tmp_path / "store"), "--reports", str(tmp_path), "--html", str(html))
     assert result.exit_code == 1
     dump = chromium(html, "--dump-dom")
     assert dump.returncode == 0

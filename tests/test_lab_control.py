@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from rdoflow.cli.main import app
 from rdoflow.lab.control import LabAlreadyRunning, LabState, down, up
 from rdoflow.lab.process import alive
+from tests.cli_runner import rdoflow
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,7 +33,7 @@ def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path)
     postgres_root = Path(state.postgres["root"])
     try:
         assert all(alive(pid) for pid in pids.values())
-        status = CliRunner().invoke(app, ["lab", "status", "--dir", str(lab_dir)])
+        status = rdoflow("lab", "status", "--dir", str(lab_dir))
         assert status.exit_code == 0, status.output
         assert "ironic" in status.output and "HTTP 200" in status.output
         with pytest.raises(LabAlreadyRunning, match="a lab already runs in"):
@@ -50,14 +49,14 @@ def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path)
 
 
 def test_lab_status_of_a_directory_without_a_lab_names_the_command_to_start_one(tmp_path):
-    result = CliRunner().invoke(app, ["lab", "status", "--dir", str(tmp_path / "nowhere")])
+    result = rdoflow("lab", "status", "--dir", str(tmp_path / "nowhere"))
     assert result.exit_code == 3
     assert "no lab in" in result.output and "rdoflow lab up --dir" in result.output
 
 
 def test_lab_up_refuses_a_directory_that_holds_other_files(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    result = CliRunner().invoke(app, ["lab", "up", "--dir", str(tmp_path)])
+    result = rdoflow("lab", "up", "--dir", str(tmp_path))
     assert result.exit_code == 3
     assert "is not a lab directory" in result.output
     assert (tmp_path / "notes.txt").read_text() == "mine"
@@ -66,7 +65,7 @@ def test_lab_up_refuses_a_directory_that_holds_other_files(tmp_path):
 def test_a_bad_knob_in_lab_yaml_is_refused_naming_the_field_and_line(tmp_path):
     (tmp_path / "lab.yaml").write_text("nodes: 3\nfaults:\n  ssh_drop:\n    command: overcloud deploy\n"
                                        "    after: -1\n  inspect_fial: {}\n")
-    result = CliRunner().invoke(app, ["lab", "up", "--dir", str(tmp_path)])
+    result = rdoflow("lab", "up", "--dir", str(tmp_path))
     assert result.exit_code == 2
     assert "faults.ssh_drop.after" in result.output and "(line 5)" in result.output
     assert "faults.inspect_fial" in result.output and "inspect_fail" in result.output  # did you mean

@@ -236,7 +236,7 @@ def test_the_failure_report_escapes_cells_and_shows_each_event_once():
     event = StackEvent(time="2026-11-25T10:00:49Z", resource="s.Compute", status="CREATE_FAILED", reason="r")
     failure = FailedResource(path="s.Compute.0.Config", type="OS::Heat::WaitCondition", status="CREATE_FAILED",
                              reason="a | b", events=[event])
-    step = StepResult(name="overcloud deploy", command="openstack overcloud deploy", outcome="failed", error="e",
+    step = StepResult(name="overcloud deploy", command="openstack overcloud deploy", outcome="fail", error="e",
                       evidence=["s.Compute.0.Config CREATE_FAILED: a | b", f"  event {event.line}",
                                 "command: ERROR: Heat Stack create failed."], failures=[failure])
     markdown = render_stage(StageReport(stage="overcloud-deploy", site="lab", stack="s", steps=[step]))

@@ -42,7 +42,7 @@ def test_output_reaches_the_caller_line_by_line_while_the_command_runs(ssh_host)
 
 def test_result_holds_exit_status_output_and_duration(ssh_host):
     result = run(ssh_host, ["sh", "-c", "echo out; echo err >&2; sleep 0.3; exit 3"], check=False)
-    assert (result.status, result.exit_status) == ("failed", 3)
+    assert (result.status, result.exit_status) == ("fail", 3)
     assert (result.stdout, result.stderr) == ("out", "err")
     assert result.duration >= 0.3
 

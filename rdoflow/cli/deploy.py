@@ -7,9 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rdoflow.cli.exits import fail
 from rdoflow.cli.output import out
-from rdoflow.errors import RdoflowError
 
 
 def deploy(
@@ -24,10 +22,7 @@ def deploy(
     """
     from rdoflow.deployments.register import POOL, register
 
-    try:
-        registered = register(sites=site or [])
-    except RdoflowError as exc:
-        raise fail(exc) from None
+    registered = register(sites=site or [])
     out.print(f"registered on work pool '{POOL}':", markup=False, highlight=False)
     width = max(len(deployment.name) for deployment in registered)
     for deployment in registered:  # one line each, never wrapped: a CI log keeps it whole

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-import typer
-
 from rdoflow.cli.output import err
 from rdoflow.errors import (
     ConfigError,
@@ -55,9 +53,3 @@ def show_error(exc: RdoflowError) -> None:
             err.print(f"hint: {exc.hint}", markup=False, highlight=False)
     else:
         err.print(exc.render(), markup=False, highlight=False)
-
-
-def fail(exc: RdoflowError) -> typer.Exit:
-    """Show ``exc`` and return the Exit to raise (``raise fail(exc) from None``)."""
-    show_error(exc)
-    return typer.Exit(exit_status_for(exc))

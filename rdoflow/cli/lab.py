@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from rdoflow.cli.exits import fail
 from rdoflow.cli.output import out
 
 lab_app = typer.Typer(help="The built-in lab: an undercloud on 127.0.0.1 (sshd, Ironic, Heat).",
@@ -24,26 +23,18 @@ def lab_up(
     nodes: Annotated[Optional[int], typer.Option("--nodes", min=1, help="Bare-metal nodes in instackenv.json.")] = None,
 ) -> None:
     """Start the lab and write its site.yaml, clouds.yaml and instackenv.json; refuse if one runs there."""
-    from rdoflow.errors import RdoflowError
     from rdoflow.lab.control import up
 
-    try:
-        state = up(lab_dir, nodes=nodes, say=lambda line: out.print(line, markup=False, highlight=False))
-    except RdoflowError as exc:
-        raise fail(exc) from None
+    state = up(lab_dir, nodes=nodes, say=lambda line: out.print(line, markup=False, highlight=False))
     out.print(f"site config: {Path(state.dir) / 'site.yaml'}", markup=False, highlight=False)
 
 
 @lab_app.command("status")
 def lab_status_command(lab_dir: LabDir = DEFAULT_DIR) -> None:
     """Each service with its address, PID and health; exit 1 when one is down."""
-    from rdoflow.errors import RdoflowError
     from rdoflow.lab.health import lab_status
 
-    try:
-        statuses = lab_status(lab_dir)
-    except RdoflowError as exc:
-        raise fail(exc) from None
+    statuses = lab_status(lab_dir)
     table = Table("service", "address", "pid", "health", "log")
     for status in statuses:
         health = f"[green]ok[/] {status.detail}" if status.healthy else f"[red]down[/] {status.detail}"
@@ -56,10 +47,6 @@ def lab_status_command(lab_dir: LabDir = DEFAULT_DIR) -> None:
 @lab_app.command("down")
 def lab_down(lab_dir: LabDir = DEFAULT_DIR) -> None:
     """Stop every process the lab started (by PID) and remove its directory."""
-    from rdoflow.errors import RdoflowError
     from rdoflow.lab.control import down
 
-    try:
-        down(lab_dir, say=lambda line: out.print(line, markup=False, highlight=False))
-    except RdoflowError as exc:
-        raise fail(exc) from None
+    down(lab_dir, say=lambda line: out.print(line, markup=False, highlight=False))

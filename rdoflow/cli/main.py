@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TextIO
 
 import typer
 from typer.exceptions import TyperException
@@ -17,12 +17,11 @@ from typer.exceptions import TyperException
 from rdoflow import __version__
 from rdoflow.cli import deploy as deploy_commands
 from rdoflow.cli import review as review_commands
-from rdoflow.cli.exits import ExitStatus, exit_status_for, fail, show_error
+from rdoflow.cli.exits import ExitStatus, exit_status_for, show_error
 from rdoflow.cli.lab import lab_app
-from rdoflow.cli.output import err, out, report_dir_for
+from rdoflow.cli.output import err, out, report_dir_for, streams
 from rdoflow.cli.results import compare_command, results_app
 from rdoflow.errors import (
-    ConfigError,
     RdoflowError,
 )
 
@@ -69,10 +68,7 @@ def config_validate(
     from rdoflow.config.site import load_site
     from rdoflow.config.summary import describe_site
 
-    try:
-        site = load_site(file)
-    except ConfigError as exc:
-        raise fail(exc) from None
+    site = load_site(file)
     for line in describe_site(site):
         out.print(line, markup=False, highlight=False)
 
@@ -95,31 +91,22 @@ def _show_reports(report_dir: Path, flow_name: str) -> None:
 def _run_and_report(flow_name: str, site: Path | None, reports: Path, params: list[str] | None = None,
                     typed: dict | None = None) -> None:
     from rdoflow.cli.console import quiet_diagnosed_tracebacks
-    from rdoflow.cli.params import run_flow
+    from rdoflow.cli.params import parse_params, run_flow
     from rdoflow.cli.progress_view import progress_shown
 
     quiet_diagnosed_tracebacks()
     report_dir = report_dir_for(reports, flow_name)
     try:
-        from rdoflow.cli.params import parse_params
-
-        given = parse_params(params or [])
         with progress_shown(err):
-            result = run_flow(flow_name, site, report_dir, given, typed)
-        failure = None
-    except RdoflowError as exc:
-        failure = exc
-    except Exception as exc:  # not a condition rdoflow knows: main() shows it, with its trace on --traceback
-        failure = exc
+            result = run_flow(flow_name, site, report_dir, parse_params(params or []), typed)
+    except Exception as exc:  # the run's reports first; main() then shows the error and maps it to the exit status
+        if report_dir.exists():
+            _show_reports(report_dir, flow_name)
+        if stage := getattr(exc, "stage", None):
+            err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
+        raise
     if report_dir.exists():
         _show_reports(report_dir, flow_name)
-    if failure is not None:
-        stage = getattr(failure, "stage", None)
-        if stage:
-            err.print(f"{flow_name}: FAIL in stage {stage}", style="bold red")
-        if isinstance(failure, RdoflowError):
-            raise fail(failure)
-        raise failure
     for kind, where in (getattr(result, "reports", None) or {}).items():
         out.print(f"{kind}: {where}", markup=False, highlight=False)  # whole paths, never wrapped
     out.print(f"{flow_name}: PASS", style="bold green")
@@ -154,10 +141,7 @@ def params_command(
 
     from rdoflow.flows.catalog import load_flow
 
-    try:
-        flow = load_flow(flow_name)
-    except ConfigError as exc:
-        raise fail(exc) from None
+    flow = load_flow(flow_name)
     for name, prop in parameter_schema(flow).model_dump()["properties"].items():
         kind = prop.get("type") or "/".join(str(o.get("type") or o.get("$ref", "").rsplit("/", 1)[-1])
                                             for o in prop.get("anyOf", [])) or prop.get("$ref", "").rsplit("/", 1)[-1]
@@ -189,29 +173,35 @@ review_commands.register(app)
 deploy_commands.register(app)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: run the command, map how it ended to its exit status (rdoflow.cli.exits)."""
-    try:
-        result = app(args=argv, prog_name="rdoflow", standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except TyperException as exc:  # the parser's own errors (an unknown command or option): its message, exit 2
-        exc.show()
-        return exc.exit_code
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("rdoflow: interrupted", markup=False, highlight=False)
-        return ExitStatus.INTERRUPTED
-    except RdoflowError as exc:
-        show_error(exc)
-        return exit_status_for(exc)
-    except Exception as exc:  # noqa: BLE001 - the one place an unknown fault becomes an exit status
-        if _show_traceback:
-            err.print_exception()
-        else:
-            err.print(f"rdoflow: unexpected error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
-            err.print("hint: run again with --traceback to see where it came from", markup=False, highlight=False)
-        return exit_status_for(exc)
-    return result if isinstance(result, int) else ExitStatus.OK
+def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """The ``rdoflow`` command: run it, map how it ended to its exit status (``rdoflow.cli.exits``).
+
+    ``argv`` defaults to the process's arguments; ``stdout`` and ``stderr`` to the process's streams."""
+    with streams(stdout, stderr):
+        try:
+            result = app(args=argv, prog_name="rdoflow", standalone_mode=False)
+        except typer.Exit as exc:
+            return exc.exit_code
+        except TyperException as exc:  # the parser's own errors (an unknown command or option): its message, exit 2
+            exc.show(file=err.file)
+            return exc.exit_code
+        except (typer.Abort, KeyboardInterrupt):
+            err.print("rdoflow: interrupted", markup=False, highlight=False)
+            return ExitStatus.INTERRUPTED
+        except RdoflowError as exc:
+            show_error(exc)
+            return exit_status_for(exc)
+        except Exception as exc:  # noqa: BLE001 - the one place an unknown fault becomes an exit status
+            if _show_traceback:
+                err.print_exception()
+            else:
+                err.print(f"rdoflow: unexpected error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+                err.print("hint: run again with --traceback to see where it came from", markup=False,
+                          highlight=False)
+            return exit_status_for(exc)
+        if result == ExitStatus.INTERRUPTED:  # Typer ends a command Ctrl-C interrupted with Exit(130), returned
+            err.print("rdoflow: interrupted", markup=False, highlight=False)
+        return result if isinstance(result, int) else ExitStatus.OK
 
 
 if __name__ == "__main__":

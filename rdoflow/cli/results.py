@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from rdoflow.cli.exits import ExitStatus, fail
+from rdoflow.cli.exits import ExitStatus
 from rdoflow.cli.output import out
 
 results_app = typer.Typer(help="Stored regression runs.", no_args_is_help=True)
@@ -37,14 +37,10 @@ def compare_command(
     # first run's reading freed when the second is read; the C library's malloc gives it back: on two
     # 100,000-test runs that is 324 vs 270 MiB peak, in the same time (bench/compare_100k.py).
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    from rdoflow.errors import RdoflowError
     from rdoflow.tasks.results.runs import compare_files, load_policy
 
-    try:
-        judged = compare_files(pre, post, policy=load_policy(policy), location=store, report_dir=reports, suite=suite,
-                               names={"json": json_file, "junit": junit_file, "html": html_file, "md": md_file})
-    except RdoflowError as exc:
-        raise fail(exc) from None
+    judged = compare_files(pre, post, policy=load_policy(policy), location=store, report_dir=reports, suite=suite,
+                           names={"json": json_file, "junit": junit_file, "html": html_file, "md": md_file})
     verdict = judged.comparison.verdict
     out.print(f"verdict: {verdict.outcome.upper()}", style="bold green" if verdict.passed else "bold red")
     for reason in verdict.reasons:

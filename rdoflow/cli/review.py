@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from pydantic import ValidationError
 
-from rdoflow.cli.exits import ExitStatus, fail
+from rdoflow.cli.exits import ExitStatus
 from rdoflow.cli.output import err, out, report_dir_for
-from rdoflow.errors import ConfigError, RdoflowError
+from rdoflow.errors import ConfigError
 
 
 def check_package_refs(refs: list[str]) -> None:
@@ -49,36 +50,27 @@ def review(
     """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input."""
     from rdoflow.cli.console import quiet_diagnosed_tracebacks
     from rdoflow.flows.package_review import package_review
-    from rdoflow.tasks.review.packages import ReviewFailed
     from rdoflow.tasks.review.sandbox import check_sandbox, require_tools
     from rdoflow.tasks.review.sources import ReviewSettings
 
+    check_package_refs(packages)
     try:
-        check_package_refs(packages)
         settings = ReviewSettings(backend=backend, source_mirror=source_mirror, fetch_sources=fetch,
                                   upstream_version=upstream_version)
-        if settings.backend == "static":
-            require_tools()
-            check_sandbox()
-    except RdoflowError as exc:
-        raise fail(exc) from None
-    except ValueError as exc:  # pydantic: a bad option value
-        raise fail(ConfigError("options", [f"--backend: {exc.errors()[0]['msg']}"])) from None
+    except ValidationError as exc:  # a bad option value
+        raise ConfigError("options", [f"--backend: {exc.errors()[0]['msg']}"]) from None
+    if settings.backend == "static":
+        require_tools()
+        check_sandbox()
     quiet_diagnosed_tracebacks()
     report_dir = report_dir_for(reports, "package-review")
-    failure = None
     try:
         package_review(packages, settings, report_dir)
-    except ReviewFailed as exc:
-        failure = exc
-    except RdoflowError as exc:
-        raise fail(exc) from None
-    summary = report_dir / "package-review.md"
-    if summary.exists():
-        out.print(summary.read_text(), markup=False, highlight=False)
-        out.print(f"reviews: {report_dir}", markup=False, highlight=False)
-    if failure is not None:
-        raise fail(failure)
+    finally:  # the reviews' table, whether they passed or not (a failed review is exit 1, with its diagnosis)
+        summary = report_dir / "package-review.md"
+        if summary.exists():
+            out.print(summary.read_text(), markup=False, highlight=False)
+            out.print(f"reviews: {report_dir}", markup=False, highlight=False)
 
 
 def trigger(
@@ -89,10 +81,7 @@ def trigger(
     """Start the pipeline for a pre-release drop on the Prefect server; print the flow run's URL."""
     from rdoflow.tasks.prerelease.trigger import flow_run_url, start_pipeline
 
-    try:
-        flow_run = start_pipeline(deployment, drop, wait_seconds=None if wait else 0)
-    except RdoflowError as exc:
-        raise fail(exc) from None
+    flow_run = start_pipeline(deployment, drop, wait_seconds=None if wait else 0)
     out.print(flow_run_url(flow_run), markup=False, highlight=False, soft_wrap=True)
     if not wait:
         return
