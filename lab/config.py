@@ -13,11 +13,13 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import yamlfile
+
 CONFIG_FILE = "lab.yaml"
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a delay of .inf would hang the lab
 
 
 class Timing(Strict):
@@ -83,7 +85,7 @@ class LabConfig(Strict):
 
 def load(lab_dir: Path) -> LabConfig:
     path = Path(lab_dir) / CONFIG_FILE
-    return LabConfig.model_validate(yaml.safe_load(path.read_text()) or {}) if path.exists() else LabConfig()
+    return LabConfig.model_validate(yamlfile.read(path) or {}) if path.exists() else LabConfig()
 
 
 def save(lab_dir: Path, config: LabConfig) -> Path:

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from . import yamlfile
 
 SCRIPTS_DIR = "home/scripts"
 AREAS = (("compute", ("boot_server", "resize_server", "live_migrate")),
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     name = argv[0]
     lab_dir = _lab_dir()
     config = lab_dir / "lab.yaml"
-    knobs = (yaml.safe_load(config.read_text()) or {}) if config.exists() else {}
+    knobs = (yamlfile.read(config) or {}) if config.exists() else {}
     result = outcome(int(name.split("-", 1)[0]), name, knobs, _upgraded(lab_dir))
     time.sleep((knobs.get("suite") or {}).get("seconds", 0.0))
     print(f"{name}: checking {name.split('-', 2)[-1].replace('_', ' ')}", flush=True)

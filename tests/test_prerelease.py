@@ -15,6 +15,7 @@ from rdoflow.tasks.prerelease.dlrn import (
 )
 from tests.dlrn_tree import DlrnTree
 from tests.loopback_http import hanging_server, serve_directory
+from tests.yaml_bombs import billion_laughs, run_capped
 
 COMMIT_A, DISTRO_A = "587ffdd6ff4e8ad6a36bb3bd55d2bd6ab2ee4b93", "8170b8686a01cdb3b9b8d0a7b3c3e3f7aabbccdd"
 COMMIT_B, DISTRO_B = "0bf9d805e1b0a4b9c1f2a5d3e6b7c8d9e0f1a2b3", "1122334455667788990011223344556677889900"
@@ -81,6 +82,32 @@ def test_commit_yaml_that_is_not_yaml_is_reported_with_its_position(dlrn):
     (tree.root / "current-passed-ci" / "commit.yaml").write_text("commits: [\n")
     with pytest.raises(ConfigError, match=r"commit.yaml:2:1: not valid YAML"):
         read_drop(url, "current-passed-ci", timeout=5)
+
+
+def test_a_billion_laughs_commit_yaml_is_refused_at_its_alias(dlrn):
+    tree, url = dlrn
+    (tree.root / "current-passed-ci").mkdir()
+    (tree.root / "current-passed-ci" / "commit.yaml").write_text(billion_laughs(9))
+    reader = ("from rdoflow.errors import ConfigError\n"
+              "from rdoflow.tasks.prerelease.dlrn import read_drop\n"
+              "try:\n"
+              f"    read_drop({url!r}, 'current-passed-ci', timeout=5)\n"
+              "except ConfigError as exc:\n"
+              "    print(*exc.problems, sep='\\n')\n")
+    result = run_capped(["-c", reader], cwd=tree.root)
+    assert result.stdout.splitlines() == [f"{url}/current-passed-ci/commit.yaml: too many aliases: with this one "
+                                          "they would repeat more than 1000 values (line 4)"], result.stderr[-800:]
+
+
+def test_a_build_time_past_the_largest_float_is_refused_naming_the_field(dlrn):
+    tree, url = dlrn
+    tree.promote(tree.build(COMMIT_A, DISTRO_A, 1732520000))
+    commit_yaml = tree.root / "current-passed-ci" / "commit.yaml"
+    commit_yaml.write_text(commit_yaml.read_text().replace("dt_build: '1732520000'", "dt_build: '1e999'"))
+    with pytest.raises(ConfigError) as caught:
+        read_drop(url, "current-passed-ci", timeout=5)
+    source = f"{url}/current-passed-ci/commit.yaml"
+    assert caught.value.problems == [f"{source}: commits[0].dt_build: expected a finite number, got '1e999' (line 9)"]
 
 
 def test_a_link_that_does_not_exist_is_not_found_and_not_retried(dlrn):

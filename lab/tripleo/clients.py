@@ -6,8 +6,7 @@ import json
 import os
 from pathlib import Path
 
-import yaml
-
+from .. import yamlfile
 from .console import CommandFailed
 from .hoststate import lab_dir
 
@@ -29,7 +28,7 @@ def installed_cloud() -> dict:
         raise CommandFailed("Missing value auth-url required for auth plugin password "
                             f"(no {CLOUD!r} cloud in {path}: is the undercloud installed? run "
                             "'openstack undercloud install')")
-    return yaml.safe_load(path.read_text())["clouds"][CLOUD]
+    return yamlfile.read(path)["clouds"][CLOUD]
 
 
 def baremetal():

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import subunit
 import testtools
-import yaml
+
+from .. import yamlfile
 
 STATUS = {"success": "success", "fail": "fail", "skip": "skip", "xfail": "xfail", "uxsuccess": "uxsuccess"}
 
@@ -78,7 +79,7 @@ def start(args: argparse.Namespace) -> int:
     if args.load_list:
         argv += ["--load-list", args.load_list]
     if args.skip_list:
-        skipped = yaml.safe_load(Path(args.skip_list).read_text()) or {}
+        skipped = yamlfile.read(Path(args.skip_list)) or {}
         argv += ["--exclude-regex", "|".join(f"^{_escape(test)}$" for test in skipped)] if skipped else []
     if args.pattern:
         argv.append(args.pattern)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rdoflow.config.site import load_site
+from rdoflow.config.yamlsource import parse_yaml
 from rdoflow.errors import ConfigError
 from rdoflow.flows.catalog import load_flow
 
@@ -52,10 +51,10 @@ def flow_parameters(flow: Any, name: str, site_file: Path | None, report_dir: Pa
     parameters: dict[str, Any] = dict(typed or {})  # what --param gives wins
     for key, text in given.items():
         if key in schema and key != "site":
-            try:
-                parameters[key] = text if _takes_text(schema[key]) else yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                problems.append(f"--param {key}: {text!r} is not a value ({exc.__class__.__name__})")
+            try:  # the reader of the site files: a value is small, but aliases in it are bounded all the same
+                parameters[key] = text if _takes_text(schema[key]) else parse_yaml(text, f"--param {key}").data
+            except ConfigError as exc:
+                problems += exc.problems
     if "site" in schema:
         if site_file is not None:
             parameters["site"] = load_site(site_file)

@@ -7,6 +7,7 @@ live in Blocks, and a site only names those blocks.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -63,6 +64,8 @@ def _regex(text: str) -> str:
 
 
 def _ini_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {shown(value)}")
     if isinstance(value, (str, int, float)):
         return value
     raise ValueError(f"expected a string, number or true/false, got {shown(value)}")
@@ -89,6 +92,11 @@ def _unique(names: list[str]) -> list[str]:
     return names
 
 
+# Every section refuses keys it does not know and numbers that are not finite: YAML reads 1e999 as
+# the string '1e999', which pydantic turns into inf, and .inf and .nan as themselves; a timeout of
+# inf never ends, a minimum of inf always fails.
+SECTION = ConfigDict(extra="forbid", allow_inf_nan=False)
+
 SitePath = Annotated[Path, AfterValidator(_from_site_dir)]
 Regex = Annotated[str, AfterValidator(_regex)]
 IniValue = Annotated[str | int | float | bool, BeforeValidator(_ini_value)]
@@ -99,7 +107,7 @@ RoleCounts = dict[str, Annotated[int, Field(ge=0)]]
 class UndercloudMinimums(BaseModel):
     """What the undercloud host must have before `openstack undercloud install` is tried."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     ram_gb: float = Field(24, ge=0, title="RAM (GiB)", description="Memory the host must have, in GiB.")
     cpus: int = Field(8, ge=1, title="CPUs", description="CPU cores the host must have.")
@@ -110,7 +118,7 @@ class UndercloudMinimums(BaseModel):
 class UndercloudSite(BaseModel):
     """The undercloud (director) host: how to reach it, what it must have and how to install it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     ssh: SSHTarget = Field(..., description="How to reach the undercloud over SSH (inline, or a saved block).")
     hostname: str | None = Field(
@@ -140,7 +148,7 @@ class UndercloudSite(BaseModel):
 class CloudSite(BaseModel):
     """How the flows reach the OpenStack APIs (Ironic, Heat) of the undercloud."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     cloud: str = Field("undercloud", min_length=1, description="Name of the cloud entry in clouds.yaml.")
     clouds_yaml: SitePath | None = Field(
@@ -156,7 +164,7 @@ class CloudSite(BaseModel):
 class InventorySite(BaseModel):
     """The bare-metal nodes to import and introspect, and how hard to try."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     file: SitePath | None = Field(
         None, description="instackenv.json or nodes.yaml on the machine that runs the flow (the file "
@@ -178,7 +186,7 @@ class InventorySite(BaseModel):
 class OvercloudSite(BaseModel):
     """The overcloud deployment: the Heat stack, its templates and how many nodes per role."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     stack: str = Field("overcloud", min_length=1, description="Name of the Heat stack (--stack).")
     templates: str = Field(
@@ -202,7 +210,7 @@ class OvercloudSite(BaseModel):
 class RegressionSite(BaseModel):
     """The regression suite run before and after the upgrade."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     kind: Literal["tempest", "rally", "scripts"] = Field(
         "tempest", description="Tempest (stestr), a Rally verification, or a directory of test scripts."
@@ -226,7 +234,7 @@ class RegressionSite(BaseModel):
 class UpgradePlan(BaseModel):
     """How the upgrade is run between the two regression runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     roles_order: Annotated[list[str], AfterValidator(_unique)] = Field(
         default_factory=lambda: ["Controller", "Compute"],
@@ -241,7 +249,7 @@ class UpgradePlan(BaseModel):
 class KnownFailure(BaseModel):
     """A test expected to fail, and why: its failure is reported as known, not hidden."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     test: Regex = Field(
         ..., description="Regular expression matched at the start of the test id; a prefix such as "
@@ -257,7 +265,7 @@ class KnownFailure(BaseModel):
 class ComparisonPolicy(BaseModel):
     """How the pre- and post-upgrade runs are judged."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     known_failures: list[KnownFailure] = Field(
         default_factory=list, description="Tests known to fail: tagged 'known' with their bug, not regressions."
@@ -274,7 +282,7 @@ class ComparisonPolicy(BaseModel):
 class ResultsSite(BaseModel):
     """Where regression results are kept."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     location: str = Field(
         ".rdoflow/results", min_length=1,
@@ -294,7 +302,7 @@ class ResultsSite(BaseModel):
 class SiteConfig(BaseModel):
     """One environment the pipelines run against: an undercloud, its nodes, the overcloud, tests and policy."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION
 
     name: str = Field(
         ..., json_schema_extra={"pattern": SLUG.pattern},

@@ -17,7 +17,7 @@ HostKeyPolicy = Literal["verify", "trust-on-first-use"]
 class SSHEndpoint(BaseModel):
     """An SSH server and the account used on it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # 1e999 or .inf: a timeout that never ends
 
     host: str = Field(..., min_length=1, description="Host name or IP address of the SSH server.")
     port: int = Field(22, ge=1, le=65535, description="TCP port of the SSH server.")

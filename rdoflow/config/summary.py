@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
 from rdoflow.config.site import CloudSite, InventorySite, SiteConfig
 from rdoflow.config.ssh import SSHTarget
+from rdoflow.config.yamlsource import parse_yaml
+from rdoflow.errors import ConfigError
 
 
 def describe_site(site: SiteConfig) -> list[str]:
@@ -58,8 +58,8 @@ def _node_count(file: Path) -> str:
     """How many nodes an instackenv.json or nodes.yaml lists; the inventory stage does the real checking."""
     try:
         text = file.read_text(encoding="utf-8")
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+        data = json.loads(text) if file.suffix == ".json" else parse_yaml(text, str(file)).data
+    except (OSError, ValueError, ConfigError) as exc:
         return f"cannot be read: {exc.__class__.__name__}"
     nodes = data.get("nodes") if isinstance(data, dict) else data
     return f"{len(nodes)} nodes" if isinstance(nodes, list) else "no 'nodes' list"

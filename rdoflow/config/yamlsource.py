@@ -114,10 +114,13 @@ def parse_yaml(text: str, source: str) -> YamlDocument:
     document = YamlDocument(source)
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # checks the characters at once
+        loader = _BoundedLoader(text)  # checks the characters at once
         node = loader.get_single_node()
         if node is not None:
             document.data = _Builder(loader, document).value(node, ())
+    except _TooManyAliases as exc:
+        message = f"too many aliases: with this one they would repeat more than {exc.budget} values"
+        raise ConfigError(source, [Problem((), message, exc.line).render(source)]) from None
     except yaml.MarkedYAMLError as exc:
         raise ConfigError(source, [_syntax_problem(source, exc)]) from None
     except yaml.reader.ReaderError as exc:
@@ -162,40 +165,96 @@ def _syntax_problem(source: str, exc: yaml.MarkedYAMLError) -> str:
     return f"{where}: not valid YAML: {problem}"
 
 
+# What all the aliases of a document may repeat, counted in values (YAML nodes): one per character
+# of the text, and 1,000 in a shorter one. Written out in full, a file holds no more values than it
+# has characters, so aliases at most double what a file of its size costs anyway, while a block
+# shared a few times (an ssh block, a list of skips) uses a few dozen. A "billion laughs" (nine
+# levels of nine aliases: 9**9 values from a few hundred bytes) is refused at its fourth level,
+# before anything is built. A budget in proportion keeps a large inventory that merges a shared
+# block into each node (<<: *bmc) readable, where a fixed count small enough to matter would not.
+ALIAS_BUDGET_FLOOR = 1_000
+
+
+class _TooManyAliases(yaml.YAMLError):
+    def __init__(self, budget: int, line: int):
+        super().__init__(f"aliases repeat more than {budget} values (line {line})")
+        self.budget, self.line = budget, line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader whose composer counts the values each alias repeats, and stops past the budget.
+
+    The composer shares an anchored node among its aliases; whoever builds data from the tree
+    repeats it at each one. The count is taken as the tree is composed, before anything is built.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.budget = self._left = max(len(text), ALIAS_BUDGET_FLOOR)
+        self._sizes: dict[int, int] = {}  # id of each node composed: its values, aliases counted in full
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if not self.check_event(yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            self._sizes[id(node)] = 1 + sum(self._sizes[id(child)] for child in _children(node))
+            return node
+        mark = self.peek_event().start_mark
+        node = super().compose_node(parent, index)
+        if id(node) not in self._sizes:  # the anchored node is still open: the alias is inside it
+            raise yaml.composer.ComposerError(None, None, "found a recursive alias", mark)
+        self._left -= self._sizes[id(node)]
+        if self._left < 0:
+            raise _TooManyAliases(self.budget, mark.line + 1)
+        return node
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 class _Builder:
-    """Builds Python data from a composed YAML node tree, recording where each key and item was."""
+    """Builds Python data from a composed YAML node tree, recording where each key and item was.
+
+    A node reached again through an alias is built again (the budget bounds that) but adds no lines
+    and no problems: the table holds what the file writes, and a fault inside an alias is placed at
+    the alias, the nearest line recorded.
+    """
 
     def __init__(self, loader: yaml.SafeLoader, document: YamlDocument):
         self.loader, self.document = loader, document
-        self._explicit_keys: dict[int, set[int]] = {}
-        self._building: set[int] = set()
+        self._visited: set[int] = set()
 
     def value(self, node: Node, loc: Loc) -> Any:
-        if id(node) in self._building:
-            raise yaml.constructor.ConstructorError(None, None, "found a recursive alias", node.start_mark)
-        self._building.add(id(node))
-        try:
-            if isinstance(node, MappingNode) and node.tag == _PLAIN_MAPPING:
-                return self._mapping(node, loc)
-            if isinstance(node, SequenceNode) and node.tag == _PLAIN_SEQUENCE:
-                return self._sequence(node, loc)
-            return self.loader.construct_object(node, deep=True)
-        finally:
-            self._building.discard(id(node))
+        first = id(node) not in self._visited
+        self._visited.add(id(node))
+        if isinstance(node, MappingNode) and node.tag == _PLAIN_MAPPING:
+            return self._mapping(node, loc, first)
+        if isinstance(node, SequenceNode) and node.tag == _PLAIN_SEQUENCE:
+            return self._sequence(node, loc, first)
+        return self.loader.construct_object(node, deep=True)
 
-    def _sequence(self, node: SequenceNode, loc: Loc) -> list:
+    def _notes(self, first: bool) -> tuple[dict[Loc, int], list[Problem]]:
+        """Where a node's lines and problems go: the document's on its first visit, nowhere after."""
+        return (self.document.lines, self.document.problems) if first else ({}, [])
+
+    def _sequence(self, node: SequenceNode, loc: Loc, first: bool) -> list:
+        lines, _ = self._notes(first)
         items = []
         for index, item in enumerate(node.value):
-            self.document.lines[loc + (index,)] = item.start_mark.line + 1
+            lines[loc + (index,)] = item.start_mark.line + 1
             items.append(self.value(item, loc + (index,)))
         return items
 
-    def _mapping(self, node: MappingNode, loc: Loc) -> dict:
+    def _mapping(self, node: MappingNode, loc: Loc, first: bool) -> dict:
         # Keys brought in by a merge (<<: *anchor) may be overridden: only keys
-        # written twice in the mapping itself are duplicates. An aliased node is
-        # visited again already flattened, so its own keys are remembered.
-        explicit = self._explicit_keys.setdefault(id(node), {id(key) for key, _ in node.value})
+        # written twice in the mapping itself are duplicates.
+        explicit = {id(key) for key, _ in node.value}
         self.loader.flatten_mapping(node)
+        lines, problems = self._notes(first)
         data: dict = {}
         first_seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -204,15 +263,15 @@ class _Builder:
             try:
                 hash(key)
             except TypeError:
-                self.document.problems.append(Problem(loc, "a mapping key must be a plain value", line))
+                problems.append(Problem(loc, "a mapping key must be a plain value", line))
                 continue
             if id(key_node) in explicit:
                 if key in first_seen:
-                    self.document.problems.append(
+                    problems.append(
                         Problem(loc + (key,), f"duplicate key; it is already set at line {first_seen[key]}", line)
                     )
                 first_seen.setdefault(key, line)
-            self.document.lines[loc + (key,)] = line
+            lines[loc + (key,)] = line
             data[key] = self.value(value_node, loc + (key,))
         return data
 

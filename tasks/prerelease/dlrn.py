@@ -37,7 +37,7 @@ class DropServerUnavailable(TransientError):
 class CommitRecord(BaseModel):
     """One entry of commit.yaml's ``commits`` (DLRN writes every value as a string)."""
 
-    model_config = ConfigDict(coerce_numbers_to_str=True)
+    model_config = ConfigDict(coerce_numbers_to_str=True, allow_inf_nan=False)  # dt_build '1e999' is no date
 
     commit_hash: str = Field(min_length=7)
     distro_hash: str = Field(min_length=8)

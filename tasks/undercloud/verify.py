@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import keystoneauth1.exceptions
 import openstack.exceptions
-import yaml
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import CloudSite
-from rdoflow.errors import ResourceFailed
+from rdoflow.config.yamlsource import parse_yaml
+from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.undercloud.install import STACKRC, read_remote
 from rdoflow.tasks.undercloud.model import Check
@@ -39,9 +39,9 @@ def check_client_files(host: SSHHost, cloud: str) -> list[Check]:
     if raw is None:
         return [*checks, Check(name="clouds.yaml written", expected=expected, found="no such file", outcome="fail")]
     try:
-        clouds = (yaml.safe_load(raw) or {}).get("clouds") or {}
+        clouds = (parse_yaml(raw, f"~/{CLOUDS_YAML}").data or {}).get("clouds") or {}
         names = sorted(clouds) if isinstance(clouds, dict) else []
-    except (yaml.YAMLError, AttributeError) as exc:
+    except (ConfigError, AttributeError) as exc:
         found = f"not a clouds.yaml: {str(exc).splitlines()[0]}"
         return [*checks, Check(name="clouds.yaml written", expected=expected, found=found, outcome="fail")]
     found = f"clouds: {', '.join(names)}" if names else "no clouds in it"
