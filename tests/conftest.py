@@ -119,21 +119,26 @@ def prefect_server():
 
 
 def task_runs_of(flow_run_id: UUID) -> list:
-    """The task runs of one flow run, as the Prefect server recorded them once each has a final state.
+    """The task runs of one flow run, once the Prefect server has recorded all of them.
 
-    The server stores task run states from events, in batches: right after a flow returns, a task run
-    may still read as Running there. Waited for, not slept on."""
+    The client sends task run states as events and the server stores them in batches: right after a flow
+    returns, a task run may be missing there or still read as Running. So the client's events are sent
+    first, then the server is read until every task run is final and two reads agree. Waited for, not
+    slept on."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.events.worker import EventsWorker
 
-    wait = Deadline(60, f"the task runs of flow run {flow_run_id}", target="final")
+    EventsWorker.drain_all()
+    wait, seen = Deadline(60, f"the task runs of flow run {flow_run_id}", target="recorded"), None
     with get_client(sync_client=True) as client:
         for _ in wait:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            now = sorted((str(run.id), run.state.type if run.state else None) for run in runs)
             pending = [run.name for run in runs if run.state is None or not run.state.is_final()]
-            if not pending:
+            if not pending and now == seen:
                 return runs
-            wait.last_seen = f"not final: {', '.join(pending)}"
+            seen, wait.last_seen = now, f"not final: {', '.join(pending)}" if pending else f"{len(runs)} task runs"
 
 
 def logs_of(flow_run_id: UUID) -> list[str]:
