@@ -82,3 +82,18 @@ def answering(status: int) -> Iterator[str]:
 
     with _serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
         yield url
+
+
+@contextmanager
+def redirecting(location: str) -> Iterator[str]:
+    """A server that answers every GET with a 302 to ``location`` plus the request's path; yields its URL."""
+
+    class Handler(_QuietHandler):
+        def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
+            self.send_response(302)
+            self.send_header("Location", location + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url

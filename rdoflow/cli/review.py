@@ -42,6 +42,9 @@ def review(
                                                                          "directories, or their URLs.")],
     backend: Annotated[str, typer.Option(help="static (built-in, this machine) or fedora-review.")] = "static",
     source_mirror: Annotated[Optional[str], typer.Option(help="Fetch Sources by file name from this base URL.")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option(
+        "--allow-host", metavar="HOST", help="Fetch Sources from this host although it is loopback, private or link-local "
+                             "(repeatable).")] = None,
     fetch: Annotated[bool, typer.Option(help="Download Sources not given and the upstream tarball.")] = True,
     upstream_version: Annotated[Optional[str], typer.Option(help="Version for a DLRN template spec.")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Directory that receives each run's reports.")] = Path(
@@ -56,9 +59,11 @@ def review(
     check_package_refs(packages)
     try:
         settings = ReviewSettings(backend=backend, source_mirror=source_mirror, fetch_sources=fetch,
-                                  upstream_version=upstream_version)
+                                  upstream_version=upstream_version, allow_hosts=allow_host or [])
     except ValidationError as exc:  # a bad option value
-        raise ConfigError("options", [f"--backend: {exc.errors()[0]['msg']}"]) from None
+        error = exc.errors()[0]
+        option = "--" + str(error["loc"][0]).replace("_", "-") if error["loc"] else "options"
+        raise ConfigError("options", [f"{option}: {error['msg']}"]) from None
     if settings.backend == "static":
         require_tools()
         check_sandbox()

@@ -62,7 +62,7 @@ def _fedora_review(source: PackageSource, settings: ReviewSettings) -> PackageRe
 @task(name="acquire-package", task_run_name="acquire {ref}", cache_policy=NO_CACHE)
 def acquire_package(ref: str, workroot: Path, settings: ReviewSettings) -> PackageSource:
     """``acquire`` as a task."""
-    return acquire(ref, workroot, timeout=settings.fetch_timeout)
+    return acquire(ref, workroot, timeout=settings.fetch_timeout, allow_hosts=settings.allow_hosts)
 
 
 @task(name="review-package", task_run_name="review {source.ref}", cache_key_fn=_review_key,

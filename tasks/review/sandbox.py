@@ -2,9 +2,12 @@
 
 Parsing a spec executes it: ``%(shell)`` and ``%{lua: ...}`` run under ``rpmspec``, ``rpmbuild -bs``
 and ``rpmlint`` (even on an SRPM, which re-parses its spec). So every step that lets rpm parse a spec
-runs here, never on the host: the root file system read-only, /root /home /tmp replaced by empty
-tmpfs, no network, a clean environment, and only the package's work directory writable. When
-bubblewrap does not work on a host the review refuses to run; there is no fallback.
+runs here, never on the host. The sandbox starts from an empty root and gets, read-only, only what the
+tools need (/usr, a few files of /etc, the interpreter and the venv); the package's work directory is its
+only writable place. Nothing of the project, the user's home, the host's /tmp, /run or /proc, no network,
+no capabilities, no environment. What the tools print is bounded while it is read (tasks/local.py) and
+redacted before it is recorded. When bubblewrap does not work on a host the review refuses to run; there
+is no fallback.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from rdoflow.errors import RdoflowError
 from rdoflow.outcome import CommandResult
+from rdoflow.redaction import redact
 from rdoflow.tasks.local import run_local
 
-PROJECT = Path(__file__).resolve().parents[2]
 # What each tool is called in the distributions' packages, for the error that names a missing one.
 TOOL_PACKAGES: dict[str, str] = {
     "bwrap": "bubblewrap",
@@ -29,8 +33,12 @@ TOOL_PACKAGES: dict[str, str] = {
     "cpio": "cpio",
     "licensecheck": "licensecheck",
 }
-# Host paths that may hold secrets: hidden even read-only.
-HIDDEN = ("/root", "/home", "/tmp", "/etc/ssh", "/var/lib/prefect")
+# The sandbox starts from an empty root; these are bound into it read-only, when the host has them.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# /etc as the tools need it: users and groups by name, the loader, rpm's and perl's config, the time zone.
+# Never shadow, gshadow, ssh/, ssl/ or anything else of the host's.
+ETC_ENTRIES = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
+               "localtime", "os-release", "rpm", "perl", "xdg/rpmlint", "magic", "mime.types")
 
 
 class ReviewToolMissing(RdoflowError):
@@ -71,25 +79,39 @@ def rpmlint_command() -> list[str]:
     return [found]
 
 
+def _system_binds() -> list[str]:
+    """The read-only system the tools need: /usr (and its top-level links), a minimal /etc, nothing else."""
+    argv = []
+    for top in SYSTEM_DIRS:
+        path = Path(top)
+        if path.is_symlink():  # merged /usr: /bin -> usr/bin
+            argv += ["--symlink", os.readlink(path), top]
+        elif path.is_dir():
+            argv += ["--ro-bind", top, top]
+    for name in ETC_ENTRIES:
+        if (Path("/etc") / name).exists():
+            argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    return argv
+
+
 def _bwrap_argv(workdir: Path, ro_binds: Sequence[Path]) -> list[str]:
-    argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    for hidden in HIDDEN:
-        if Path(hidden).is_dir():
-            argv += ["--tmpfs", hidden]
-    # The interpreter, the venv and this project may live under a hidden path: give them back, read-only.
-    for path in dict.fromkeys([Path(sys.base_prefix).resolve(), Path(sys.prefix), PROJECT, *ro_binds]):
+    argv = [shutil.which("bwrap") or "bwrap", *_system_binds(),
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
+    # The interpreter and the venv (for specfacts.py and rpmlint), and whatever one step needs, read-only.
+    for path in dict.fromkeys([Path(sys.base_prefix).resolve(), Path(sys.prefix), *ro_binds]):
         argv += ["--ro-bind", str(path), str(path)]
     argv += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir),
-             "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+             "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv",
              "--setenv", "HOME", str(workdir), "--setenv", "PATH", os.defpath + ":" + str(Path(sys.executable).parent),
-             "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+             "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
     return argv
 
 
 def check_sandbox() -> None:
     """Raise SandboxUnavailable unless bubblewrap can build the sandbox on this host."""
     require_tools(["bwrap"])
-    probe = run_local(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--", "true"], timeout=30)
+    with tempfile.TemporaryDirectory(prefix="rdoflow-sandbox-") as workdir:
+        probe = run_sandboxed(["true"], Path(workdir), timeout=30)
     if probe.exit_status != 0:
         raise SandboxUnavailable(
             "bubblewrap cannot create a sandbox on this host; rdoflow will not parse specs outside one",
@@ -105,4 +127,6 @@ def run_sandboxed(argv: Sequence[str], workdir: Path, *, timeout: float = 300,
     A command still running after ``timeout`` seconds is killed (status timeout, no exit status); the
     result records ``argv`` as given, without the sandbox's own wrapper."""
     workdir = Path(workdir).resolve()
-    return run_local([*_bwrap_argv(workdir, ro_binds), "--", *argv], timeout=timeout, recorded_argv=argv)
+    # bubblewrap's own process (pid 1 in the sandbox, /proc/1/environ) gets no environment either.
+    ran = run_local([*_bwrap_argv(workdir, ro_binds), "--", *argv], timeout=timeout, env={}, recorded_argv=argv)
+    return ran.model_copy(update={"stdout": redact(ran.stdout), "stderr": redact(ran.stderr)})

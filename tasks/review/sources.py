@@ -4,13 +4,16 @@ review's settings, which with the package's sha256 make the review's cache key."
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import shutil
+import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.errors import ConfigError
@@ -21,6 +24,10 @@ RPMLINT_CONFIG = REVIEW_DATA / "rpmlint"
 # The modules whose code decides a static review's outcome: part of its cache key.
 STATIC_REVIEW_CODE = ("checks.py", "model.py", "static.py", "specfacts.py")
 Kind = Literal["spec", "srpm", "distgit"]
+MAX_SOURCE_BYTES = 512 << 20
+MAX_REDIRECTS = 5
+# What an address is that a spec's Source may not reach, in the order a refusal names it.
+NON_PUBLIC = ("loopback", "link_local", "unspecified", "multicast", "private", "reserved")
 
 
 class ReviewSettings(BaseModel):
@@ -30,6 +37,10 @@ class ReviewSettings(BaseModel):
         "static", description="'static': the built-in review on this machine; 'fedora-review': a review host.")
     source_mirror: str | None = Field(
         None, description="Fetch each Source by its file name from this base URL instead of the spec's URL.")
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="Hosts a Source may be fetched from although they resolve to a loopback, "
+                                          "private or link-local address (a lab mirror, a local test server).")
+    max_source_bytes: int = Field(MAX_SOURCE_BYTES, gt=0, description="A Source larger than this is refused.")
     fetch_sources: bool = Field(True, description="Download Sources not given beside the spec, and the upstream "
                                                   "tarball to compare Source0 with.")
     upstream_version: str | None = Field(
@@ -43,6 +54,13 @@ class ReviewSettings(BaseModel):
                                                               "host (relative to the login's home) for the SRPMs.")
     timeout: float = Field(1800, gt=0, description="Seconds one package's review may take (fedora-review builds).")
     fetch_timeout: float = Field(60, gt=0, description="Seconds a source download may stall.")
+
+    @field_validator("source_mirror")
+    @classmethod
+    def _mirror_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not is_url(value):
+            raise ValueError(f"{value}: a source mirror is an http(s) URL")
+        return value
 
     def fingerprint(self) -> str:
         """sha256 of the settings and of the files that decide a static review's outcome."""
@@ -100,30 +118,88 @@ def content_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, destination: Path, *, timeout: float) -> Path:
-    """GET ``url`` into ``destination`` (streamed); SourceFetchFailed names the URL and the reason."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+def refusal(url: str, allow_hosts: Sequence[str], mirror: str | None = None) -> str | None:
+    """Why ``url`` may not be fetched for a review, or None: only http(s), and only public addresses unless
+    the host is allowed or the URL is under the mirror the user named."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https"):
+        return f"{parsed.scheme or 'schemeless'}:// URLs are not fetched, only http and https"
+    host = parsed.hostname or ""
+    if (mirror and url.startswith(mirror.rstrip("/") + "/")) or host.lower() in {h.lower() for h in allow_hosts}:
+        return None
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            response.raise_for_status()
-            with destination.open("wb") as out:
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
+        found = socket.getaddrinfo(host, parsed.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return None  # the download itself fails, saying the name does not resolve
+    for address in dict.fromkeys(info[4][0] for info in found):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        kind = next((kind for kind in NON_PUBLIC if getattr(ip, f"is_{kind}")), None)
+        if kind is None and not ip.is_global:
+            kind = "non-public"
+        if kind is not None:
+            kind = kind.replace("_", "-")
+            what = f"{host} is" if host == address else f"{host} resolves to {address},"
+            return f"{what} {'an' if kind[0] in 'aeiou' else 'a'} {kind} address (allow it with --allow-host {host})"
+    return None
+
+
+def download(url: str, destination: Path, *, timeout: float, allow_hosts: Sequence[str] = (),
+             mirror: str | None = None, max_bytes: int = MAX_SOURCE_BYTES) -> Path:
+    """GET ``url`` into ``destination`` (streamed), each redirect followed only if ``refusal`` allows it;
+    SourceFetchFailed names the URL and the reason (a refusal, an HTTP status, a network error)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    current = url
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                reason = refusal(current, allow_hosts, mirror)
+                if reason:
+                    hop = "" if current == url else f"redirected to {current}: "
+                    raise SourceFetchFailed(url, [f"{url}: {hop}refused: {reason}"])
+                with client.stream("GET", current) as response:
+                    if response.is_redirect:
+                        current = str(response.url.join(response.headers["location"]))
+                        continue
+                    response.raise_for_status()
+                    _save(response, destination, max_bytes, url)
+                    return destination
     except httpx.HTTPStatusError as exc:
         raise SourceFetchFailed(url, [f"{url}: HTTP {exc.response.status_code}"]) from exc
     except httpx.HTTPError as exc:
         raise SourceFetchFailed(url, [f"{url}: {type(exc).__name__}: {exc}"]) from exc
-    return destination
+    raise SourceFetchFailed(url, [f"{url}: refused: more than {MAX_REDIRECTS} redirects"])
 
 
-def acquire(ref: str, workroot: Path, *, timeout: float = 60) -> PackageSource:
-    """Copy (or download) the package ``ref`` into ``workroot``; ConfigError for anything not a package."""
+def _save(response: httpx.Response, destination: Path, max_bytes: int, url: str) -> None:
+    """The body into ``destination``, stopped (and the file removed) once it passes ``max_bytes``."""
+    too_big = SourceFetchFailed(url, [f"{url}: refused: larger than {max_bytes} bytes (the review's "
+                                      "max_source_bytes)"])
+    if int(response.headers.get("content-length") or 0) > max_bytes:
+        raise too_big
+    written = 0
+    with destination.open("wb") as out:
+        for chunk in response.iter_bytes():
+            written += len(chunk)
+            if written > max_bytes:
+                break
+            out.write(chunk)
+    if written > max_bytes:
+        destination.unlink()
+        raise too_big
+
+
+def acquire(ref: str, workroot: Path, *, timeout: float = 60, allow_hosts: Sequence[str] = ()) -> PackageSource:
+    """Copy (or download) the package ``ref`` into ``workroot``; ConfigError for anything not a package.
+
+    A package URL's own host is one the user named; a redirect elsewhere is checked like a Source's."""
     workroot.mkdir(parents=True, exist_ok=True)
     if is_url(ref):
         name = Path(urlparse(ref).path).name
         if not name.endswith((".spec", ".src.rpm")):
             raise ConfigError(ref, [f"{ref}: a package URL must end in .spec or .src.rpm"])
-        local = download(ref, workroot / "given" / name, timeout=timeout)
+        local = download(ref, workroot / "given" / name, timeout=timeout,
+                         allow_hosts=[*allow_hosts, urlparse(ref).hostname or ""])
     else:
         given = Path(ref).expanduser()
         if not given.exists():

@@ -67,8 +67,9 @@ def _layout(source: PackageSource) -> Workspace:
         spec = next(source.path.glob("*.spec"))
     elif source.kind == "srpm":
         shutil.copyfile(source.path, space.srpms / source.path.name)
-        unpacked = run_sandboxed(["sh", "-c", 'cd SOURCES && rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames',
-                                  "sh", str(space.srpms / source.path.name)], space.root, timeout=120)
+        unpack = 'cd SOURCES && rpm2cpio "$1" | cpio -idm --quiet --no-absolute-filenames --no-preserve-owner'
+        unpacked = run_sandboxed(["sh", "-c", unpack, "sh", str(space.srpms / source.path.name)], space.root,
+                                 timeout=120)
         specs = sorted(space.sources.glob("*.spec"))
         if unpacked.exit_status != 0 or len(specs) != 1:
             raise ConfigError(source.ref, [f"{source.ref}: not a source RPM with one spec file inside",
@@ -105,7 +106,7 @@ def _tarball_version(sources: Path, name_hint: str) -> str | None:
 def spec_facts(space: Workspace) -> SpecFacts:
     """Parse the spec in the sandbox; SpecFacts.error holds rpm's complaint when it does not parse."""
     ran = run_sandboxed([sys.executable, str(SPECFACTS), str(space.spec), str(space.sources)], space.root,
-                        timeout=120)
+                        timeout=120, ro_binds=[SPECFACTS])
     try:
         data = json.loads(ran.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
@@ -130,14 +131,21 @@ def fetch_sources(facts: SpecFacts, space: Workspace, settings: ReviewSettings) 
             problems.append(f"Source{source['number']}: {name} not given beside the spec")
             continue
         try:
-            download(_source_url(source["location"], settings), space.sources / name, timeout=settings.fetch_timeout)
+            _fetch(source["location"], space.sources / name, settings)
         except ConfigError as exc:
             problems.append(f"Source{source['number']}: {exc.message}")
     return problems
 
 
 def _url(location: str) -> bool:
-    return urlparse(location).scheme in ("http", "https", "ftp")
+    """A location to download (http, https; any other scheme is refused by ``download``, saying why)."""
+    return bool(urlparse(location).scheme)
+
+
+def _fetch(location: str, destination: Path, settings: ReviewSettings) -> Path:
+    return download(_source_url(location, settings), destination, timeout=settings.fetch_timeout,
+                    allow_hosts=settings.allow_hosts, mirror=settings.source_mirror,
+                    max_bytes=settings.max_source_bytes)
 
 
 def _source_url(location: str, settings: ReviewSettings) -> str:
@@ -161,8 +169,7 @@ def upstream_comparison(facts: SpecFacts, space: Workspace, settings: ReviewSett
     if not _url(location) or not settings.fetch_sources:
         return UpstreamComparison(location, packaged, None, "upstream not fetched (no URL, or fetching disabled)")
     try:
-        upstream = download(_source_url(location, settings), space.root / "upstream" / local.name,
-                            timeout=settings.fetch_timeout)
+        upstream = _fetch(location, space.root / "upstream" / local.name, settings)
     except ConfigError as exc:
         return UpstreamComparison(location, packaged, None, exc.message)
     return UpstreamComparison(location, packaged, hashlib.sha256(upstream.read_bytes()).hexdigest(), "")
@@ -240,7 +247,8 @@ def static_review(source: PackageSource, settings: ReviewSettings) -> PackageRev
     built = source.path if source.kind == "srpm" else build_srpm(source, settings, space)
     srpm = built if isinstance(built, Path) else None
     lint_target = str(srpm if srpm else space.spec)
-    linted = run_sandboxed([*rpmlint_command(), "-c", str(RPMLINT_CONFIG), lint_target], space.root, timeout=300)
+    linted = run_sandboxed([*rpmlint_command(), "-c", str(RPMLINT_CONFIG), lint_target], space.root, timeout=300,
+                           ro_binds=[RPMLINT_CONFIG])
     review.lint = lint_messages(linted.stdout)
     tarball_path = _source0(facts, space)
     tarball = scan_tarball(tarball_path, space) if tarball_path else None
