@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from pathlib import Path
+
 from prefect.blocks.core import Block
 from pydantic import Field, SecretStr, model_validator
 
@@ -39,8 +42,13 @@ class SSHHost(Block, SSHEndpoint):
         return self
 
     def secret_values(self) -> list[str]:
-        """Every secret this block holds, so that output can be redacted of them."""
-        return [s.get_secret_value() for s in (self.private_key, self.key_passphrase) if s is not None]
+        """Every secret this block holds, so that output can be redacted of them: a key given as a file
+        is as secret as one given inline (a file that cannot be read holds nothing to mask)."""
+        values = [s.get_secret_value() for s in (self.private_key, self.key_passphrase) if s is not None]
+        if self.private_key_file is not None:
+            with suppress(OSError, UnicodeDecodeError):
+                values.append(Path(self.private_key_file).expanduser().read_text())
+        return values
 
     @classmethod
     def from_target(cls, target: SSHTarget) -> SSHHost:

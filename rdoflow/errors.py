@@ -16,6 +16,12 @@ from pydantic import BaseModel, Field
 from rdoflow.redaction import redact
 
 
+def printable(text: str) -> str:
+    """``text`` from outside (a file, a stream) safe to show on a terminal: every control character
+    (ESC, a carriage return, DEL, C1 codes…) and other non-printable character as its ``\\x..`` escape."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
 class RdoflowError(Exception):
     """Root of rdoflow's own conditions."""
 

@@ -15,9 +15,12 @@ REDACTED = "**********"
 SECRET_ASSIGNMENT = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?\s*[:=]\s*['"]?)[^\s'",}]+""")
 
 
+MASKED_ASSIGNMENT = rf"\1\2{REDACTED}"  # SECRET_ASSIGNMENT's replacement, for re.sub and pandas' str.replace alike
+
+
 def redact(text: str) -> str:
     """``text`` with every ``password: value``-shaped credential masked."""
-    return SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return SECRET_ASSIGNMENT.sub(MASKED_ASSIGNMENT, text)
 
 
 class Redactor:

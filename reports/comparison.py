@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape, quoteattr
 import jinja2
 import pandas as pd
 
+from rdoflow.reports.markdown import cell, code
 from rdoflow.tasks.results.model import (
     BLOCKING,
     CATEGORIES,
@@ -48,9 +49,9 @@ def write_json(path: Path, comparison: Comparison, pre: RunMeta, post: RunMeta) 
 def markdown(comparison: Comparison, pre: RunMeta, post: RunMeta, *, limit: int = 50) -> str:
     mark = "✅ PASS" if comparison.verdict.passed else "❌ FAIL"
     lines = [f"# Regression comparison: {mark}", "",
-             f"**{pre.label or 'pre'}** `{pre.run_id}` vs **{post.label or 'post'}** `{post.run_id}`"
-             + (f" (drop `{post.drop}`)" if post.drop else ""), ""]
-    lines += [f"- {reason}" for reason in comparison.verdict.reasons] + ["", "| category | tests |", "|---|---:|"]
+             f"**{cell(pre.label or 'pre')}** {code(pre.run_id)} vs **{cell(post.label or 'post')}** {code(post.run_id)}"
+             + (f" (drop {code(post.drop)})" if post.drop else ""), ""]
+    lines += [f"- {cell(reason)}" for reason in comparison.verdict.reasons] + ["", "| category | tests |", "|---|---:|"]
     lines += [f"| {category.replace('_', ' ')} | {count} |" for category, count in comparison.counts.items()]
     for category in (*BLOCKING, "fixed", "newly_skipped", "slower"):
         rows = comparison.table[comparison.table["category"] == category]
@@ -58,11 +59,11 @@ def markdown(comparison: Comparison, pre: RunMeta, post: RunMeta, *, limit: int 
             continue
         lines += ["", f"## {category.replace('_', ' ').capitalize()} ({len(rows)})", ""]
         for row in rows.head(limit).itertuples():
-            note = " (known: " + row.known_reason + ")" if row.known else " (flaky)" if row.flaky else ""
-            lines.append(f"- `{row.test_id}`{note}")
+            note = f" (known: {cell(row.known_reason)})" if row.known else " (flaky)" if row.flaky else ""
+            lines.append(f"- {code(row.test_id)}{note}")
             first = _first_line(row.reason)
             if first and category in BLOCKING:
-                lines.append(f"  - {first}")
+                lines.append(f"  - {cell(first)}")
         if len(rows) > limit:
             lines.append(f"- … and {len(rows) - limit} more (see the JSON or HTML report)")
     return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rdoflow.outcome import Outcome
-from rdoflow.reports.markdown import cell
+from rdoflow.reports.markdown import cell, code
 
 if TYPE_CHECKING:
     from rdoflow.tasks.baremetal.model import Introspection, NodeResult
@@ -45,7 +45,7 @@ def render_introspection(result: Introspection) -> str:
     lines = [
         f"# Node introspection: {verdict}",
         "",
-        f"Inventory `{cell(result.source)}`: {len(result.nodes)} node(s); {len(result.succeeded)} available, "
+        f"Inventory {code(result.source)}: {len(result.nodes)} node(s); {len(result.succeeded)} available, "
         f"{len(result.failed)} failed, {len(result.timed_out)} timed out. Enrolled: {len(enrolled.created)} "
         f"created, {len(enrolled.updated)} updated, {len(enrolled.unchanged)} unchanged, "
         f"{enrolled.ports_created} port(s) created. {result.requests} API request(s) in {result.seconds:.1f} s.",
@@ -58,7 +58,7 @@ def render_introspection(result: Introspection) -> str:
     problems = [*result.failed.values(), *result.timed_out.values()]
     if problems:
         lines += ["", "## Nodes that did not become available", ""]
-        lines += [f"- **{cell(node.label)}** ({MARK[node.outcome]}, state `{cell(node.state)}`, "
+        lines += [f"- **{cell(node.label)}** ({MARK[node.outcome]}, state {code(node.state)}, "
                   f"{node.attempts} inspection(s)): {cell(node.last_error)}" for node in problems]
     if enrolled.warnings:
         lines += ["", "## Enrollment warnings", "", *(f"- {cell(warning)}" for warning in enrolled.warnings)]

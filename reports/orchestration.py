@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rdoflow.outcome import Outcome
-from rdoflow.reports.markdown import cell
+from rdoflow.reports.markdown import cell, code
 
 if TYPE_CHECKING:
     from rdoflow.tasks.overcloud.model import StageReport, StepResult
@@ -31,7 +31,7 @@ def render_stage(report: StageReport) -> str:
     lines = [
         f"# {title}: {verdict}",
         "",
-        f"Site `{cell(report.site)}`, stack `{cell(report.stack)}`: "
+        f"Site {code(report.site)}, stack {code(report.stack)}: "
         f"{cell(report.stack_status or 'not changed')}, {report.duration:.1f} s in all.",
         "",
         "| step | outcome | duration | attempts | stack | resources complete |",
@@ -55,7 +55,7 @@ def _failure(step: StepResult) -> list[str]:
         "",
         f"**What to do:** {cell(step.hint or 'see the evidence below')}",
         "",
-        f"Command: `{step.command}`",
+        f"Command: {code(step.command)}",
     ]
     if step.failures:
         lines += ["", "### Failed resources", "", "| resource | type | status | reason |", "|---|---|---|---|",
@@ -63,7 +63,7 @@ def _failure(step: StepResult) -> list[str]:
                     for f in step.failures)]
         for failure in step.failures:
             if failure.events:
-                lines += ["", f"Events leading to `{cell(failure.path)}`:", "",
+                lines += ["", f"Events leading to {code(failure.path)}:", "",
                           *_block([event.line for event in failure.events])]
     # The failed resources and their events are shown above; the rest of the evidence is the command's.
     shown = ("  event ", *(f"{failure.path} " for failure in step.failures))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdoflow.reports.markdown import cell
+from rdoflow.reports.markdown import cell, code
 
 if TYPE_CHECKING:
     from rdoflow.tasks.undercloud.model import Preflight
@@ -19,7 +19,7 @@ def render_preflight(preflight: Preflight) -> str:
     lines = [
         f"# Undercloud preflight: {verdict}",
         "",
-        f"Host `{cell(facts.address)}` ({cell(facts.fqdn or facts.hostname)}, {cell(facts.os_release)})",
+        f"Host {code(facts.address)} ({cell(facts.fqdn or facts.hostname)}, {cell(facts.os_release)})",
         "",
         "| check | expected | found | outcome |",
         "|---|---|---|---|",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdoflow.reports.markdown import cell
+from rdoflow.reports.markdown import cell, code, fenced
 
 if TYPE_CHECKING:
     from rdoflow.errors import ErrorRecord
@@ -22,16 +22,16 @@ def render_summary(run: RegressionRun) -> str:
     lines = [
         f"# Regression run ({meta.label}, {meta.suite}): {verdict}",
         "",
-        f"{counts['tests']} results in {run.duration:.1f} s on `{cell(meta.host)}`"
-        + (f", drop `{cell(meta.drop)}`" if meta.drop else "") + f" ({run.expected} selected before the run).",
+        f"{counts['tests']} results in {run.duration:.1f} s on {code(meta.host)}"
+        + (f", drop {code(meta.drop)}" if meta.drop else "") + f" ({run.expected} selected before the run).",
         "",
         "| pass | fail | skip | error | xfail | uxsuccess |",
         "|---|---|---|---|---|---|",
         "| " + " | ".join(str(counts[s]) for s in ("pass", "fail", "skip", "error", "xfail", "uxsuccess")) + " |",
         "",
         f"- run id: `{meta.run_id}`",
-        f"- stored in: `{cell(run.location)}` (raw results: `{cell(run.raw_stored)}`)",
-        f"- local copy: `{cell(run.result_file)}`",
+        f"- stored in: {code(run.location)} (raw results: {code(run.raw_stored)})",
+        f"- local copy: {code(run.result_file)}",
     ]
     if counts["error"]:
         lines.append(f"- {counts['error']} error(s) are class or module fixtures (setUpClass...) that failed: "
@@ -40,14 +40,14 @@ def render_summary(run: RegressionRun) -> str:
         shown = run.failed[:FAILED_LISTED]
         lines += ["", f"## Failed ({failing}; {len(shown)} listed)", "", "| test | status | reason |",
                   "|---|---|---|"]
-        lines += [f"| `{cell(t.test_id)}` | {t.status} | {cell(t.reason)} |" for t in shown]
+        lines += [f"| {code(t.test_id)} | {t.status} | {cell(t.reason)} |" for t in shown]
     return "\n".join(lines) + "\n"
 
 
 def render_failure(error: ErrorRecord, kind: str, label: str) -> str:
     lines = [f"# Regression run ({label}, {kind}): FAILED, no results", "", f"**{cell(error.message)}**"]
     if error.evidence:
-        lines += ["", "```", *error.evidence, "```"]
+        lines += ["", *fenced(error.evidence)]
     if error.hint:
         lines += ["", f"**Next:** {cell(error.hint)}"]
     return "\n".join(lines) + "\n"

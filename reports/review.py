@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rdoflow.redaction import redact
-from rdoflow.reports.markdown import cell
+from rdoflow.reports.markdown import cell, code
 from rdoflow.tasks.review.model import MARKS, PackageReview, ReviewItem
 
 SEVERITIES = ("MUST", "SHOULD", "EXTRA")
@@ -43,7 +43,7 @@ def render_review(review: PackageReview) -> str:
     counts = review.counts()
     title = review.nevr or review.name or review.package
     lines = [f"# Package review: {_line(title)}: {review.verdict.upper()}", "",
-             f"Reviewed `{cell(review.package)}` with the {review.backend} backend; "
+             f"Reviewed {code(review.package)} with the {review.backend} backend; "
              f"{counts['pass']} pass, {counts['fail']} fail, {counts['needs_human']} to check by hand, "
              f"{counts['not_applicable']} not applicable, {counts['error']} could not run.", "",
              "Legend: [x] = Pass, [!] = Fail, [-] = Not applicable, [ ] = Manual review needed, [E] = Check error",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rdoflow.reports.markdown import cell
+from rdoflow.reports.markdown import cell, code, fenced
 from rdoflow.reports.preflight import MARK
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def _error(report: UndercloudBootstrap) -> list[str]:
         return []
     lines = [f"**Error** (`{error.reference}`): {cell(error.message)}", ""]
     if error.evidence:
-        lines += ["```text", *error.evidence, "```", ""]
+        lines += [*fenced(error.evidence, "text"), ""]
     if error.hint:
         lines += [f"**Next:** {cell(error.hint)}", ""]
     return lines
@@ -59,12 +59,12 @@ def _install(report: UndercloudBootstrap) -> str:
 
 def render_bootstrap(report: UndercloudBootstrap) -> str:
     verdict = "PASS" if report.passed else "FAIL"
-    drop = f"drop `{cell(report.drop)}`" if report.drop else "no drop given"
+    drop = f"drop {code(report.drop)}" if report.drop else "no drop given"
     preflight = _checks(report.preflight.checks) if report.preflight else ["Not run."]
     verification = _checks(report.checks) if report.checks else ["Not run: the stage stopped before."]
     lines = [
         f"# Undercloud bootstrap: {verdict}", "",
-        f"Site `{cell(report.site)}`, host `{cell(report.address)}`, {drop}; {report.seconds:g} s.", "",
+        f"Site {code(report.site)}, host {code(report.address)}, {drop}; {report.seconds:g} s.", "",
         *_error(report),
         "## Preflight", "", *preflight, "",
         "## undercloud.conf", "", *_conf(report), "",

@@ -67,7 +67,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "billion laughs": (b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;">]>'
                            b"<testsuite><testcase name='&b;'/></testsuite>", "refused"),
         "malformed XML": (b"<testsuite><testcase name='a'></testsuite>", "not well-formed XML"),
-        "XML that is not JUnit": (b"<html><body>results</body></html>", "not JUnit"),
+        "XML that is not JUnit": (b"<html><body>results</body></html>", "not subunit, JUnit XML or JSON"),
         "JUnit with no tests": (b'<testsuite tests="0"></testsuite>', "no test results"),
         "script results, bad JSON": (b'{"script": "a", "status": "pass"}\n{"script": \n', "line 2: not JSON"),
         "script results, bad status": (b'{"script": "a", "status": "green"}\n', "expected an object with 'script'"),
@@ -94,6 +94,15 @@ def test_every_kind_of_bad_input_exits_2_naming_the_file_and_the_problem(tmp_pat
         assert str(path) in result.output and message in result.output, f"{name}: {result.output}"
 
 
+def test_etc_passwd_given_as_a_result_file_exits_2_without_printing_its_bytes(tmp_path):
+    passwd = tmp_path / "passwd"
+    passwd.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    result = compare(tmp_path, passwd, passwd)
+    assert result.exit_code == 2
+    assert "starts with 16 bytes that are not subunit, JUnit XML or JSON" in result.output
+    assert "root:x" not in result.output
+
+
 def test_a_bad_policy_file_exits_2_naming_the_field(tmp_path):
     good = write(tmp_path / "good", GOOD)
     policy = tmp_path / "policy.yaml"
@@ -113,8 +122,29 @@ def test_names_and_messages_are_written_escaped_into_the_reports(tmp_path, repor
     if report == "--html":
         assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
         assert "<img src=x" not in text
-    else:
-        assert "`m.C.test_<script>alert(1)</script>`" in text  # inside code spans in Markdown
+    else:  # no raw HTML, whatever a Markdown viewer does with it
+        assert "<script>" not in text and "<img" not in text
+        assert "m.C.test_&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x" in text
+
+
+def test_a_backtick_in_a_test_name_stays_inside_its_code_span_in_markdown(tmp_path):
+    pre = write(tmp_path / "pre", [("m.C.test_`**bold**`", "success", 1, None)])
+    post = write(tmp_path / "post", [("m.C.test_`**bold**`", "fail", 1, "E")])
+    assert compare(tmp_path, pre, post, "--md", str(tmp_path / "out.md")).exit_code == 1
+    assert "- `` m.C.test_`**bold**` ``" in (tmp_path / "out.md").read_text()
+
+
+def test_a_password_in_a_failure_message_reaches_no_report(tmp_path):
+    pre = write(tmp_path / "pre", GOOD)
+    post = write(tmp_path / "post", [GOOD[0], ("m.C.test_b", "fail", 1, 'Traceback\nKeystoneError: {"password": '
+                                                                        '"hunter2-s3cr3t"} refused')])
+    reports = {kind: tmp_path / f"out.{kind}" for kind in ("md", "html", "junit", "json")}
+    result = compare(tmp_path, pre, post, *(arg for kind, path in reports.items() for arg in (f"--{kind}", str(path))))
+    assert result.exit_code == 1, result.output
+    assert "hunter2-s3cr3t" not in result.output
+    for kind, path in reports.items():
+        assert "hunter2-s3cr3t" not in path.read_text(), kind
+    assert "**********" in reports["md"].read_text() and "**********" in reports["junit"].read_text()
 
 
 def test_the_junit_report_reads_back_with_junitparser(tmp_path):

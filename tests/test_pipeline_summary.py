@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from rdoflow.errors import ResourceFailed, StageTimeout
+from rdoflow.tasks.pipeline import record
 from rdoflow.tasks.pipeline.record import Pipeline
 
 STAGES = ["bootstrap", "deploy", "compare"]
@@ -70,14 +73,19 @@ def test_an_openstack_api_error_is_shown_with_its_status_and_request(tmp_path, s
     assert f"HTTP {status}" in (tmp_path / "nightly.md").read_text()
 
 
-def test_a_green_run_lists_every_stage_with_its_time(tmp_path):
+def test_a_green_run_lists_every_stage_with_its_time(tmp_path, monkeypatch):
+    clock = iter([100.0, 102.5, 200.0, 200.04, 300.0, 361.0])  # each stage's start and end (time.monotonic)
+    monkeypatch.setattr(record, "time", SimpleNamespace(monotonic=lambda: next(clock)))
     with Pipeline("nightly", "lab", stages=STAGES, report_dir=tmp_path) as pipeline:
         for name in STAGES:
             with pipeline.stage(name) as stage:
                 stage.summary = f"{name} done"
     summary = (tmp_path / "nightly.md").read_text()
     assert summary.startswith("# nightly on lab: PASS") and "Failed stage" not in summary
-    assert [s.stage for s in pipeline.summary.stages] == STAGES
+    assert [(s.stage, s.seconds) for s in pipeline.summary.stages] == [("bootstrap", 2.5), ("deploy", 0.0),
+                                                                         ("compare", 61.0)]
+    assert "| bootstrap | ✅ pass | 2.5 | bootstrap done |" in summary
+    assert "| deploy | ✅ pass | 0 | deploy done |" in summary and "| compare | ✅ pass | 61 | compare done |" in summary
 
 
 def test_a_stage_runs_its_subflows_without_heartbeats_of_their_own_and_restores_the_setting():

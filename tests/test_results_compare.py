@@ -58,6 +58,16 @@ def test_the_verdict_fails_and_names_the_regressions_new_failures_and_removals(e
     assert any("renamed" in r for r in result.verdict.reasons)
 
 
+def test_a_test_skipped_before_and_failing_after_is_a_new_failure_that_fails_the_verdict(tmp_path):
+    pre = run(tmp_path, "pre", [("m.C.test_a", "success", 1, None), ("m.C.test_was_skipped", "skip", 0, "off")])
+    post = run(tmp_path, "post", [("m.C.test_a", "success", 1, None),
+                                  ("m.C.test_was_skipped", "fail", 1, "AssertionError: boom")], "post")
+    result = compare(pre, post, ComparisonPolicy())
+    assert result.tests("new_failure") == ["m.C.test_was_skipped"] and result.tests("unskipped") == []
+    assert result.verdict.outcome == "fail"
+    assert result.verdict.blocking == ["1 test new (or no longer skipped) and failed: m.C.test_was_skipped"]
+
+
 def test_known_failures_and_flaky_tests_are_named_but_do_not_fail_the_verdict(tmp_path):
     pre = run(tmp_path, "pre", [("m.C.test_a", "success", 1, None), ("m.C.test_b", "success", 1, None)])
     post = run(tmp_path, "post", [("m.C.test_a", "fail", 1, "E"), ("m.C.test_b", "fail", 1, "E")], "post")

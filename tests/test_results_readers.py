@@ -133,3 +133,28 @@ def test_the_fast_v2_reader_gives_what_python_subunit_gives(tmp_path, name):
     fast, reference = frame(read_subunit_v2(name, data), META), frame(read_subunit_v2_reference(name, data), META)
     # python-subunit rounds timestamps to microseconds; the fast reader keeps nanoseconds
     pd.testing.assert_frame_equal(fast, reference, check_exact=False, atol=1e-5)
+
+
+def test_a_file_that_is_not_results_is_refused_without_echoing_its_bytes(tmp_path):
+    (tmp_path / "passwd").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(ResultFileError) as refused:
+        read_run(tmp_path / "passwd", META)
+    assert "starts with 16 bytes that are not subunit, JUnit XML or JSON" in refused.value.message
+    assert "root" not in refused.value.message.replace(str(tmp_path), "")
+
+
+def test_a_corrupt_stream_is_refused_without_its_bytes_or_a_control_character(tmp_path):
+    corrupt = bytearray(write(tmp_path / "s", [("m.C.test_\x1b[31mred", "success", 1, None)]).read_bytes())
+    corrupt[-1] ^= 0xFF  # a bad CRC: python-subunit reports the packet
+    (tmp_path / "s").write_bytes(bytes(corrupt) + b"\xb3\x1b[2J")
+    with pytest.raises(ResultFileError, match=r"corrupt or truncated subunit v2 stream near byte \d+") as refused:
+        read_run(tmp_path / "s", META)
+    shown = refused.value.render().replace(str(tmp_path), "")
+    assert "test_" not in shown and "[2J" not in shown
+    assert not any(ord(c) < 32 and c != "\n" or 127 <= ord(c) < 160 for c in shown), repr(shown)
+
+
+def test_a_password_in_a_failure_message_is_masked_when_the_run_is_read(tmp_path):
+    table = read_run(write(tmp_path / "s", [("m.C.test_login", "fail", 1,
+                                             'Traceback\nAssertionError: body {"password": "hunter2-s3cr3t"}')]), META)
+    assert "hunter2-s3cr3t" not in table.loc[0, "reason"] and "**********" in table.loc[0, "reason"]

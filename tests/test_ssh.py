@@ -202,3 +202,13 @@ def test_extra_secrets_are_masked_in_the_output(ssh_host):
 def test_only_the_last_lines_are_kept_and_the_rest_counted(ssh_host):
     result = run(ssh_host, ["seq", "1", "50"], keep_lines=10, log_output=False)
     assert result.stdout.splitlines() == [str(n) for n in range(41, 51)] and result.dropped_lines == 40
+
+
+@pytest.mark.parametrize("source", ["private_key_file", "private_key"])
+def test_the_login_key_is_masked_in_the_output_however_it_was_given(sshd, source):
+    key_text = sshd.client_key_file.read_text()
+    host = SSHHost(**sshd.endpoint().model_dump(exclude={"private_key_file"}),
+                   **({"private_key": SecretStr(key_text)} if source == "private_key"
+                      else {"private_key_file": sshd.client_key_file}))
+    result = run(host, ["cat", str(sshd.client_key_file)])
+    assert result.stdout.splitlines()[1] == "**********" and key_text.splitlines()[1] not in result.stdout

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field, computed_field
 
-from rdoflow.errors import ConfigError
+from rdoflow.errors import ConfigError, printable
 
 STATUSES = ("pass", "fail", "skip", "xfail", "uxsuccess")
 FAILING = ("fail", "uxsuccess")
@@ -45,7 +45,8 @@ class ResultFileError(ConfigError):
     reference = "bad-result-file"
 
     def __init__(self, source: str, problem: str, hint: str | None = None):
-        super().__init__(source, [f"{source}: {problem}"], hint=hint)
+        # A problem may quote the file (a parser's words, an element's name): never a control character.
+        super().__init__(source, [printable(f"{source}: {problem}")], hint=hint)
 
 
 class RunMeta(BaseModel):

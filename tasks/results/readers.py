@@ -20,6 +20,7 @@ import testtools
 from defusedxml import DefusedXmlException
 from junitparser import Error, Failure, JUnitXml, Skipped
 
+from rdoflow.redaction import MASKED_ASSIGNMENT, SECRET_ASSIGNMENT
 from rdoflow.tasks.results.model import (
     READER_FIELDS,
     STATUSES,
@@ -54,7 +55,11 @@ def read_run(path: str | Path, meta: RunMeta) -> pd.DataFrame:
     del data  # the stream's bytes are not needed once parsed (a 100,000-test stream is ~20 MB)
     if not columns["raw_id"]:
         raise ResultFileError(source, "no test results in the file; a run with no tests is not a pass")
-    return frame(columns, meta)
+    table = frame(columns, meta)
+    # The one redaction of results: before the table is stored, compared or rendered. Tempest's
+    # tracebacks quote request bodies, and those carry the passwords of the users it creates.
+    table["reason"] = table["reason"].str.replace(SECRET_ASSIGNMENT.pattern, MASKED_ASSIGNMENT, regex=True)
+    return table
 
 
 def _rows(source: str, data: bytes) -> list | dict[str, list]:
@@ -70,9 +75,10 @@ def _rows(source: str, data: bytes) -> list | dict[str, list]:
     hint = None
     if b"\xef\xbf\xbd" in data[:1000]:
         hint = "the file holds U+FFFD where subunit's 0xB3 bytes were: a binary stream went through a text pipe"
+    # The file's bytes are not echoed: they may be anything (/etc/passwd, escape sequences for the terminal).
     raise ResultFileError(
-        source, "not a result file rdoflow reads: not subunit (v2 or v1), not JUnit XML, not a script suite's "
-        f"{SCRIPT_RESULTS} (it starts with {data[:16]!r})", hint=hint)
+        source, f"not a result file: starts with {min(len(data), 16)} bytes that are not subunit, JUnit XML or "
+        f"JSON (rdoflow reads subunit v2 or v1, JUnit XML, or a script suite's {SCRIPT_RESULTS})", hint=hint)
 
 
 class _Folded(testtools.StreamResult):
@@ -88,8 +94,8 @@ class _Folded(testtools.StreamResult):
                file_bytes=None, eof=False, mime_type=None, route_code=None, timestamp=None):
         if test_id is None:
             return
-        if test_id == "subunit.parser":
-            if file_bytes:
+        if test_id == "subunit.parser":  # its "Packet data" attachment is the stream's own bytes: not kept
+            if file_bytes and file_name == "Parser Error":
                 self.parser_errors.append(bytes(file_bytes).decode("utf-8", "replace"))
             return
         test = self.tests.setdefault(test_id, {"files": {}, "status": None, "start": None, "stop": None,
@@ -283,10 +289,20 @@ def read_scripts(source: str, data: bytes) -> list[dict]:
             raise ResultFileError(source, f"line {number}: not JSON: {exc.msg}") from None
         if not isinstance(entry, dict) or not isinstance(entry.get("script"), str) or entry.get("status") not in STATUSES:
             raise ResultFileError(source, f"line {number}: expected an object with 'script' (text) and 'status' "
-                                  f"(one of {', '.join(STATUSES)}), got {line[:80]!r}")
+                                  f"(one of {', '.join(STATUSES)}), got {_shape(entry)}")
         rows.append({"raw_id": f"scripts.{entry['script']}", "status": entry["status"],
                      "duration": entry.get("duration"), "reason": trim(entry.get("output", "")), "worker": ""})
     return rows
+
+
+def _shape(entry: object) -> str:
+    """What a JSON line holds, said without its values (they come from the file)."""
+    if not isinstance(entry, dict):
+        kinds = {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number"}
+        return f"JSON {kinds.get(type(entry), 'null')}"
+    if not isinstance(entry.get("script"), str):
+        return "an object without a text 'script'"
+    return "an object whose 'status' is none of those"
 
 
 def _latest_stestr_run(directory: Path) -> Path:
