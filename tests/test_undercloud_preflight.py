@@ -128,12 +128,24 @@ def test_the_main_job_runs_the_nightly_against_the_built_in_lab(tmp_path):
     assert "<title>rdoflow: PASS" in (tmp_path / html).read_text()  # where the README says to look
     [report] = (tmp_path / "reports").glob("nightly-*/undercloud-preflight.md")
     assert report.read_text().startswith("# Undercloud preflight: PASS")
-    assert not list((tmp_path / "lab").rglob("sshd.pid")) or _sshd_stopped(tmp_path / "lab")
+    # Taken down: its directory removed and no process of it left (found by what they run, not by the
+    # PID files, which went with the directory).
+    assert not (tmp_path / "lab").exists()
+    assert _processes_of(tmp_path / "lab") == {}
 
 
-def _sshd_stopped(lab: Path) -> bool:
-    pid = int(next(lab.rglob("sshd.pid")).read_text())
-    return not Path(f"/proc/{pid}").exists()
+def _processes_of(lab: Path) -> dict[int, str]:
+    """Processes whose command line or working directory is in ``lab``: PID -> command line."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except (OSError, ValueError):  # not a process, or gone, or not ours
+            continue
+        if str(lab) in argv or cwd.startswith(str(lab)):
+            found[int(proc.name)] = argv
+    return found
 
 
 @pytest.mark.usefixtures("prefect_server")
