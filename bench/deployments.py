@@ -33,9 +33,9 @@ def _timed(call):
 
 def _flow_run(server: PrefectServer, flow_run_id: str):
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: server.api_url}), get_client(sync_client=True) as client:
+    with temporary_settings(server.settings()), get_client(sync_client=True) as client:
         return client.read_flow_run(flow_run_id)
 
 
@@ -58,7 +58,7 @@ def main() -> None:
             server.start_worker("bench", poll_seconds=10)  # Prefect's default
             walls, queued, running = [], [], []
             for index in range(options.runs):
-                done, wall = _timed(lambda: server.rdoflow("trigger", "--drop", f"bench{index:04d}_00000000",
+                done, wall = _timed(lambda: server.rdoflow("trigger", "--drop", f"be0c{index:04d}_00000000",
                                                             "--deployment", "nightly/nightly", "--wait",
                                                             timeout=1800))
                 assert done.returncode == 0, done.stdout + done.stderr

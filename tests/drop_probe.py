@@ -1,7 +1,7 @@
 """The deployment a drop starts in the tests: served by a real Prefect runner (``python tests/drop_probe.py``).
 
 It stands in for the nightly pipeline, which needs an undercloud; it takes the same ``drop``
-parameter and fails for a drop whose hash starts with "broken", so that both outcomes can be tested.
+parameter and fails for a drop whose hash starts with "dead", so that both outcomes can be tested.
 """
 
 from prefect import flow
@@ -9,7 +9,7 @@ from prefect import flow
 
 @flow(name="drop-probe")
 def drop_probe(drop: str) -> str:
-    if drop.startswith("broken"):
+    if drop.startswith("dead"):
         raise RuntimeError(f"the pipeline failed for drop {drop}")
     return drop
 

@@ -97,3 +97,46 @@ def redirecting(location: str) -> Iterator[str]:
 
     with _serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
         yield url
+
+
+@contextmanager
+def signed_in_proxy(target: str, auth_string: str) -> Iterator[str]:
+    """``target`` (a Prefect server's root URL) seen by a browser that has signed in with ``auth_string``.
+
+    The Prefect UI keeps the auth string a user typed on its login page in the browser and sends it with
+    every API request; headless Chromium cannot type it, so this proxy adds it to every request, and
+    points the UI's settings at itself so the API requests pass through it too. Yields its URL."""
+    import base64
+    import json
+
+    import httpx
+
+    header = "Basic " + base64.b64encode(auth_string.encode()).decode()
+    upstream = httpx.Client(base_url=target, timeout=60)
+
+    class Handler(_QuietHandler):
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            answer = upstream.request(self.command, self.path, content=self.rfile.read(length) if length else None,
+                                      headers=headers | {"Authorization": header})
+            body = answer.content
+            if self.path.split("?")[0].endswith("/ui-settings"):
+                body = json.dumps(json.loads(body) | {"api_url": f"{own_url}/api"}).encode()
+            self.send_response(answer.status_code)
+            for key, value in answer.headers.items():
+                if key.lower() not in ("content-length", "content-encoding", "transfer-encoding", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _forward
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    own_url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with _serving(server) as url:
+            yield url
+    finally:
+        upstream.close()

@@ -5,6 +5,7 @@ process of its own on 127.0.0.1, as a user runs them: for the tests of the deplo
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -19,11 +20,16 @@ BIN = Path(sys.executable).parent
 
 @dataclass
 class PrefectServer:
-    """``prefect server start`` with a home (and SQLite database, unless ``database_url``) of its own."""
+    """``prefect server start`` with a home (and SQLite database, unless ``database_url``) of its own.
+
+    It requires API authentication, as docs/prefect-server.md sets it up: the server gets
+    PREFECT_SERVER_API_AUTH_STRING, each client (the CLI, the workers, the test itself) the matching
+    PREFECT_API_AUTH_STRING."""
 
     home: Path
     port: int = 0
     database_url: str | None = None
+    auth_string: str = field(default_factory=lambda: f"rdoflow:{secrets.token_urlsafe(24)}")
     process: subprocess.Popen | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
 
@@ -38,15 +44,22 @@ class PrefectServer:
     def client_env(self) -> dict[str, str]:
         """The environment of a client (the CLI, a worker) of this server."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-        return env | {"PREFECT_API_URL": self.api_url, "PREFECT_HOME": str(self.home / "client"),
-                      "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PATH": f"{BIN}:{env.get('PATH', '')}"}
+        return env | {"PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string,
+                      "PREFECT_HOME": str(self.home / "client"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                      "PATH": f"{BIN}:{env.get('PATH', '')}"}
+
+    def settings(self) -> dict:
+        """Prefect settings for a client in the test's own process (``temporary_settings``)."""
+        from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL
+
+        return {PREFECT_API_URL: self.api_url, PREFECT_API_AUTH_STRING: self.auth_string}
 
     def start(self) -> PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_ports(1)[0]
         env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
         env |= {"PREFECT_HOME": str(self.home / "server"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_SERVER_UI_API_URL": self.api_url}
+                "PREFECT_SERVER_UI_API_URL": self.api_url, "PREFECT_SERVER_API_AUTH_STRING": self.auth_string}
         if self.database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
         log = self.home / "server.log"

@@ -172,3 +172,31 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
             command.kill()
     assert command.returncode == 130, stderr
     assert "rdoflow: interrupted" in stderr
+
+
+def _without_prefect_env(tmp_path) -> dict[str, str]:
+    import os
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    return env | {"PREFECT_HOME": str(tmp_path / "prefect-home")}
+
+
+def test_prefects_temporary_server_gets_90_s_to_start_unless_the_user_set_it(tmp_path):
+    read = ("import rdoflow.cli.main; from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS "
+            "as s; print(s.value())")
+    env = _without_prefect_env(tmp_path)
+    for extra, expected in (({}, "90"), ({"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "7"}, "7")):
+        done = subprocess.run([sys.executable, "-c", read], env=env | extra, capture_output=True, text=True,
+                              timeout=120)
+        assert done.stdout.strip() == expected, done.stderr
+
+
+def test_a_temporary_server_that_does_not_come_up_is_named_with_what_to_do(tmp_path):
+    env = _without_prefect_env(tmp_path) | {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
+    done = subprocess.run([RDOFLOW, "run", "nightly", "--reports", str(tmp_path / "reports")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert ("error[prefect-temporary-server-did-not-start]: Prefect's temporary server (started because "
+            "PREFECT_API_URL is not set) did not come up within 1 s") in done.stderr
+    assert "set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS higher" in done.stderr
+    assert not list(tmp_path.glob(".rdoflow/labs/*")), "no lab was brought up"

@@ -61,3 +61,11 @@ def test_config_validate_never_shows_a_traceback(tmp_path, content):
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stderr.startswith("site.yaml")
+
+
+@pytest.mark.parametrize("host", ["uc", "undercloud.lab.example.com", "uc-1.example.com.", "192.0.2.10", "2001:db8::10",
+                                  "fe80::1%eth0"])
+def test_a_host_name_or_an_ip_address_is_a_valid_ssh_host(host):
+    from rdoflow.config.ssh import SSHEndpoint
+
+    assert SSHEndpoint(host=host, username="stack.admin_1").host == host

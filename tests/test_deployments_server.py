@@ -18,7 +18,7 @@ import yaml
 
 from rdoflow.waiting import Deadline
 from tests.dlrn_tree import DlrnTree
-from tests.loopback_http import serve_directory
+from tests.loopback_http import serve_directory, signed_in_proxy
 from tests.prefect_services import BIN, PROJECT, PrefectServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,17 +35,24 @@ pytestmark = pytest.mark.timeout(900)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A Prefect server with rdoflow registered (``rdoflow deploy``) and one worker on its pool."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import temporary_settings
 
     server = PrefectServer(home=tmp_path_factory.mktemp("prefect-server")).start()
     try:
         server.registration = server.rdoflow("deploy")
         assert server.registration.returncode == 0, server.registration.stdout + server.registration.stderr
         server.worker_log = server.start_worker("lab-worker")
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
+        with temporary_settings(server.settings()):
             yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def ui(server):
+    """The server's UI as a browser that has signed in with the auth string sees it; its root URL."""
+    with signed_in_proxy(server.ui_url, server.auth_string) as url:
+        yield url
 
 
 def _client():
@@ -116,6 +123,27 @@ def test_rdoflow_deploy_lists_the_deployments_with_their_schedules_and_triggers(
                for line in lines)
     assert any(line.split()[:1] == ["nightly/on-prerelease-drop"] and "on event rdoflow.prerelease.published" in line
                for line in lines)
+
+
+def test_a_client_without_the_servers_auth_string_gets_401_and_no_secret(server):
+    """The README's server hands a block's secrets only to a client that sends its auth string."""
+    import base64
+
+    import httpx
+
+    from rdoflow.blocks import SSHHost
+
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nrdoflow-test-key-5f3a9c\n-----END OPENSSH PRIVATE KEY-----\n"
+    SSHHost(host="uc.example.com", private_key=key).save("auth-probe", overwrite=True)
+    filtered = f"{server.api_url}/block_documents/filter"
+    wrong = "Basic " + base64.b64encode(b"rdoflow:not-the-password").decode()
+    for headers in ({}, {"Authorization": wrong}):
+        answer = httpx.post(filtered, json={"include_secrets": True}, headers=headers, timeout=30)
+        assert answer.status_code == 401, answer.text[:300]
+        assert "rdoflow-test-key-5f3a9c" not in answer.text
+    right = "Basic " + base64.b64encode(server.client_env()["PREFECT_API_AUTH_STRING"].encode()).decode()
+    answer = httpx.post(filtered, json={"include_secrets": True}, headers={"Authorization": right}, timeout=30)
+    assert answer.status_code == 200 and "rdoflow-test-key-5f3a9c" in answer.text
 
 
 @pytest.mark.parametrize("name", ["nightly/nightly", "upgrade-regression/upgrade-regression",
@@ -245,23 +273,23 @@ def test_a_new_drop_seen_by_the_watch_runs_the_pipeline_through_its_event(server
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: ./rdo test installs it")
-def test_the_ui_lists_the_deployments_with_the_nightly_schedule(server, tmp_path):
-    dom = _chromium(tmp_path, f"{server.ui_url}/deployments", "--dump-dom").stdout
+def test_the_ui_lists_the_deployments_with_the_nightly_schedule(server, ui, tmp_path):
+    dom = _chromium(tmp_path, f"{ui}/deployments", "--dump-dom").stdout
     with _client() as client:
         registered = client.read_deployments()
     assert f"{len(registered)} Deployments" in dom  # the UI's own count: all that are registered
     assert ">nightly<" in dom and "on-prerelease-drop" in dom  # the first page, in name order
     assert "At 02:00 AM every day" in dom
-    _screenshot(tmp_path, f"{server.ui_url}/deployments", "ui-deployments.png")
+    _screenshot(tmp_path, f"{ui}/deployments", "ui-deployments.png")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: ./rdo test installs it")
-def test_the_ui_shows_the_nightly_report_artifact(server, tmp_path):
+def test_the_ui_shows_the_nightly_report_artifact(server, ui, tmp_path):
     run_id = getattr(server, "nightly_run", None)
     if run_id is None:
         pytest.skip("the nightly run above did not complete")
     [summary] = [a for a in _artifacts([run_id]) if a.key == "nightly-summary"]
-    page = f"{server.ui_url}/artifacts/artifact/{summary.id}"
+    page = f"{ui}/artifacts/artifact/{summary.id}"
     dom = _chromium(tmp_path, page, "--dump-dom").stdout
     assert "nightly on lab, drop" in dom and "PASS" in dom and "upgrade-regression" in dom
     shot = _screenshot(tmp_path, page, "ui-nightly-report.png")

@@ -121,3 +121,12 @@ def test_a_server_that_never_answers_is_a_transient_timeout():
     with hanging_server() as url:
         with pytest.raises(DropServerUnavailable, match=r"commit.yaml: no answer within 0.5 s"):
             read_drop(url, "current-passed-ci", timeout=0.5)
+
+
+@pytest.mark.parametrize("base_url", ["dlrn.example/centos9-master", "ftp://dlrn.example/centos9", "http://",
+                                      "https://dlrn example/x"])
+def test_a_base_url_that_is_no_http_url_is_bad_input_and_not_retried(base_url):
+    with pytest.raises(ConfigError) as caught:
+        read_drop(base_url, "current-passed-ci", timeout=0.5)
+    assert caught.value.problems[0].startswith(f"base_url: {base_url!r} is not an http(s) URL")
+    assert not isinstance(caught.value, TransientError)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(scope="module")
 def pg_server(tmp_path_factory):
     """rdoflow registered on a Prefect server whose database is PostgreSQL, and two workers (one run each)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import temporary_settings
 
     cluster = start_postgres(free_ports(1)[0], database="prefect")
     server = PrefectServer(home=tmp_path_factory.mktemp("prefect-pg"),
@@ -45,7 +45,7 @@ def pg_server(tmp_path_factory):
         assert rendezvous.returncode == 0, rendezvous.stdout + rendezvous.stderr
         for name in ("worker-a", "worker-b"):
             server.start_worker(name, limit=1)
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
+        with temporary_settings(server.settings()):
             yield server
     finally:
         server.stop()

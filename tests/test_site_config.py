@@ -120,6 +120,22 @@ BROKEN_SITES = [
         id="ratio-not-above-one",
     ),
     pytest.param(
+        "name: lab\nundercloud:\n  ssh: {host: 'uc; touch x'}\n",
+        ["site.yaml: undercloud.ssh.host: expected a host name or an IP address, got 'uc; touch x' (line 3)"],
+        id="host-with-a-shell-command",
+    ),
+    pytest.param(
+        "name: lab\nundercloud:\n  ssh: {host: -oProxyCommand=id}\n",
+        ["site.yaml: undercloud.ssh.host: expected a host name or an IP address, got '-oProxyCommand=id' (line 3)"],
+        id="host-that-is-an-option",
+    ),
+    pytest.param(
+        "name: lab\nundercloud:\n  ssh: {host: uc, username: $(id)}\n",
+        ["site.yaml: undercloud.ssh.username: expected an account name of letters, digits, '_', '.' and '-', "
+         "got '$(id)' (line 3)"],
+        id="username-with-a-shell-command",
+    ),
+    pytest.param(
         "name: Prod East\nundercloud: {ssh: {host: uc}}\n",
         ["site.yaml: name: expected a short lowercase name of letters, digits and '-' (like 'lab' or "
          "'prod-east'), got 'Prod East' (line 1)"],

@@ -130,23 +130,23 @@ def _trigger(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_trigger_waits_for_a_completed_run_and_prints_its_url(probe_deployment):
-    done = _trigger("--drop", "abc123_def45678", "--deployment", PROBE, "--wait")
+    done = _trigger("--drop", "abc1234_def45678", "--deployment", PROBE, "--wait")
     assert done.returncode == 0, done.stderr
     flow_run_id = done.stdout.strip().rstrip("/").split("/")[-1]
     run = _flow_run(flow_run_id)
-    assert (run.parameters, run.state.is_completed()) == ({"drop": "abc123_def45678"}, True)
+    assert (run.parameters, run.state.is_completed()) == ({"drop": "abc1234_def45678"}, True)
 
 
 def test_trigger_exits_1_when_the_pipeline_fails(probe_deployment):
-    done = _trigger("--drop", "broken_0000", "--deployment", PROBE, "--wait")
+    done = _trigger("--drop", "deadbeef_00000000", "--deployment", PROBE, "--wait")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Failed" in done.stderr
 
 
 def test_trigger_without_wait_returns_a_scheduled_run(probe_deployment):
-    done = _trigger("--drop", "abc123_nowait00", "--deployment", PROBE)
+    done = _trigger("--drop", "abc1234_00000000", "--deployment", PROBE)
     assert done.returncode == 0, done.stderr
-    assert _flow_run(done.stdout.strip().split("/")[-1]).parameters == {"drop": "abc123_nowait00"}
+    assert _flow_run(done.stdout.strip().split("/")[-1]).parameters == {"drop": "abc1234_00000000"}
 
 
 @pytest.mark.parametrize("deployment, message", [
@@ -154,5 +154,39 @@ def test_trigger_without_wait_returns_a_scheduled_run(probe_deployment):
     ("drop-probe/nope", "deployment 'drop-probe/nope' is not registered on the Prefect server"),
 ])
 def test_trigger_with_an_unknown_deployment_is_bad_input(probe_deployment, deployment, message):
-    done = _trigger("--drop", "abc", "--deployment", deployment)
+    done = _trigger("--drop", "abc1234_def45678", "--deployment", deployment)
     assert (done.returncode, done.stderr.strip().splitlines()[0]) == (2, message)
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as probe:  # bound, then closed: nothing listens there afterwards
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/api"
+
+
+def test_trigger_with_no_server_at_the_api_url_exits_3_naming_the_url():
+    url = _closed_port_url()
+    done = subprocess.run([RDOFLOW, "trigger", "--drop", "abc123de_f0e1d2c3"], env=_api_env() | {
+        "PREFECT_API_URL": url}, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"the Prefect server at {url} does not answer" in done.stderr
+    assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
+
+
+@pytest.mark.parametrize("drop", ["latest", "abc123de", "abc123de_f0e1d2c3;id", "$(id)_f0e1d2c3", ""])
+def test_trigger_refuses_a_drop_that_is_not_a_dlrn_hash_before_talking_to_any_server(drop):
+    done = subprocess.run([RDOFLOW, "trigger", "--drop", drop], env=_api_env() | {
+        "PREFECT_API_URL": _closed_port_url()}, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith(f"--drop: {drop!r} is not a DLRN hash"), done.stderr
+
+
+def test_trigger_without_a_prefect_server_configured_is_bad_input_and_starts_none(tmp_path):
+    env = {key: value for key, value in _api_env().items() if not key.startswith("PREFECT_")}
+    done = subprocess.run([RDOFLOW, "trigger", "--drop", "abc123de_f0e1d2c3"], env=env | {
+        "PREFECT_HOME": str(tmp_path)}, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "PREFECT_API_URL: not set" in done.stderr
+    assert not (tmp_path / "prefect.db").exists()  # no temporary server was started

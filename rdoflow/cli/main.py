@@ -20,6 +20,7 @@ from rdoflow.cli import review as review_commands
 from rdoflow.cli.exits import ExitStatus, exit_status_for, show_error
 from rdoflow.cli.lab import lab_app
 from rdoflow.cli.output import err, out, report_dir_for, streams
+from rdoflow.cli.prefect_api import give_time_to_start
 from rdoflow.cli.results import compare_command, results_app
 from rdoflow.errors import (
     RdoflowError,
@@ -27,6 +28,7 @@ from rdoflow.errors import (
 
 # Prefect's servers otherwise try to send telemetry off this machine at start-up.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+give_time_to_start()  # Prefect's temporary server: 90 s to come up, not Prefect's 20, on a busy machine
 
 
 _show_traceback = False  # --traceback: set by the root callback, read by main()

@@ -81,5 +81,9 @@ def run_flow(name: str, site_file: Path | None, report_dir: Path, params: dict[s
 
     Raises ConfigError for bad input, and whatever the flow raises when a stage fails.
     """
+    from rdoflow.cli.prefect_api import start_temporary_server
+
     flow = load_flow(name)
-    return flow(**flow_parameters(flow, name, site_file, report_dir, params or {}, typed))
+    parameters = flow_parameters(flow, name, site_file, report_dir, params or {}, typed)
+    start_temporary_server()
+    return flow(**parameters)

@@ -84,8 +84,12 @@ def trigger(
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the run to end; exit 0 completed, 1 failed.")] = False,
 ) -> None:
     """Start the pipeline for a pre-release drop on the Prefect server; print the flow run's URL."""
+    from rdoflow.deployments.register import api_url
+    from rdoflow.tasks.prerelease.dlrn import check_drop_hash
     from rdoflow.tasks.prerelease.trigger import flow_run_url, start_pipeline
 
+    check_drop_hash(drop)
+    api_url()  # a run on a temporary in-process server would never reach a worker: refused, none started
     flow_run = start_pipeline(deployment, drop, wait_seconds=None if wait else 0)
     out.print(flow_run_url(flow_run), markup=False, highlight=False, soft_wrap=True)
     if not wait:

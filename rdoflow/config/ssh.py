@@ -6,12 +6,28 @@ server stores and shows in clear); keys and passphrases live in the SSHHost bloc
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 HostKeyPolicy = Literal["verify", "trust-on-first-use"]
+
+# A DNS name (labels of letters, digits, '-' and '_', none starting or ending with '-'), or an IP address
+# below. Nothing else can be a host: not a shell word ('uc; touch x') nor an option ('-oProxyCommand=...').
+_HOST_NAME = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+                        r"(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?")
+_USERNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class SSHEndpoint(BaseModel):
@@ -37,6 +53,20 @@ class SSHEndpoint(BaseModel):
         "unknown key in known_hosts on first contact (a changed key is still refused).",
     )
     connect_timeout: float = Field(15.0, gt=0, description="Seconds to wait for the TCP connection and SSH handshake.")
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, host: str) -> str:
+        if host and not (_HOST_NAME.fullmatch(host) or _is_ip_address(host)):
+            raise ValueError(f"expected a host name or an IP address, got {host!r}")
+        return host
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, username: str) -> str:
+        if not _USERNAME.fullmatch(username):
+            raise ValueError(f"expected an account name of letters, digits, '_', '.' and '-', got {username!r}")
+        return username
 
     @property
     def address(self) -> str:

@@ -9,6 +9,7 @@ link; a drop older than the last one seen is a rollback, not a new drop.
 from __future__ import annotations
 
 import configparser
+import re
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -32,6 +33,31 @@ class DropServerUnavailable(TransientError):
     """The DLRN server did not answer in time, refused the connection, or failed (5xx): try again later."""
 
     reference = "drop-server-unavailable"
+
+
+# DLRN's full hash: a git commit hash, then 8 hex digits of the distro hash, and of the extended hash
+# for a component build ("commit_distro[_extended]", as in its repo paths).
+DLRN_HASH = re.compile(r"[0-9a-f]{7,40}_[0-9a-f]{8}(_[0-9a-f]{8})?")
+
+
+def check_drop_hash(value: str, source: str = "--drop") -> str:
+    """``value`` when it is a DLRN full hash; otherwise ConfigError naming ``source``."""
+    if not DLRN_HASH.fullmatch(value):
+        raise ConfigError(source, [f"{source}: {value!r} is not a DLRN hash; expected "
+                                   "COMMIT_DISTRO[_EXTENDED] in lowercase hex, e.g. 587ffdd6_8170b868"])
+    return value
+
+
+def check_base_url(base_url: str) -> str:
+    """``base_url`` when it is an http(s) URL with a host; otherwise ConfigError (bad input, never retried)."""
+    try:
+        url = httpx.URL(base_url)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host or " " in base_url:
+        raise ConfigError("base_url", [f"base_url: {base_url!r} is not an http(s) URL; expected the DLRN "
+                                       "server's base, e.g. https://trunk.rdoproject.org/centos9-master"])
+    return base_url
 
 
 class CommitRecord(BaseModel):
@@ -133,6 +159,7 @@ def repo_baseurl(text: str) -> str | None:
 
 def read_drop(base_url: str, link: str, *, timeout: float = 30) -> Drop:
     """The drop behind ``link`` under ``base_url``: hash, build time, components, repo URL and md5."""
+    check_base_url(base_url)
     root = f"{base_url.rstrip('/')}/{link.strip('/')}"
     with httpx.Client(timeout=timeout, follow_redirects=True) as client:
         commits = parse_commit_yaml(_get(client, f"{root}/commit.yaml"), f"{root}/commit.yaml")

@@ -22,11 +22,17 @@ from prefect.events import emit_event
 from prefect.variables import Variable
 from pydantic import BaseModel
 
-from rdoflow.errors import ConfigError
+from rdoflow.errors import ConfigError, TransientError
 from rdoflow.tasks.prerelease.dlrn import Change, Drop, compare
 
 EVENT = "rdoflow.prerelease.published"
 DEFAULT_DEPLOYMENT = "nightly/on-prerelease-drop"
+
+
+class PrefectApiUnreachable(TransientError):
+    """The Prefect server at PREFECT_API_URL refused the connection or did not answer."""
+
+    reference = "prefect-server-unreachable"
 
 
 class DropWatch(BaseModel):
@@ -58,9 +64,12 @@ def start_pipeline(deployment: str, drop_hash: str, *, parameters: dict[str, Any
 
     Runs created with the same ``idempotency_key`` are one run (two watches racing on one drop).
 
-    A deployment name that is not ``FLOW/DEPLOYMENT``, or that the server does not know, is a ConfigError.
+    A deployment name that is not ``FLOW/DEPLOYMENT``, or that the server does not know, is a ConfigError;
+    a server that does not answer is PrefectApiUnreachable, naming its URL.
     """
+    import httpx
     from prefect.exceptions import ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
 
     if deployment.count("/") != 1:
         raise ConfigError("--deployment", [f"deployment {deployment!r}: expected FLOW-NAME/DEPLOYMENT-NAME, "
@@ -72,6 +81,10 @@ def start_pipeline(deployment: str, drop_hash: str, *, parameters: dict[str, Any
     except ObjectNotFound:
         raise ConfigError("--deployment", [f"deployment {deployment!r} is not registered on the Prefect server"],
                           hint="register it with 'prefect deploy' (see prefect.yaml)") from None
+    except httpx.TransportError as exc:
+        raise PrefectApiUnreachable(f"the Prefect server at {PREFECT_API_URL.value()} does not answer: "
+                                    f"{type(exc).__name__}: {exc}",
+                                    hint="start it ('prefect server start') or fix PREFECT_API_URL") from exc
 
 
 def announce(drop: Drop, flow_run: FlowRun | None) -> None:
