@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable
 
 REDACTED = "**********"
-SECRET_ASSIGNMENT = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?\s*[:=]\s*['"]?)[^\s'",}]+""")
+# ``name: value`` on one line: the separator's spaces never span a line break, or the next line's first word
+# (a script's "feature not enabled" after its "issue_token:") would be taken for the value.
+SECRET_ASSIGNMENT = re.compile(r"""(?i)((?:os_)?password|passwd|secret|token)(['"]?[ \t]*[:=][ \t]*['"]?)[^\s'",}]+""")
 
 
 MASKED_ASSIGNMENT = rf"\1\2{REDACTED}"  # SECRET_ASSIGNMENT's replacement, for re.sub and pandas' str.replace alike

@@ -8,13 +8,15 @@ import re
 from collections.abc import Iterable
 
 # Backslash first, so that the escapes added after it are not escaped again.
-_ESCAPES = (("\\", "\\\\"), ("`", "\\`"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"))
+# ``<`` alone opens raw HTML; ``>`` is left as it is, so that the summary a CI log prints raw still reads
+# ">= 4096 CPUs" (a ``>`` inside a line starts no quote).
+_ESCAPES = (("\\", "\\\\"), ("`", "\\`"), ("&", "&amp;"), ("<", "&lt;"), ("|", "\\|"))
 _TICKS = re.compile(r"`+")
 
 
 def cell(text: object) -> str:
     """``text`` as inert Markdown on one line (a table cell, a list item): backslashes, backticks, pipes
-    and HTML's ``& < >`` escaped, lines joined; None is an empty cell."""
+    and HTML's ``&`` and ``<`` escaped, lines joined; None is an empty cell."""
     if text is None:
         return ""
     text = str(text)
@@ -27,11 +29,11 @@ def code(text: object) -> str:
     """``text`` as one inline code span, whatever it holds.
 
     A span opens and closes with more backticks than any run inside it (CommonMark), so a backtick in a
-    name cannot end it. Inside a span ``&lt;`` would show as written, so text holding ``<`` or ``>`` is
-    not put in one: it is written as ``<code>`` with its text escaped, and no raw HTML of the text remains.
+    name cannot end it. Inside a span ``&lt;`` would show as written, so text holding ``<`` is not put
+    in one: it is written as ``<code>`` with its text escaped, and no raw HTML of the text remains.
     """
     text = "" if text is None else str(text).replace("\r", " ").replace("\n", " ")
-    if "<" in text or ">" in text:
+    if "<" in text:
         return f"<code>{cell(text)}</code>"
     fence = "`" * (max((len(run) for run in _TICKS.findall(text)), default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

@@ -124,7 +124,7 @@ def test_names_and_messages_are_written_escaped_into_the_reports(tmp_path, repor
         assert "<img src=x" not in text
     else:  # no raw HTML, whatever a Markdown viewer does with it
         assert "<script>" not in text and "<img" not in text
-        assert "m.C.test_&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x" in text
+        assert "m.C.test_&lt;script>alert(1)&lt;/script>" in text and "&lt;img src=x" in text
 
 
 def test_a_backtick_in_a_test_name_stays_inside_its_code_span_in_markdown(tmp_path):
