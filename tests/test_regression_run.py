@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,33 @@ def test_the_summary_lists_the_failed_tests_and_where_the_run_is_stored(prefect_
     assert "failed to reach ACTIVE" in report
     assert "3 failing" in artifact_of(flow_run_id, "regression-run-post").data
     assert len(artifact_of(flow_run_id, "regression-failures-post").data) > 0
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """A temp dir of this test's own (TMPDIR, and tempfile's cached choice reset), so others' dirs don't count."""
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert tempfile.gettempdir() == str(private)
+    return private
+
+
+def test_a_run_without_a_report_dir_leaves_no_directory_in_tmp(prefect_server, site, private_tmp):
+    run = regression_run(site=with_suite(site, include=API_ONLY), label="pre")
+    assert sorted(private_tmp.glob("rdoflow-regression-*")) == []
+    assert Path(run.result_file).read_bytes()[:5] == b"time:"  # the raw results are kept in the store
+    assert Path(run.result_file) == Path(run.raw_stored)
+
+
+def test_a_failed_run_without_a_report_dir_leaves_no_directory_in_tmp(prefect_server, site, module_lab,
+                                                                      private_tmp):
+    scripts = with_suite(site, kind="scripts", workdir=f"{module_lab.dir}/home/scripts", include=["^0002-"],
+                         script_timeout=600, timeout=3)  # 0002 is the hanging script
+    state = regression_run(site=scripts, return_state=True)
+    assert state.is_failed()
+    assert sorted(private_tmp.glob("rdoflow-regression-*")) == []
 
 
 def test_two_runs_of_the_same_label_are_two_partitions(prefect_server, site):
@@ -264,8 +292,8 @@ def test_a_workdir_missing_on_the_host_is_bad_input_naming_the_field(prefect_ser
     assert "is not a directory" in (tmp_path / "regression-run-pre.md").read_text()
 
 
-def test_a_rally_verification_gives_the_same_counts_through_its_junit_report(prefect_server, site):
-    run = regression_run(site=with_suite(site, kind="rally", include=API_ONLY), label="pre")
+def test_a_rally_verification_gives_the_same_counts_through_its_junit_report(prefect_server, site, tmp_path):
+    run = regression_run(site=with_suite(site, kind="rally", include=API_ONLY), label="pre", report_dir=tmp_path)
     assert run.meta.suite == "rally" and run.result_file.endswith(".junit.xml")
     assert {k: run.counts[k] for k in ("tests", "pass", "fail", "skip")} == \
         {"tests": 60, "pass": 53, "fail": 3, "skip": 4}

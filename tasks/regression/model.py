@@ -23,7 +23,8 @@ class RegressionRun(BaseModel):
     location: str = Field(description="The run's partition in the results store.")
     counts: dict[str, int] = Field(description="Results by status (pass, fail, skip, error, xfail, uxsuccess), "
                                                "and 'tests' for the total.")
-    result_file: str = Field(description="Local copy of the raw results.")
+    result_file: str = Field(description="The raw results: the local copy in the report directory, or "
+                                         "(none given) the copy in the store.")
     raw_stored: str = Field(description="Where the raw results were copied in the store.")
     duration: float = Field(description="Seconds the suite ran on the host.")
     expected: int = Field(description="Tests the include/exclude lists selected before the run.")

@@ -26,7 +26,7 @@ from rdoflow.tasks.regression.model import (
     FailedTest,
     RegressionRun,
 )
-from rdoflow.tasks.regression.suites import NothingRan, SuiteRun, run_suite
+from rdoflow.tasks.regression.suites import NothingRan, SuiteRun, remove_scratch, run_suite
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
 from rdoflow.tasks.results.runs import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
@@ -68,20 +68,26 @@ def _reason_start(reason: str) -> str:
 
 
 def store_run(suite_run: SuiteRun, location: str, drop: str) -> RegressionRun:
-    """Read the raw results into the normalized table and store it, with the raw file beside it."""
-    meta = RunMeta(run_id=run_id(suite_run), label=suite_run.label, drop=drop, suite=suite_run.kind,
-                   host=suite_run.host, started_at=suite_run.started_at)
-    raw = Path(suite_run.result_file)
+    """Read the raw results into the normalized table and store it, with the raw file beside it. A result
+    file fetched to a temporary directory (no report directory given) is removed, stored or not: the run's
+    ``result_file`` is then the copy in the store."""
     try:
-        stored = read_and_store(raw, meta, location)
-    except ResultFileError as exc:  # an empty or unreadable stream: the suite said nothing
-        raise NothingRan(f"the {suite_run.kind} run on {suite_run.host} left no test results: {exc.message}",
-                         evidence=exc.evidence, hint="run the suite by hand in the workdir and read its output") \
-            from exc
-    store = ResultsStore(location)
-    raw_stored = f"{stored.location}/raw{raw.suffix}"
-    store.fs.put_file(str(raw), raw_stored)
-    return RegressionRun(meta=meta, location=stored.location, counts=counts_of(stored.table), result_file=str(raw),
+        meta = RunMeta(run_id=run_id(suite_run), label=suite_run.label, drop=drop, suite=suite_run.kind,
+                       host=suite_run.host, started_at=suite_run.started_at)
+        raw = Path(suite_run.result_file)
+        try:
+            stored = read_and_store(raw, meta, location)
+        except ResultFileError as exc:  # an empty or unreadable stream: the suite said nothing
+            raise NothingRan(f"the {suite_run.kind} run on {suite_run.host} left no test results: {exc.message}",
+                             evidence=exc.evidence,
+                             hint="run the suite by hand in the workdir and read its output") from exc
+        store = ResultsStore(location)
+        raw_stored = f"{stored.location}/raw{raw.suffix}"
+        store.fs.put_file(str(raw), raw_stored)
+    finally:
+        remove_scratch(suite_run)
+    result_file = raw_stored if suite_run.scratch else str(raw)
+    return RegressionRun(meta=meta, location=stored.location, counts=counts_of(stored.table), result_file=result_file,
                          raw_stored=raw_stored, duration=suite_run.duration, expected=suite_run.expected,
                          failed=failures_of(stored.table))
 

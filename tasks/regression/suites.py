@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -65,12 +66,32 @@ class SuiteRun(BaseModel):
                                                 "runner.")
     result_file: str = Field(description="Local copy of the raw results (subunit, Rally's JUnit XML, or the "
                                          "scripts' results.jsonl).")
+    scratch: bool = Field(False, description="The result file is in a temporary directory of its own, "
+                                             "removed once the run is stored.")
 
 
 def run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path | None) -> SuiteRun:
-    """Run the site's suite on ``host`` and copy its results to ``local_dir`` (a temporary directory if None)."""
-    local_dir = Path(local_dir) if local_dir is not None else Path(tempfile.mkdtemp(prefix="rdoflow-regression-"))
-    local_dir.mkdir(parents=True, exist_ok=True)
+    """Run the site's suite on ``host`` and copy its results to ``local_dir``; if None, to a temporary
+    directory of the run's own (``SuiteRun.scratch``), removed here when the run fails and by the stage once
+    the run is stored (``remove_scratch``)."""
+    if local_dir is not None:
+        Path(local_dir).mkdir(parents=True, exist_ok=True)
+        return _run_suite(host, regression, label, Path(local_dir))
+    scratch = Path(tempfile.mkdtemp(prefix="rdoflow-regression-"))
+    try:
+        return _run_suite(host, regression, label, scratch).model_copy(update={"scratch": True})
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def remove_scratch(suite_run: SuiteRun) -> None:
+    """Remove the temporary directory a run's result file was fetched to (none when it was given one)."""
+    if suite_run.scratch:
+        shutil.rmtree(Path(suite_run.result_file).parent, ignore_errors=True)
+
+
+def _run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path) -> SuiteRun:
     workdir = run(host, ["test", "-d", regression.workdir], timeout=60, check=False, log_output=False)
     if workdir.exit_status != 0:
         raise ConfigError("site", [f"regression.workdir: {regression.workdir} is not a directory on {workdir.host}"],
