@@ -128,13 +128,14 @@ def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
     ("sdk_exc.HttpException('Internal Server Error', http_status=500)", 1),
     ("KeyError('undercloud')", 3),
     ("KeyboardInterrupt()", 130),
+    ("Terminated()", 143),
 ])
 def test_each_kind_of_ending_has_its_exit_status(error, status):
     """The cloud failed (1), bad input (2), rdoflow could not test (3), interrupted (130): by class, not stage."""
     from keystoneauth1 import exceptions as ksa_exc  # noqa: F401  (named in the parameters)
     from openstack import exceptions as sdk_exc  # noqa: F401
 
-    from rdoflow.cli.exits import exit_status_for
+    from rdoflow.cli.exits import Terminated, exit_status_for  # noqa: F401
     from rdoflow.errors import (  # noqa: F401
         ConfigError,
         RemoteCommandFailed,
@@ -200,3 +201,67 @@ def test_a_temporary_server_that_does_not_come_up_is_named_with_what_to_do(tmp_p
             "PREFECT_API_URL is not set) did not come up within 1 s") in done.stderr
     assert "set PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS higher" in done.stderr
     assert not list(tmp_path.glob(".rdoflow/labs/*")), "no lab was brought up"
+
+
+def _processes_mentioning(marker: str) -> list[str]:
+    """Processes whose command line, working directory or environment mention ``marker``."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            seen = [cmdline, os.readlink(entry / "cwd"), (entry / "environ").read_bytes().decode(errors="replace")]
+        except OSError:
+            continue
+        if any(marker in text for text in seen):
+            found.append(f"{entry.name}: {cmdline.strip()}")
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_takes_the_lab_and_prefects_temporary_server_down_and_exits_143(tmp_path):
+    """``timeout`` or a CI job's cancel sends SIGTERM: the run ends as an exception would end it, its
+    ``finally`` blocks take the built-in lab down and stop Prefect's temporary server."""
+    import json
+    import os
+    import signal
+
+    from rdoflow.waiting import Deadline
+
+    lab_dir, prefect_home = tmp_path / "lab", tmp_path / "prefect-home"
+    env = _without_prefect_env(tmp_path) | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = subprocess.Popen([RDOFLOW, "nightly", "--lab-dir", str(lab_dir), "--reports", str(tmp_path / "reports")],
+                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait = Deadline(240, f"the lab in {lab_dir}", target="every service started")
+        for _ in wait:
+            try:
+                state = json.loads((lab_dir / "lab.json").read_text())
+            except (OSError, ValueError):
+                continue
+            wait.last_seen = str(state.get("pids"))
+            if "nodes" in state.get("pids", {}) or command.poll() is not None:
+                break
+        assert command.poll() is None, command.communicate()[0]
+        assert _processes_mentioning(str(prefect_home)), "no uvicorn of the run's Prefect found"
+        command.send_signal(signal.SIGTERM)
+        output, _ = command.communicate(timeout=180)
+    finally:
+        command.kill()
+    assert command.returncode == 143, output
+    assert "rdoflow: terminated" in output
+    assert _processes_mentioning(str(lab_dir)) == []
+    assert _processes_mentioning(str(prefect_home)) == []  # the temporary server (uvicorn) too
+    left = []
+    for name, pid in state["pids"].items():
+        try:
+            os.kill(pid, 0)
+            left.append(f"{name} ({pid})")
+        except ProcessLookupError:
+            pass
+    assert left == []
+    if state.get("postgres"):
+        assert _processes_mentioning(state["postgres"]["root"]) == []

@@ -7,7 +7,11 @@ here and imports nothing of this module.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional, TextIO
 
@@ -17,7 +21,7 @@ from typer.exceptions import TyperException
 from rdoflow import __version__
 from rdoflow.cli import deploy as deploy_commands
 from rdoflow.cli import review as review_commands
-from rdoflow.cli.exits import ExitStatus, exit_status_for, show_error
+from rdoflow.cli.exits import ExitStatus, Terminated, exit_status_for, show_error
 from rdoflow.cli.lab import lab_app
 from rdoflow.cli.output import err, out, report_dir_for, streams
 from rdoflow.cli.prefect_api import give_time_to_start
@@ -175,10 +179,43 @@ review_commands.register(app)
 deploy_commands.register(app)
 
 
+@contextmanager
+def _sigterm_raises() -> Iterator[list[int]]:
+    """For the block, SIGTERM raises ``Terminated`` in the main thread (once: a repeat while the command
+    unwinds is ignored, so that taking the lab down is not cut short); yields the signals received."""
+    received: list[int] = []
+
+    def terminate(signum, frame) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """The ``rdoflow`` command: run it, map how it ended to its exit status (``rdoflow.cli.exits``).
 
-    ``argv`` defaults to the process's arguments; ``stdout`` and ``stderr`` to the process's streams."""
+    ``argv`` defaults to the process's arguments; ``stdout`` and ``stderr`` to the process's streams.
+    SIGTERM ends the command as an exception does, with exit status 143: its ``finally`` blocks run, and
+    the process exits as usual, so Prefect's ``atexit`` hook stops the temporary server (uvicorn)."""
+    with _sigterm_raises() as received:
+        status = _main(argv, stdout, stderr, received)
+        if received:
+            with streams(stdout, stderr):
+                err.print("rdoflow: terminated", markup=False, highlight=False)
+            return ExitStatus.TERMINATED
+        return status
+
+
+def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None, terminated: list[int]) -> int:
     with streams(stdout, stderr):
         try:
             result = app(args=argv, prog_name="rdoflow", standalone_mode=False)
@@ -187,7 +224,9 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         except TyperException as exc:  # the parser's own errors (an unknown command or option): its message, exit 2
             exc.show(file=err.file)
             return exc.exit_code
-        except (typer.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt) as exc:
+            if terminated or isinstance(exc, Terminated):  # SIGTERM (click wraps it in Abort): main() says so
+                return ExitStatus.TERMINATED
             err.print("rdoflow: interrupted", markup=False, highlight=False)
             return ExitStatus.INTERRUPTED
         except RdoflowError as exc:

@@ -26,7 +26,12 @@ from rdoflow.tasks.regression.model import (
     FailedTest,
     RegressionRun,
 )
-from rdoflow.tasks.regression.suites import NothingRan, SuiteRun, remove_scratch, run_suite
+from rdoflow.tasks.regression.suites import (
+    NothingRan,
+    SuiteRun,
+    remove_scratch,
+    run_suite,
+)
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
 from rdoflow.tasks.results.runs import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
