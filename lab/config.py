@@ -60,6 +60,9 @@ class Faults(Strict):
     ssh_drop: SSHDrop | None = Field(None, description="An SSH session that is cut during a command.")
     fail_after_upgrade: list[str] = Field(
         default_factory=list, description="Regression test ids (regular expressions) that fail once upgraded.")
+    install_echoes_passwords: bool = Field(
+        False, description="The undercloud install prints the passwords it generated, as an ansible task run "
+                           "verbosely does: what rdoflow must mask in its logs and reports.")
 
 
 class Suite(Strict):

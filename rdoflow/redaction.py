@@ -26,13 +26,16 @@ def redact(text: str) -> str:
 
 
 class Redactor:
-    """Masks known secret values; a multi-line secret (a key) is masked line by line."""
+    """Masks known secret values (a multi-line secret, a key, line by line) and, as ``redact`` does, the
+    credentials a tool prints of its own (a command's output over SSH: the undercloud's install echoing the
+    passwords it generated)."""
 
     def __init__(self, secrets: Iterable[str]):
         parts = {part.strip() for secret in secrets for part in secret.splitlines()}
         self.parts = sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
+        """``text`` with the known secrets masked, and any ``password: value`` a tool printed as well."""
         for part in self.parts:
             text = text.replace(part, REDACTED)
-        return text
+        return redact(text)

@@ -337,3 +337,27 @@ def test_no_secret_reaches_the_logs_the_artifact_or_the_report(module_lab, first
     assert "undercloud install -y" in seen  # the logs were read
     for secret in [*secrets, key]:
         assert secret not in seen
+
+
+@pytest.fixture
+def install_echoes_passwords(module_lab):
+    before = labconfig.load(module_lab.dir)
+    knobs = before.model_copy(deep=True)
+    knobs.faults.install_echoes_passwords = True
+    labconfig.save(module_lab.dir, knobs)
+    yield
+    labconfig.save(module_lab.dir, before)
+
+
+@pytest.mark.usefixtures("install_echoes_passwords")
+def test_passwords_the_install_prints_reach_no_log_and_no_report(module_lab, lab_site, first_run, tmp_path):
+    """The install prints each generated password (the lab's fault, as a verbose ansible task does): the
+    flow run's logs and the stage's report show the lines, masked."""
+    state = _run(lab_site, tmp_path, refresh=True)
+    assert state.result().install.ran
+    passwords = (Path(module_lab.dir) / "home" / "undercloud-passwords.conf").read_text()
+    secrets = [line.split(":", 1)[1].strip() for line in passwords.splitlines() if "_password:" in line]
+    logs = logs_of(state.state_details.flow_run_id)
+    seen = "\n".join(logs) + (tmp_path / "undercloud-bootstrap.md").read_text()
+    assert any("TASK [tripleo_passwords] ok: undercloud_admin_password: **********" in line for line in logs)
+    assert len(secrets) == 3 and not [secret for secret in secrets if secret in seen]

@@ -101,6 +101,9 @@ def install(upgrade: bool = False) -> None:
     for name, url in services.items():
         _require_answer(name, url)
     _write_client_files(home, services)
+    if knobs.faults.install_echoes_passwords:
+        for line in (home / "undercloud-passwords.conf").read_text().splitlines()[1:]:
+            say(f"TASK [tripleo_passwords] ok: {line}")
     digest = hashlib.sha256(conf_path.read_bytes() if conf_path.exists() else b"").hexdigest()
     with host_state() as state:
         state["undercloud"] = {"version": VERSIONS[verb], "conf_sha256": digest, "at": time.time()}
