@@ -18,7 +18,6 @@ if "PREFECT_HOME" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
 
-from pathlib import Path  # noqa: E402
 from uuid import UUID  # noqa: E402
 
 import pytest  # noqa: E402
@@ -185,16 +184,9 @@ def artifact_of(flow_run_id: UUID, key: str):
 
 def remote_processes(marker: str) -> list[str]:
     """Command lines of the processes on this machine (the sshd's host) that mention ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if marker in cmdline:
-                found.append(cmdline.strip())
-    return found
+    from tests.processes import processes_mentioning
+
+    return list(processes_mentioning(marker).values())
 
 
 # The servers that make a test slow: a lab (Ironic, Heat, PostgreSQL, the nodes), a Prefect API server, or a

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import isolated_env
+
 RDOFLOW = str(Path(sys.executable).with_name("rdoflow"))
 
 
@@ -175,17 +177,10 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
     assert "rdoflow: interrupted" in stderr
 
 
-def _without_prefect_env(tmp_path) -> dict[str, str]:
-    import os
-
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    return env | {"PREFECT_HOME": str(tmp_path / "prefect-home")}
-
-
 def test_prefects_temporary_server_gets_90_s_to_start_unless_the_user_set_it(tmp_path):
     read = ("import rdoflow.cli.main; from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS "
             "as s; print(s.value())")
-    env = _without_prefect_env(tmp_path)
+    env = isolated_env(tmp_path / "prefect-home")
     for extra, expected in (({}, "90"), ({"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "7"}, "7")):
         done = subprocess.run([sys.executable, "-c", read], env=env | extra, capture_output=True, text=True,
                               timeout=120)
@@ -193,7 +188,7 @@ def test_prefects_temporary_server_gets_90_s_to_start_unless_the_user_set_it(tmp
 
 
 def test_a_temporary_server_that_does_not_come_up_is_named_with_what_to_do(tmp_path):
-    env = _without_prefect_env(tmp_path) | {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
+    env = isolated_env(tmp_path / "prefect-home") | {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1"}
     done = subprocess.run([RDOFLOW, "run", "nightly", "--reports", str(tmp_path / "reports")], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 3, done.stdout + done.stderr
@@ -203,65 +198,33 @@ def test_a_temporary_server_that_does_not_come_up_is_named_with_what_to_do(tmp_p
     assert not list(tmp_path.glob(".rdoflow/labs/*")), "no lab was brought up"
 
 
-def _processes_mentioning(marker: str) -> list[str]:
-    """Processes whose command line, working directory or environment mention ``marker``."""
-    import os
-
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            seen = [cmdline, os.readlink(entry / "cwd"), (entry / "environ").read_bytes().decode(errors="replace")]
-        except OSError:
-            continue
-        if any(marker in text for text in seen):
-            found.append(f"{entry.name}: {cmdline.strip()}")
-    return found
-
-
 @pytest.mark.slow
 def test_sigterm_takes_the_lab_and_prefects_temporary_server_down_and_exits_143(tmp_path):
     """``timeout`` or a CI job's cancel sends SIGTERM: the run ends as an exception would end it, its
     ``finally`` blocks take the built-in lab down and stop Prefect's temporary server."""
-    import json
-    import os
     import signal
 
-    from rdoflow.waiting import Deadline
+    from rdoflow.lab.process import alive
+    from tests.processes import (
+        lab_started,
+        nightly_in_its_own_process,
+        processes_mentioning,
+    )
 
-    lab_dir, prefect_home = tmp_path / "lab", tmp_path / "prefect-home"
-    env = _without_prefect_env(tmp_path) | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    command = subprocess.Popen([RDOFLOW, "nightly", "--lab-dir", str(lab_dir), "--reports", str(tmp_path / "reports")],
-                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    command, lab_dir, prefect_home = nightly_in_its_own_process(
+        tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait = Deadline(240, f"the lab in {lab_dir}", target="every service started")
-        for _ in wait:
-            try:
-                state = json.loads((lab_dir / "lab.json").read_text())
-            except (OSError, ValueError):
-                continue
-            wait.last_seen = str(state.get("pids"))
-            if "nodes" in state.get("pids", {}) or command.poll() is not None:
-                break
+        state = lab_started(command, lab_dir)
         assert command.poll() is None, command.communicate()[0]
-        assert _processes_mentioning(str(prefect_home)), "no uvicorn of the run's Prefect found"
+        assert processes_mentioning(str(prefect_home), anywhere=True), "no uvicorn of the run's Prefect found"
         command.send_signal(signal.SIGTERM)
         output, _ = command.communicate(timeout=180)
     finally:
         command.kill()
     assert command.returncode == 143, output
     assert "rdoflow: terminated" in output
-    assert _processes_mentioning(str(lab_dir)) == []
-    assert _processes_mentioning(str(prefect_home)) == []  # the temporary server (uvicorn) too
-    left = []
-    for name, pid in state["pids"].items():
-        try:
-            os.kill(pid, 0)
-            left.append(f"{name} ({pid})")
-        except ProcessLookupError:
-            pass
-    assert left == []
+    assert processes_mentioning(str(lab_dir), anywhere=True) == {}
+    assert processes_mentioning(str(prefect_home), anywhere=True) == {}  # the temporary server (uvicorn) too
+    assert [f"{name} ({pid})" for name, pid in state["pids"].items() if alive(pid)] == []
     if state.get("postgres"):
-        assert _processes_mentioning(state["postgres"]["root"]) == []
+        assert processes_mentioning(state["postgres"]["root"], anywhere=True) == {}

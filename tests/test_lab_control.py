@@ -9,21 +9,9 @@ import pytest
 from rdoflow.lab.control import LabAlreadyRunning, LabState, down, up
 from rdoflow.lab.process import alive
 from tests.cli_runner import rdoflow
+from tests.processes import processes_mentioning
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def processes_mentioning(text: str) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if text in cmdline:
-                found.append(cmdline)
-    return found
 
 
 def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path):
@@ -44,8 +32,8 @@ def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path)
     assert not any(alive(pid) for pid in pids.values())
     assert not lab_dir.exists()
     assert not postgres_root.exists()
-    assert processes_mentioning(str(lab_dir)) == []
-    assert processes_mentioning(str(postgres_root)) == []
+    assert processes_mentioning(str(lab_dir)) == {}
+    assert processes_mentioning(str(postgres_root)) == {}
 
 
 def test_lab_status_of_a_directory_without_a_lab_names_the_command_to_start_one(tmp_path):
@@ -72,70 +60,43 @@ def test_a_bad_knob_in_lab_yaml_is_refused_naming_the_field_and_line(tmp_path):
     assert not (tmp_path / "lab.json").exists()
 
 
-def _pids_mentioning(marker: str) -> list[int]:
-    """Processes whose command line, working directory or environment mention ``marker``."""
-    import os
-
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            seen = [(entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"),
-                    os.readlink(entry / "cwd"), (entry / "environ").read_bytes().decode(errors="replace")]
-        except OSError:
-            continue
-        if any(marker in text for text in seen):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.slow
 def test_lab_down_stops_the_lab_of_a_run_that_was_killed(tmp_path):
     """A run killed with SIGKILL takes nothing down: its lab's services are orphans. ``rdoflow lab down
     --dir`` stops them all by the PIDs in lab.json and removes the directory and the PostgreSQL cluster."""
-    import json
     import os
     import signal
     import subprocess
-    import sys
 
-    from rdoflow.waiting import Deadline
+    from tests.processes import (
+        RDOFLOW,
+        isolated_env,
+        lab_started,
+        nightly_in_its_own_process,
+    )
 
-    lab_dir, prefect_home = tmp_path / "lab", tmp_path / "prefect-home"
-    rdoflow_command = str(Path(sys.executable).with_name("rdoflow"))
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    env |= {"PREFECT_HOME": str(prefect_home), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    owner = subprocess.Popen([rdoflow_command, "nightly", "--lab-dir", str(lab_dir), "--reports",
-                              str(tmp_path / "reports")], env=env, cwd=tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    owner, lab_dir, prefect_home = nightly_in_its_own_process(tmp_path, stdout=subprocess.DEVNULL,
+                                                              stderr=subprocess.DEVNULL)
     try:
-        wait = Deadline(240, f"the lab in {lab_dir}", target="every service started")
-        for _ in wait:
-            try:
-                state = json.loads((lab_dir / "lab.json").read_text())
-            except (OSError, ValueError):
-                continue
-            wait.last_seen = str(state.get("pids"))
-            if "nodes" in state.get("pids", {}) or owner.poll() is not None:
-                break
+        state = lab_started(owner, lab_dir)
         assert owner.poll() is None
         owner.kill()
         owner.wait(timeout=60)
         pids = state["pids"]
         assert all(alive(pid) for pid in pids.values())  # the owner is gone; its lab is not
-        down_run = subprocess.run([rdoflow_command, "lab", "down", "--dir", str(lab_dir)], env=env, cwd=tmp_path,
-                                  capture_output=True, text=True, timeout=180, check=False)
+        down_run = subprocess.run([RDOFLOW, "lab", "down", "--dir", str(lab_dir)], env=isolated_env(prefect_home),
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
         assert down_run.returncode == 0, down_run.stdout + down_run.stderr
         assert not any(alive(pid) for pid in pids.values())
         assert not lab_dir.exists()
-        assert processes_mentioning(str(lab_dir)) == []
+        assert processes_mentioning(str(lab_dir)) == {}
         if state.get("postgres"):
             assert not Path(state["postgres"]["root"]).exists()
-            assert processes_mentioning(state["postgres"]["root"]) == []
+            assert processes_mentioning(state["postgres"]["root"]) == {}
     finally:
         owner.kill()
-        for pid in _pids_mentioning(str(prefect_home)):  # the killed run's Prefect server (uvicorn): ours to end
+        # the killed run's Prefect server (uvicorn): ours to end
+        for pid in processes_mentioning(str(prefect_home), anywhere=True):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

@@ -74,6 +74,8 @@ def test_an_openstack_api_error_is_shown_with_its_status_and_request(tmp_path, s
 
 
 def test_a_green_run_lists_every_stage_with_its_time(tmp_path, monkeypatch):
+    """The record's clock is a stand-in (``time.monotonic`` of the record module only): stages that really
+    took 2.5 s and 61 s would make the test a minute long, and a real clock's times are never exact."""
     clock = iter([100.0, 102.5, 200.0, 200.04, 300.0, 361.0])  # each stage's start and end (time.monotonic)
     monkeypatch.setattr(record, "time", SimpleNamespace(monotonic=lambda: next(clock)))
     with Pipeline("nightly", "lab", stages=STAGES, report_dir=tmp_path) as pipeline:

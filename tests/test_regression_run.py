@@ -92,7 +92,9 @@ def test_the_summary_lists_the_failed_tests_and_where_the_run_is_stored(prefect_
 
 @pytest.fixture
 def private_tmp(tmp_path, monkeypatch) -> Path:
-    """A temp dir of this test's own (TMPDIR, and tempfile's cached choice reset), so others' dirs don't count."""
+    """A temp dir of this test's own (TMPDIR, and tempfile's cached choice reset), so others' dirs don't count.
+
+    Not a stand-in: resetting ``tempfile.tempdir`` makes tempfile read TMPDIR again, as a new process would."""
     private = tmp_path / "tmp"
     private.mkdir()
     monkeypatch.setenv("TMPDIR", str(private))

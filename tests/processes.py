@@ -1,0 +1,64 @@
+"""The processes on this machine, read from /proc, and a nightly run in a process of its own: what the tests
+of "nothing of a run outlives it" look at."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rdoflow.waiting import Deadline
+
+RDOFLOW = str(Path(sys.executable).with_name("rdoflow"))
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def processes_mentioning(marker: str, *, anywhere: bool = False) -> dict[int, str]:
+    """PID -> command line of every other process whose command line mentions ``marker`` (``anywhere``:
+    or its working directory or its environment, where a server started by a run keeps its traces)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            seen = [cmdline, os.readlink(entry / "cwd"),
+                    (entry / "environ").read_bytes().decode(errors="replace")] if anywhere else [cmdline]
+        except OSError:
+            continue
+        if any(marker in text for text in seen):
+            found[int(entry.name)] = cmdline
+    return found
+
+
+def isolated_env(prefect_home: Path) -> dict[str, str]:
+    """This process's environment without its PREFECT_* settings, with a Prefect home of its own, importing
+    this checkout's rdoflow."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    return env | {"PREFECT_HOME": str(prefect_home), "PYTHONPATH": str(PROJECT)}
+
+
+def nightly_in_its_own_process(tmp_path: Path, **popen) -> tuple[subprocess.Popen, Path, Path]:
+    """``rdoflow nightly`` on a fresh built-in lab in ``tmp_path/lab``, its Prefect home ``tmp_path/prefect-home``
+    (no PREFECT_* setting of the test's own): (the process, the lab's directory, the Prefect home)."""
+    lab_dir, prefect_home = tmp_path / "lab", tmp_path / "prefect-home"
+    command = subprocess.Popen([RDOFLOW, "nightly", "--lab-dir", str(lab_dir), "--reports", str(tmp_path / "reports")],
+                               env=isolated_env(prefect_home), cwd=tmp_path, **popen)
+    return command, lab_dir, prefect_home
+
+
+def lab_started(command: subprocess.Popen, lab_dir: Path) -> dict:
+    """The lab's lab.json once it lists every service (the nodes daemon starts last), or as it was when
+    ``command`` ended first."""
+    wait, state = Deadline(240, f"the lab in {lab_dir}", target="every service started"), {}
+    for _ in wait:
+        try:
+            state = json.loads((lab_dir / "lab.json").read_text())
+        except (OSError, ValueError):
+            continue
+        wait.last_seen = str(state.get("pids"))
+        if "nodes" in state.get("pids", {}) or command.poll() is not None:
+            return state
+    return state
