@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from rdoflow.redaction import redact
 from rdoflow.reports.markdown import cell, code
 from rdoflow.tasks.review.model import MARKS, PackageReview, ReviewItem
 
@@ -12,14 +11,14 @@ SEVERITIES = ("MUST", "SHOULD", "EXTRA")
 
 
 def _line(text: str) -> str:
-    """Text from a package (spec, tarball, tool output), credentials masked, made inert in Markdown: no HTML,
-    no links run. (Sandboxed output is redacted when recorded; fedora-review's comes from another host.)"""
-    return re.sub(r"([<>`*_\[\]])", r"\\\1", redact(str(text)))
+    """Text from a package (spec, tarball, tool output) made inert in Markdown: no HTML, no links run. (The
+    review arrives redacted: ``PackageReview.redacted``, when it is recorded.)"""
+    return re.sub(r"([<>`*_\[\]])", r"\\\1", str(text))
 
 
 def _raw(text: str) -> str:
-    """Text inside the review's code block, credentials masked: only a backtick could end the block early."""
-    return redact(str(text)).replace("`", "'")
+    """Text inside the review's code block: only a backtick could end the block early."""
+    return str(text).replace("`", "'")
 
 
 def summary_rows(reviews: list[PackageReview]) -> list[dict[str, object]]:

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from rdoflow.redaction import redact
+
 ItemStatus = Literal["pass", "fail", "not_applicable", "needs_human", "error"]
 Severity = Literal["MUST", "SHOULD", "EXTRA"]
 STATUSES: tuple[ItemStatus, ...] = ("pass", "fail", "not_applicable", "needs_human", "error")
@@ -72,6 +74,15 @@ class PackageReview(BaseModel):
 
     def failures(self) -> list[ReviewItem]:
         return [item for item in self.items if item.status in ("fail", "error")]
+
+    def redacted(self) -> PackageReview:
+        """The review with every credential-shaped ``name: value`` masked in what the package or a tool said
+        (item texts and evidence, rpmlint's details, the error, the notes)."""
+        items = [item.model_copy(update={"text": redact(item.text), "evidence": [redact(e) for e in item.evidence]})
+                 for item in self.items]
+        lint = [message.model_copy(update={"details": redact(message.details)}) for message in self.lint]
+        return self.model_copy(update={"items": items, "lint": lint, "notes": [redact(n) for n in self.notes],
+                                       "error": redact(self.error) if self.error else self.error})
 
 
 _LINT_LINE = re.compile(r"^(?P<target>\S+): (?P<level>[EWI]): (?P<id>\S+)\s*(?P<details>.*)$")

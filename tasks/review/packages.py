@@ -35,10 +35,11 @@ def _review_key(context: Any, parameters: dict[str, Any]) -> str:
 
 
 def review_source(source: PackageSource, settings: ReviewSettings) -> PackageReview:
-    """Review one acquired package with the backend the settings choose."""
+    """Review one acquired package with the backend the settings choose; recorded redacted, whichever
+    backend (the sandbox's output, or fedora-review's from another host) said it."""
     if settings.backend == "static":
-        return static_review(source, settings)
-    return _fedora_review(source, settings)
+        return static_review(source, settings).redacted()
+    return _fedora_review(source, settings).redacted()
 
 
 def _fedora_review(source: PackageSource, settings: ReviewSettings) -> PackageReview:
