@@ -9,6 +9,7 @@ and PyYAML, because the commands on the lab host read it with the host's
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,6 +80,12 @@ class Suite(Strict):
 
 
 class LabConfig(Strict):
+    release: Literal["train", "wallaby", "zed"] = Field(
+        "train", description="The director the lab host imitates. 'train': the lab's own commands throughout "
+                             "(a persistent Heat). 'wallaby' and 'zed': the real python-tripleoclient where it "
+                             "runs here (docs/lab.md says which commands), ironic-inspector beside Ironic.")
+    bmc: Literal["fake", "redfish"] = Field(
+        "fake", description="The nodes' BMCs: Ironic's fake-hardware, or Redfish systems served by sushy-tools.")
     nodes: int = Field(4, ge=1, description="Bare-metal nodes in instackenv.json.")
     controllers: int = Field(1, ge=1, description="Nodes given the 'control' profile; the others are 'compute'.")
     timing: Timing = Field(default_factory=Timing)
