@@ -194,3 +194,22 @@ def test_a_node_that_takes_too_long_is_reported_as_timed_out(first_run, module_l
         assert result.last_error.startswith("not available after 4 s (state 'inspect wait', attempt 1)")
     again = Window(conn, node_timeout=30).run(uuids)  # the ramdisk is quick again: back to available
     assert {result.outcome for result in again.values()} == {"pass"}
+
+
+def test_a_node_timed_out_in_inspect_wait_is_aborted_and_inspected_again_while_a_retry_is_left(
+        first_run, module_lab, conn):
+    """The abort must be accepted (Ironic takes it from 1.41 only): the node comes back 'inspect failed'
+    with Ironic's own abort note, is inspected again, and ends aborted rather than left booting."""
+    [uuid] = [node.id for node in conn.baremetal.nodes() if node.name == "node-05"]
+    with lab_knobs(module_lab.dir) as knobs:
+        knobs.timing.ramdisk_boot = 12.0  # longer than node_timeout: both attempts time out in 'inspect wait'
+        labconfig.save(module_lab.dir, knobs)
+        results = Window(conn, node_timeout=3, retries=1, refresh=True).run([uuid])
+        node = conn.baremetal.get_node(uuid)
+    result = results[uuid]
+    assert (result.outcome, result.attempts) == ("timeout", 2)
+    assert result.last_error.startswith("not available after 3 s (state 'inspect wait', attempt 2)")
+    # Aborted, not left in 'inspect wait' for Ironic's inspect_wait_timeout (15 s on the lab) to end it.
+    assert node.provision_state == "inspect failed" and "abort" in node.last_error.lower()
+    again = Window(conn, node_timeout=30).run([uuid])
+    assert again[uuid].outcome == "pass"

@@ -27,7 +27,10 @@ from rdoflow.waiting import Deadline
 
 log = logging.getLogger("rdoflow.baremetal")
 
-STATE_VERSION = "1.13"  # manage, inspect, provide and abort all exist at 1.13 (Ironic since Liberty)
+STATE_VERSION = "1.13"  # manage, inspect and provide all exist at 1.13 (Ironic since Liberty)
+# Aborting an inspection is accepted only from 1.41 (Ironic 12.1, Stein): sent at 1.13, Ironic answers 406
+# and the node goes on booting its ramdisk until Ironic's own inspect_wait_timeout fails it.
+ABORT_VERSION = "1.41"
 INVENTORY_VERSION = "1.81"  # GET /v1/nodes/{id}/inventory (Ironic's built-in inspection, 2023.1)
 RETRIABLE = [409, 503]  # node locked by the conductor, service busy: what openstacksdk retries too
 POLL_FIELDS = ["uuid", "name", "provision_state", "target_provision_state", "last_error", "maintenance",
@@ -176,7 +179,7 @@ def unsettled(conn: Connection, inventory: Inventory) -> list[str]:
 def set_state(conn: Connection, uuid: str, target: str) -> None:
     """One PUT to the node's provision state (no GET after it, unlike ``set_node_provision_state``)."""
     response = conn.baremetal.put(f"/nodes/{uuid}/states/provision", json={"target": target},
-                                  microversion=STATE_VERSION, raise_exc=False, retriable_status_codes=RETRIABLE)
+                                  microversion=ABORT_VERSION if target == "abort" else STATE_VERSION, raise_exc=False, retriable_status_codes=RETRIABLE)
     exceptions.raise_from_response(response, error_message=f"Failed to set node {uuid} to {target}")
 
 
