@@ -43,6 +43,7 @@ def undercloud_bootstrap(
         report.conf = ConfRecord.of(conf, observed)
         report.install = install_stage(host, conf, observed, timeout=site.undercloud.install_timeout,
                                        drop=drop, refresh=refresh)
-        report.checks = verify_undercloud(host, site.cloud)
+        report.checks = verify_undercloud(host, site.cloud, site.undercloud.release,
+                                          report.install.version or observed.version)
         require_verified(report.checks, host.address)
     return report

@@ -26,11 +26,11 @@ def upgrade(
     report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
 ) -> StageReport:
     """`openstack undercloud upgrade` (unless the plan skips it), `overcloud upgrade prepare`, `upgrade run
-    --limit ROLE` for each role in order, `upgrade converge`; each step followed and diagnosed, the
-    first failure stops the stage."""
+    --limit ROLE` for each role in order, `upgrade converge` where the release has it (not Zed); each step
+    followed and diagnosed, the first failure stops the stage."""
     host = SSHHost.from_target(site.undercloud.ssh)
     upload_roles_environment(host, site.overcloud)
-    steps = upgrade_steps(site.overcloud, site.upgrade, site.undercloud.install_timeout)
+    steps = upgrade_steps(site.overcloud, site.upgrade, site.undercloud.install_timeout, site.undercloud.release)
     report = publish_report(StageReport(stage="upgrade", site=site.name, stack=site.overcloud.stack,
                                         steps=run_steps(host, site.cloud, steps)), report_dir)
     require_succeeded(report)

@@ -87,7 +87,7 @@ def _lab_dir() -> Path:
 def _upgraded(lab_dir: Path) -> bool:
     path = lab_dir / "host-state.json"
     state = json.loads(path.read_text()) if path.exists() else {}
-    return any(stack.get("upgrade") == "converge" for stack in state.get("overcloud", {}).values())
+    return any(stack.get("upgraded") for stack in state.get("overcloud", {}).values())
 
 
 def main(argv: list[str]) -> int:

@@ -34,6 +34,7 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
         return site
     knobs = labconfig.load(lab_dir)
     computes = knobs.nodes - knobs.controllers
+    site["undercloud"]["release"] = knobs.release
     site |= {
         "cloud": {"cloud": "undercloud", "clouds_yaml": str(lab_dir / CLOUDS_FILE)},
         "inventory": {"file": str(lab_dir / INSTACKENV), "node_timeout": 120,

@@ -72,12 +72,13 @@ class ConfigError(RdoflowError):
 
     reference = "bad-config"
 
-    def __init__(self, source: str, problems: Sequence[str], *, hint: str | None = None):
+    def __init__(self, source: str, problems: Sequence[str], *, hint: str | None = None,
+                 evidence: Sequence[str] = ()):
         self.source = source
         self.problems = list(problems)
         count = len(self.problems)
         summary = self.problems[0] if count == 1 else f"{source}: {count} problems"
-        super().__init__(summary, evidence=self.problems if count > 1 else (), hint=hint)
+        super().__init__(summary, evidence=[*(self.problems if count > 1 else ()), *evidence], hint=hint)
 
 
 class TransientError(RdoflowError):

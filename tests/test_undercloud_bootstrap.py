@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from rdoflow.config.releases import Release
 from rdoflow.config.site import SiteConfig, load_site
 from rdoflow.errors import (
     ConfigError,
@@ -21,6 +22,7 @@ from rdoflow.errors import (
     ResourceFailed,
     StageTimeout,
 )
+from rdoflow.cli.exits import exit_status_for
 from rdoflow.lab import config as labconfig
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.undercloud.conf import compare_confs, render_conf
@@ -165,7 +167,8 @@ def test_the_first_run_installs_and_verifies_the_client_files_and_both_apis(modu
     found = {check.name: check.found for check in bootstrap.checks}
     assert found["clouds.yaml written"] == "clouds: undercloud"
     assert found["Ironic API answers"] == f"0 node(s) at {module_lab.ironic_url}/v1/"  # lab up enrolls none
-    assert found["Heat API answers"] == f"0 stack(s) at {module_lab.heat_url}"
+    assert found["Heat API answers"] == f"0 stack(s) at {module_lab.heat_url}"  # Train keeps a Heat service
+    assert found["release matches the site"] == "python3-tripleoclient-12.6.1-1.el9.noarch"
     progress = Artifact.get("undercloud-install")
     assert (progress.type, progress.data) == ("progress", 100.0)
     artifact = Artifact.get("undercloud-bootstrap")
@@ -182,7 +185,7 @@ def test_a_second_run_verifies_the_undercloud_without_installing_it_again(module
     assert install.state.name == "Cached"
     assert bootstrap.passed and not bootstrap.install.ran and bootstrap.install.cached
     assert bootstrap.install.why.startswith("the undercloud already runs this undercloud.conf")
-    assert [check.outcome for check in bootstrap.checks] == ["pass"] * 4
+    assert [check.outcome for check in bootstrap.checks] == ["pass"] * 5
     assert "**Skipped** (reused an earlier run's result)" in (tmp_path / "undercloud-bootstrap.md").read_text()
 
 
@@ -206,14 +209,29 @@ def test_an_undercloud_upgraded_since_its_install_is_not_taken_for_that_install(
     upgraded = run(SSHHost.from_target(lab_site.undercloud.ssh), ["openstack", "undercloud", "upgrade", "-y"],
                    timeout=120)
     assert upgraded.status == "pass"
-    assert _host_state(module_lab)["undercloud"]["version"] == "18.0.0-lab"
+    assert _host_state(module_lab)["undercloud"]["version"] == "12.6.2"
     state = _run(lab_site, tmp_path, drop=DROP)  # the inputs of the cached install, but not its version
     bootstrap = state.result()
     [install] = _install_runs(state)
     assert install.state.name == "Completed" and bootstrap.install.ran and bootstrap.passed
     assert bootstrap.install.why == ("the undercloud's version changed since that install "
-                                     "(python3-tripleoclient-17.1.0-lab.el9.noarch, "
-                                     "now python3-tripleoclient-18.0.0-lab.el9.noarch)")
+                                     "(python3-tripleoclient-12.6.1-1.el9.noarch, "
+                                     "now python3-tripleoclient-12.6.2-1.el9.noarch)")
+
+
+def test_a_site_naming_another_release_is_told_the_undercloud_s(module_lab, lab_site, first_run, tmp_path):
+    """The lab runs Train's tripleoclient (12.x); a site that says Zed would look for no Heat and run no
+    converge: the bootstrap stops it as bad input (exit 2), naming the release to set."""
+    zed = lab_site.model_copy(update={"undercloud": lab_site.undercloud.model_copy(update={"release": Release.ZED})})
+    ssh = zed.undercloud.ssh
+    error = _run(zed, tmp_path, drop=DROP).result(raise_on_failure=False)
+    assert isinstance(error, ConfigError)
+    assert error.problems == [
+        f"site: undercloud.release: expected python3-tripleoclient 18.x to 20.x (Zed), as the site says; the "
+        f"undercloud on {ssh.username}@{ssh.host}:{ssh.port} has "
+        f"python3-tripleoclient-{_host_state(module_lab)['undercloud']['version']}-1.el9.noarch "
+        f"(Train (RHOSP 16.2); set undercloud.release: train)"]
+    assert exit_status_for(error) == 2
 
 
 def test_a_changed_conf_installs_again_and_names_the_changed_keys(module_lab, lab_site, first_run, tmp_path):

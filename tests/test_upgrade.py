@@ -8,7 +8,8 @@ import pytest
 from heatclient import client as heat_client
 from prefect.artifacts import Artifact
 
-from rdoflow.errors import ResourceFailed
+from rdoflow.config.releases import Release
+from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.flows.overcloud_deploy import overcloud_deploy
 from rdoflow.flows.upgrade import upgrade
 from rdoflow.lab import config as labconfig
@@ -43,8 +44,8 @@ def test_the_upgrade_runs_each_step_role_by_role_and_reports_them(module_lab, si
     assert [step.name for step in report.steps] == STEPS
     assert {step.outcome for step in report.steps} == {"pass"}
     host = read_state(Path(module_lab.dir))
-    assert host["undercloud"]["version"] == "18.0.0-lab"
-    assert host["overcloud"]["overcloud"]["upgrade"] == "converge"
+    assert host["undercloud"]["version"] == "12.6.2"  # the lab's train release, updated
+    assert host["overcloud"]["overcloud"]["upgrade"] == "converge" and host["overcloud"]["overcloud"]["upgraded"]
     assert host["overcloud"]["overcloud"]["upgraded_roles"][-2:] == ["Controller", "Compute"]
     stack = heat_client.Client("1", endpoint=module_lab.heat_url, token="test").stacks.get("overcloud")
     assert stack.stack_status == "UPDATE_COMPLETE"
@@ -85,3 +86,25 @@ def test_the_steps_follow_the_plan(site):
     assert steps[1].argv == ["openstack", "overcloud", "upgrade", "run", "--limit", "Compute", "--stack",
                              "overcloud", "-y"]
     assert (steps[1].hosts, steps[1].key) == (2, "upgrade-run-compute")
+    assert [step.name for step in upgrade_steps(site.overcloud, plan, 600, "wallaby")][-1] == "upgrade converge"
+
+
+def test_zed_has_no_converge_and_its_last_role_run_ends_the_upgrade(module_lab, site, knobs, tmp_path):
+    """On a Zed undercloud (the lab's release zed) the stage runs no converge, which Zed's tripleoclient
+    does not have; a site that says train is told so by the client itself."""
+    knobs.release = "zed"
+    labconfig.save(module_lab.dir, knobs)
+    plan = site.upgrade.model_copy(update={"undercloud": False})
+    as_train = site.model_copy(update={"upgrade": plan})
+    state = upgrade(site=as_train, report_dir=tmp_path, return_state=True)
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, ConfigError)  # exit 2: the site is wrong, not the cloud
+    assert error.problems == ["site: undercloud.release: the undercloud's tripleoclient has no 'overcloud upgrade "
+                              "converge', which this release's steps run; expected the release the undercloud runs"]
+    assert "stdout: openstack: 'overcloud upgrade converge' is not an openstack command. See 'openstack --help'." in \
+        error.evidence and "set undercloud.release" in error.hint
+    zed = as_train.model_copy(update={"undercloud": site.undercloud.model_copy(update={"release": Release.ZED})})
+    report = upgrade(site=zed, report_dir=tmp_path)
+    assert [step.name for step in report.steps] == STEPS[1:-1] and report.passed
+    stack = read_state(Path(module_lab.dir))["overcloud"]["overcloud"]
+    assert stack["upgrade"] == "run" and stack["upgraded"]

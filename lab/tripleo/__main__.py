@@ -55,6 +55,8 @@ def _deploy_options(sub: argparse.ArgumentParser, templates_default: str | None 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     words = " ".join(part for part in (args.group, args.action, getattr(args, "step", None)) if part)
+    if words == "overcloud upgrade converge" and labconfig.load(lab_dir()).release == "zed":
+        return _not_a_command(words, ["overcloud upgrade prepare", "overcloud upgrade run"])
     try:
         _maybe_drop_session(words)
         if args.group == "undercloud":
@@ -74,6 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         fail_line(str(exc))
         return exc.status
     return 0
+
+
+def _not_a_command(words: str, near: list[str]) -> int:
+    """What cliff (openstack's command shell) answers for a command the client does not have: Zed's
+    tripleoclient has no 'overcloud upgrade converge'."""
+    print(f"openstack: '{words}' is not an openstack command. See 'openstack --help'.\nDid you mean one of these?")
+    for command in near:
+        print(f"  {command}")
+    return 2
 
 
 def _templates(value: str) -> Path:

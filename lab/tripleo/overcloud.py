@@ -12,6 +12,7 @@ from .console import CommandFailed, say
 from .hoststate import host_state, lab_dir
 from .provision import hostname, provision
 from .stack import create_or_update, load_environment
+from .undercloud import upgraded_version
 
 ROLES = ("Controller", "Compute")
 
@@ -49,6 +50,7 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
     create_or_update(stack, template, files, environment, timeout_minutes)
     with host_state() as state:
         state["overcloud"][stack]["upgrade"] = step
+        state["overcloud"][stack]["upgraded"] = step == "converge"
     print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)
 
 
@@ -79,15 +81,19 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
                 break
             node = active.get(name)
             if node is not None:
-                baremetal().patch_node(node, [{"op": "add", "path": "/extra/upgraded_to", "value": "18.0.0-lab"}])
+                baremetal().patch_node(node, [{"op": "add", "path": "/extra/upgraded_to", "value": upgraded_version()}])
             print(f"changed: [{name}]", flush=True)
             recap[name] = "ok=12   changed=4    unreachable=0    failed=0"
     print("PLAY RECAP " + "*" * 40 + "\n" + "\n".join(f"{name:<28}: {line}" for name, line in recap.items()))
     if any("failed=1" in line for line in recap.values()):
         raise CommandFailed(f"Upgrade run --limit {limit} failed: see the failed task above")
     with host_state() as state:
-        state["overcloud"][stack]["upgrade"] = "run"
-        state["overcloud"][stack].setdefault("upgraded_roles", []).extend(roles)
+        stack_state = state["overcloud"][stack]
+        stack_state["upgrade"] = "run"
+        stack_state.setdefault("upgraded_roles", []).extend(roles)
+        # Zed has no converge: the upgrade is over once every role with nodes has run.
+        every_role = {role for role, count in stack_state["counts"].items() if count}
+        stack_state["upgraded"] = knobs.release == "zed" and every_role <= set(stack_state["upgraded_roles"])
 
 
 def _record(stack: str, templates: Path, env_files: list[str], counts: dict[str, int]) -> None:

@@ -20,7 +20,7 @@ def main(argv: list[str]) -> int:
         if version is None:
             print(f"package {PACKAGE} is not installed")
             return 1
-        print(f"{PACKAGE}-{version}.el9.noarch")
+        print(f"{PACKAGE}-{version}-1.el9.noarch")
         return 0
     if shutil.which(SYSTEM_RPM):
         os.execv(SYSTEM_RPM, [SYSTEM_RPM, *argv])

@@ -24,8 +24,14 @@ from .clients import CLOUD, clouds_yaml, endpoints
 from .console import CommandFailed, say
 from .hoststate import host_state, lab_dir
 
-VERSIONS = {"install": "17.1.0-lab", "upgrade": "18.0.0-lab"}
+# python3-tripleoclient's version per release (lab.yaml's release): installed, then after an upgrade
+# (a minor update within the release: the lab does not move between releases).
+VERSIONS = {"train": ("12.6.1", "12.6.2"), "wallaby": ("16.5.0", "16.5.1"), "zed": ("20.0.0", "20.0.1")}
 BANNER = "#" * 58
+
+
+def upgraded_version() -> str:
+    return VERSIONS[labconfig.load(lab_dir()).release][1]
 
 
 def read_conf(path: Path) -> configparser.ConfigParser:
@@ -106,7 +112,7 @@ def install(upgrade: bool = False) -> None:
             say(f"TASK [tripleo_passwords] ok: {line}")
     digest = hashlib.sha256(conf_path.read_bytes() if conf_path.exists() else b"").hexdigest()
     with host_state() as state:
-        state["undercloud"] = {"version": VERSIONS[verb], "conf_sha256": digest, "at": time.time()}
+        state["undercloud"] = {"version": VERSIONS[knobs.release][upgrade], "conf_sha256": digest, "at": time.time()}
         # Each completed run's span: two runs at once would show as overlapping spans.
         state.setdefault("undercloud_runs", []).append([verb, started, time.time()])
     done = "upgraded" if upgrade else "installed"

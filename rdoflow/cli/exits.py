@@ -58,6 +58,8 @@ def show_error(exc: RdoflowError) -> None:
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
             err.print(problem, markup=False, highlight=False)
+        for line in exc.evidence[len(exc.problems) if len(exc.problems) > 1 else 0:]:  # what showed it
+            err.print(f"  {line}", markup=False, highlight=False)
         if exc.hint:
             err.print(f"hint: {exc.hint}", markup=False, highlight=False)
     else:

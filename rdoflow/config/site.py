@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from rdoflow.config.releases import Release
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.config.yamlsource import (
     Problem,
@@ -121,6 +122,11 @@ class UndercloudSite(BaseModel):
     model_config = SECTION
 
     ssh: SSHTarget = Field(..., description="How to reach the undercloud over SSH (inline, or a saved block).")
+    release: Release = Field(
+        Release.TRAIN, description="The TripleO release of the undercloud: 'wallaby' (RHOSP 17.1), 'zed' or "
+        "'train' (RHOSP 16.2). It chooses how the stages talk to the director (docs/releases.md); the "
+        "bootstrap checks it against the undercloud's python3-tripleoclient.",
+    )
     hostname: str | None = Field(
         None, description="Fully qualified host name the undercloud must report ('hostname -f'); empty: not checked."
     )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import yaml
 
+from rdoflow.config.releases import Release, profile
 from rdoflow.config.site import OvercloudSite, UpgradePlan
 from rdoflow.tasks.overcloud.model import NodeFailure, StackStep
 
@@ -22,6 +23,8 @@ _NODE_FAILED = re.compile(r"Node (?P<node>.+?) reached failure state \"(?P<state
 _FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|UNREACHABLE)! => (?P<data>.*)$")
 _RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+"
                     r"failed=(?P<failed>\d+)")
+# cliff's answer (exit 2) to a command the undercloud's client does not have.
+_NOT_A_COMMAND = re.compile(r"^openstack: '(?P<command>[^']+)' is not an openstack command")
 _HOST_DONE = re.compile(r"^(?:ok|changed|fatal|failed|skipping): \[(?P<host>[^\]]+)\]")
 
 
@@ -52,8 +55,10 @@ def deploy_step(overcloud: OvercloudSite) -> StackStep:
                      timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=True)
 
 
-def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeout: float) -> list[StackStep]:
-    """undercloud upgrade (when asked), prepare, run --limit ROLE for each role in order, converge."""
+def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeout: float,
+                  release: Release = Release.TRAIN) -> list[StackStep]:
+    """undercloud upgrade (when asked), prepare, run --limit ROLE for each role in order, then converge
+    where the release has it (Zed's tripleoclient has none: the last 'run' ends the upgrade)."""
     stack, budget = overcloud.stack, overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS
     files = _environment_args([*deploy_files(overcloud), *plan.environment_files])
     steps = []
@@ -73,7 +78,7 @@ def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeou
             argv=["openstack", "overcloud", "upgrade", "run", "--limit", role, "--stack", stack, "-y"],
             stack=stack, timeout=budget, drives_stack=False, hosts=overcloud.roles.get(role, 0),
         ))
-    return [*steps, converge]
+    return [*steps, converge] if profile(release).upgrade_converge else steps
 
 
 def _slug(text: str) -> str:
@@ -110,6 +115,11 @@ def recap_failed(lines: Sequence[str]) -> list[str]:
     """The PLAY RECAP lines of hosts with failed or unreachable tasks."""
     return [" ".join(line.split()) for line in lines
             if (m := _RECAP.match(line.strip())) and (int(m["failed"]) or int(m["unreachable"]))]
+
+
+def missing_command(lines: Sequence[str]) -> str | None:
+    """The command the client said it does not have, if it said so."""
+    return next((m["command"] for line in lines if (m := _NOT_A_COMMAND.match(line.strip()))), None)
 
 
 def host_reported(line: str) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rdoflow.errors import (
+    ConfigError,
     RdoflowError,
     RemoteCommandFailed,
     ResourceFailed,
@@ -18,6 +19,7 @@ from rdoflow.outcome import CommandResult, Outcome
 from rdoflow.tasks.overcloud.commands import (
     ansible_failures,
     error_lines,
+    missing_command,
     node_failures,
     recap_failed,
 )
@@ -87,6 +89,13 @@ def diagnose_command(result: StepResult, command: CommandResult) -> None:
             [f"PLAY RECAP {line}" for line in recap] + [f"ERROR: {line}" for line in errors]
         result.hint = (f"fix {host.node} (see its failed task in the step's log), {_rerun(result)}; "
                        "the nodes already upgraded stay upgraded")
+    elif missing := missing_command(lines):
+        result.error_kind = "release"
+        result.error = (f"site: undercloud.release: the undercloud's tripleoclient has no '{missing}', which "
+                        f"this release's steps run; expected the release the undercloud runs")
+        result.evidence = command.tail(TAIL_LINES)
+        result.hint = ("set undercloud.release in the site config to the undercloud's release (Zed's "
+                       "tripleoclient has no 'overcloud upgrade converge'; docs/releases.md), then re-run the stage")
     else:
         result.error_kind = "command"
         status = command.exit_status if command.exit_status is not None else "a signal"
@@ -97,6 +106,9 @@ def diagnose_command(result: StepResult, command: CommandResult) -> None:
 
 def step_error(result: StepResult) -> RdoflowError:
     """The rdoflow error a failed step raises: ResourceFailed for a failed resource, node or host
-    (do not retry blindly), StageTimeout, or RemoteCommandFailed for any other exit."""
+    (do not retry blindly), StageTimeout, ConfigError for a command the site's release has and the
+    undercloud's does not, or RemoteCommandFailed for any other exit."""
+    if result.error_kind == "release":  # the site describes another release than the undercloud's: bad input
+        return ConfigError("site", [result.error or result.name], hint=result.hint, evidence=result.evidence)
     kind = {"resource": ResourceFailed, "timeout": StageTimeout}.get(result.error_kind or "", RemoteCommandFailed)
     return kind(result.error or f"{result.name} failed", evidence=result.evidence, hint=result.hint)

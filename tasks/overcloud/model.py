@@ -100,7 +100,7 @@ class StepResult(BaseModel):
     resources: ResourceCount | None = None
     notes: list[str] = Field(default_factory=list)
     error: str | None = None
-    error_kind: Literal["resource", "command", "timeout"] | None = None
+    error_kind: Literal["resource", "command", "timeout", "release"] | None = None
     evidence: list[str] = Field(default_factory=list)
     hint: str | None = None
     failures: list[FailedResource] = Field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Is the installed undercloud usable? Its client files on the host, and its Ironic and Heat APIs.
+"""Is the installed undercloud usable? Its release, its client files on the host, its Ironic (and Heat) APIs.
 
 Each verification is a ``Check`` (what was expected, what was found). File contents are parsed in
 memory and never logged: a real stackrc or clouds.yaml may hold a password.
@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.releases import Release, profile, release_of_client
 from rdoflow.config.site import CloudSite
 from rdoflow.config.yamlsource import parse_yaml
 from rdoflow.errors import ConfigError, ResourceFailed
@@ -21,6 +22,7 @@ from rdoflow.tasks.undercloud.install import STACKRC, read_remote
 from rdoflow.tasks.undercloud.model import Check
 
 CLOUDS_YAML = ".config/openstack/clouds.yaml"
+RELEASE_CHECK = "release matches the site"
 API_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException)
 
 
@@ -48,9 +50,24 @@ def check_client_files(host: SSHHost, cloud: str) -> list[Check]:
     return [*checks, Check(name="clouds.yaml written", expected=expected, found=found, outcome=_passed(cloud in names))]
 
 
-def check_apis(cloud: OpenStackCloud) -> list[Check]:
-    """Ironic lists its nodes and Heat its stacks, through openstacksdk with the site's cloud settings."""
-    return [_ironic(cloud), _heat(cloud)]
+def check_apis(cloud: OpenStackCloud, release: Release = Release.TRAIN) -> list[Check]:
+    """Ironic lists its nodes, and Heat its stacks where the release keeps a Heat service on the
+    undercloud (Train; since Wallaby each deploy starts an ephemeral Heat of its own)."""
+    return [_ironic(cloud), *([_heat(cloud)] if profile(release).persistent_heat else [])]
+
+
+def check_release(release: Release, version: str | None) -> Check:
+    """The site's release is the one the undercloud's python3-tripleoclient belongs to (when rpm says)."""
+    wanted = profile(release)
+    expected = (f"python3-tripleoclient {wanted.client_majors.start}.x to {wanted.client_majors.stop - 1}.x "
+                f"({wanted.title})")
+    found = release_of_client(version)
+    if found is None:
+        return Check(name=RELEASE_CHECK, expected=expected, outcome="skip",
+                     found=f"cannot tell from {version!r}" if version else "no version could be read")
+    return Check(name=RELEASE_CHECK, expected=expected, outcome=_passed(found == release),
+                 found=f"{version} ({profile(found).title}; set undercloud.release: {found.value})"
+                 if found != release else version)
 
 
 def _ironic(cloud: OpenStackCloud) -> Check:
@@ -94,6 +111,11 @@ def require_verified(checks: list[Check], address: str) -> None:
     failed = [check for check in checks if check.outcome == "fail"]
     if not failed:
         return
+    mismatch = next((check for check in failed if check.name == RELEASE_CHECK), None)
+    if mismatch is not None:  # the site describes another director than the host runs: bad input
+        raise ConfigError("site", [f"site: undercloud.release: expected {mismatch.expected}, as the site says; "
+                                   f"the undercloud on {address} has {mismatch.found}"],
+                          hint="name the undercloud's release in the site config (docs/releases.md)")
     raise ResourceFailed(
         f"the undercloud on {address} failed {len(failed)} verification(s) after its install: {failed[0].name}",
         evidence=[f"{c.name}: expected {c.expected}, found {c.found}" for c in failed],
@@ -104,6 +126,8 @@ def require_verified(checks: list[Check], address: str) -> None:
 
 @task(name="verify-undercloud", task_run_name="verify the undercloud on {host.host}", cache_policy=NO_CACHE,
       **TRANSIENT_RETRIES)
-def verify_undercloud(host: SSHHost, cloud: CloudSite) -> list[Check]:
-    """The client files and both APIs, each a check; retried only when the SSH connection fails."""
-    return check_client_files(host, cloud.cloud) + check_apis(OpenStackCloud.from_site(cloud))
+def verify_undercloud(host: SSHHost, cloud: CloudSite, release: Release = Release.TRAIN,
+                      version: str | None = None) -> list[Check]:
+    """The release, the client files and the APIs, each a check; retried only when the SSH connection fails."""
+    return [check_release(release, version), *check_client_files(host, cloud.cloud),
+            *check_apis(OpenStackCloud.from_site(cloud), release)]

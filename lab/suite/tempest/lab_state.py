@@ -20,8 +20,8 @@ def host_state() -> dict:
 
 
 def upgraded() -> bool:
-    """True once an overcloud upgrade has converged: the 'post' run of an upgrade."""
-    return any(stack.get("upgrade") == "converge" for stack in host_state().get("overcloud", {}).values())
+    """True once an overcloud upgrade is over (converged; in Zed, every role run): the 'post' run."""
+    return any(stack.get("upgraded") for stack in host_state().get("overcloud", {}).values())
 
 
 def cloud() -> dict:
