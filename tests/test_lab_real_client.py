@@ -16,6 +16,7 @@ import yaml
 
 from rdoflow.blocks import SSHHost
 from rdoflow.lab.inventory import INSTACKENV
+from rdoflow.lab.tripleo.clients import undercloud_cloud
 from rdoflow.lab.tripleo.dispatch import is_lab_command, split_global_options
 from rdoflow.tasks.ssh.remote import put, run
 
@@ -50,7 +51,9 @@ def imported(module_lab, host, ironic):
 def test_the_host_has_what_a_zed_undercloud_leaves_for_the_client(module_lab, host):
     home = Path(module_lab.dir) / "home"
     cloud = yaml.safe_load((home / ".config/openstack/clouds.yaml").read_text())["clouds"]["undercloud"]
-    assert cloud == {"auth_type": "none", "baremetal_endpoint_override": module_lab.ironic_url,
+    inspector = ({"baremetal_introspection_endpoint_override": f"http://127.0.0.1:{module_lab.ports['inspector']}"}
+                 if "inspector" in module_lab.ports else {})
+    assert cloud == {"auth_type": "none", "baremetal_endpoint_override": module_lab.ironic_url, **inspector,
                      "orchestration_endpoint_override": module_lab.heat_url, "region_name": "regionOne"}
     assert run(host, ["openstack", "--version"]).stdout.strip() == "openstack 10.5.0"  # the real OSC's
     nodes = json.loads((Path(module_lab.dir) / INSTACKENV).read_text())["nodes"]
@@ -113,3 +116,10 @@ def test_the_dispatcher_sends_only_what_cannot_run_here_to_the_lab(argv, lab):
 def test_global_options_and_their_values_are_told_from_the_command():
     assert split_global_options(["--os-cloud", "uc", "--debug", "--log-file=x", "overcloud", "deploy", "-y"]) == (
         ["--os-cloud", "uc", "--debug", "--log-file=x"], ["overcloud", "deploy", "-y"])
+
+
+def test_the_clouds_yaml_names_ironic_inspector_only_when_the_lab_runs_it():
+    services = {"baremetal": "http://127.0.0.1:1", "orchestration": "http://127.0.0.1:2/v1/admin"}
+    assert "baremetal_introspection_endpoint_override" not in undercloud_cloud(services)
+    with_inspector = undercloud_cloud(services | {"baremetal-introspection": "http://127.0.0.1:3"})
+    assert with_inspector["baremetal_introspection_endpoint_override"] == "http://127.0.0.1:3"
