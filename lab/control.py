@@ -36,9 +36,11 @@ from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
 from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
+from .tripleoclient_venv import TRIPLEOCLIENT
 from .venv import ensure_venv
 
 STATE_FILE = "lab.json"
+REAL_CLIENT_RELEASES = ("wallaby", "zed")  # lab.yaml's releases whose host runs the real python-tripleoclient
 # The directory holding this package as ``lab``: the lab host's programs run from it as ``python -m lab.…``
 # in the lab's own venv, where rdoflow is not installed (a checkout's root; an install's rdoflow/).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,7 @@ class LabState:
 
     dir: str
     venv: str
+    client_venv: str = ""  # the real python-tripleoclient's venv (releases wallaby and zed)
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
     postgres: dict = field(default_factory=dict)
@@ -104,7 +107,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     labconfig.save(lab_dir, knobs)
     started = time.monotonic()
     venv = ensure_venv(say=say)
-    state = LabState(dir=str(lab_dir), venv=str(venv), started_at=time.time())
+    client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
+    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
     try:
         _start_services(state, knobs, say)
         write_site_files(state.sshd(), lab_dir, state.ports, results)
@@ -146,9 +150,11 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
     for sub in ("ironic", "heat", "nodes", "home"):
         (lab_dir / sub).mkdir(exist_ok=True)
-    write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers)
+    write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers,
+                     ports_form=knobs.release in REAL_CLIENT_RELEASES)
     state.ports = dict(zip(("ssh", "postgres", "ironic", "heat"), free_ports(4)))
-    install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports)
+    install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
+                       client_venv=Path(state.client_venv) if state.client_venv else None)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username

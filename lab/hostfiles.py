@@ -2,17 +2,26 @@
 
 The commands are small shell scripts that run the lab's own implementations
 (``lab.tripleo``) with the lab venv's Python, the host's "system" Python, so the
-host side never imports rdoflow itself.
+host side never imports rdoflow itself. For the wallaby and zed releases,
+``openstack`` is ``lab.tripleo.dispatch``: the real python-tripleoclient from its
+own venv where it runs here, the lab's commands for the rest; and the host has
+what a Zed undercloud's install leaves for the client: ``~/.config/openstack/clouds.yaml``
+and the deploy ramdisk's kernel and image (fake ones, in ``DIR/httpboot``).
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from pathlib import Path
 
+import yaml
+
 from . import config as labconfig
 from .scriptsuite import install_scripts
+from .tripleo.clients import CLOUD, clouds_yaml, undercloud_cloud
+from .tripleo.dispatch import HTTP_BOOT
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = "share/openstack-tripleo-heat-templates"
@@ -21,28 +30,37 @@ SUITE_DIR = "home/tempest"
 COMMAND = """\
 #!/bin/sh
 # {what}
-export PYTHONPATH={project} RDOFLOW_LAB_DIR={lab_dir} PYTHONWARNINGS=ignore
+export PYTHONPATH={project} RDOFLOW_LAB_DIR={lab_dir} PYTHONWARNINGS=ignore{extra}
 exec {program} "$@"
 """
+# What the real client finds in /var/lib/ironic/httpboot on an undercloud: the deploy ramdisk's kernel and
+# image. The lab's nodes never boot them (fake-hardware); only their paths reach Ironic.
+DEPLOY_IMAGES = ("agent.kernel", "agent.ramdisk")
 
 
-def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: dict[str, int]) -> None:
+def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: dict[str, int],
+                       client_venv: Path | None = None) -> None:
+    """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed."""
     bin_dir = lab_dir / "bin"
     bin_dir.mkdir(exist_ok=True)
+    openstack = (("The lab's python-tripleoclient: acts on the lab's real Ironic and Heat.",
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo", "") if client_venv is None else
+                 ("The undercloud's openstack: the real python-tripleoclient, or the lab's own where it cannot run.",
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.dispatch",
+                  f" RDOFLOW_LAB_TRIPLEOCLIENT={shlex.quote(str(client_venv))}"))
     commands = {
-        "openstack": ("The lab's python-tripleoclient: acts on the lab's real Ironic and Heat.",
-                      f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo"),
+        "openstack": openstack,
         "stestr": ("stestr from the lab host's Python (under the ssh_drop fault).",
-                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd"),
+                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd", ""),
         "rally": ("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite.",
-                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd"),
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd", ""),
         "rpm": ("rpm -q python3-tripleoclient: the undercloud's installed version; otherwise the system's rpm.",
-                f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rpm_cmd"),
+                f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rpm_cmd", ""),
     }
-    for name, (what, program) in commands.items():
+    for name, (what, program, extra) in commands.items():
         script = bin_dir / name
         script.write_text(COMMAND.format(what=what, project=shlex.quote(str(project_root)),
-                                         lab_dir=shlex.quote(str(lab_dir)), program=program))
+                                         lab_dir=shlex.quote(str(lab_dir)), program=program, extra=extra))
         script.chmod(0o755)
     templates = lab_dir / TEMPLATES
     shutil.rmtree(templates, ignore_errors=True)
@@ -51,7 +69,22 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
     shutil.rmtree(suite, ignore_errors=True)
     shutil.copytree(HERE / "suite", suite, ignore=shutil.ignore_patterns("__pycache__"))
     install_scripts(lab_dir, venv=venv, project_root=project_root, count=labconfig.load(lab_dir).suite.scripts)
-    (lab_dir / "endpoints.json").write_text(
-        f'{{"baremetal": "http://127.0.0.1:{ports["ironic"]}", '
-        f'"orchestration": "http://127.0.0.1:{ports["heat"]}/v1/admin"}}\n'
-    )
+    services = {"baremetal": f"http://127.0.0.1:{ports['ironic']}",
+                "orchestration": f"http://127.0.0.1:{ports['heat']}/v1/admin"}
+    if "inspector" in ports:
+        services["baremetal-introspection"] = f"http://127.0.0.1:{ports['inspector']}"
+    (lab_dir / "endpoints.json").write_text(json.dumps(services) + "\n")
+    if client_venv is not None:
+        _install_undercloud_files(lab_dir, services)
+
+
+def _install_undercloud_files(lab_dir: Path, services: dict[str, str]) -> None:
+    """What a Zed undercloud's install leaves for the client: clouds.yaml (``OS_CLOUD=undercloud``) and the
+    deploy images."""
+    path = clouds_yaml(lab_dir / "home")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"clouds": {CLOUD: undercloud_cloud(services)}}, sort_keys=False))
+    images = lab_dir / HTTP_BOOT
+    images.mkdir(exist_ok=True)
+    for name in DEPLOY_IMAGES:
+        (images / name).write_text(f"rdoflow lab: a fake {name}; the lab's fake-hardware nodes never boot it\n")

@@ -4,6 +4,11 @@ Addresses come from the documentation ranges (192.0.2.0/24 for BMCs, locally
 administered MACs); nothing is ever contacted. The first ``controllers`` nodes
 get the ``control`` profile, the rest ``compute``. Each node's hardware differs a
 little, so that an inspection table shows real variety.
+
+The NICs are the old form, ``"mac": [MAC]``, or with ``ports_form`` (releases wallaby
+and zed) the one tripleo-common 18 reads, ``"ports": [{"address": MAC, "physical_network":
+"ctlplane"}]``: it ignores ``mac`` without a word, and its import creates no port. Both are
+read here and by rdoflow's inventory reader.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ def node_mac(index: int) -> str:
     return f"52:54:00:{index >> 16 & 0xFF:02x}:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
 
 
-def lab_nodes(count: int, controllers: int) -> list[dict]:
+def lab_nodes(count: int, controllers: int, *, ports_form: bool = False) -> list[dict]:
     nodes = []
     for index in range(count):
         profile = "control" if index < controllers else "compute"
@@ -34,7 +39,8 @@ def lab_nodes(count: int, controllers: int) -> list[dict]:
             "pm_port": str(6230 + index),
             "pm_user": "admin",
             "pm_password": secrets.token_urlsafe(12),
-            "mac": [node_mac(index)],
+            **({"ports": [{"address": node_mac(index), "physical_network": "ctlplane"}]} if ports_form
+               else {"mac": [node_mac(index)]}),
             "cpu": str(8 if profile == "control" else 16 + 8 * (index % 2)),
             "memory": str(32768 if profile == "control" else 65536),
             "disk": str(500 if index % 3 else 1000),
@@ -44,13 +50,17 @@ def lab_nodes(count: int, controllers: int) -> list[dict]:
     return nodes
 
 
-def write_instackenv(path: Path, count: int, controllers: int) -> Path:
-    path.write_text(json.dumps({"nodes": lab_nodes(count, controllers)}, indent=2) + "\n")
+def write_instackenv(path: Path, count: int, controllers: int, *, ports_form: bool = False) -> Path:
+    path.write_text(json.dumps({"nodes": lab_nodes(count, controllers, ports_form=ports_form)}, indent=2) + "\n")
     path.chmod(0o600)  # it holds BMC passwords
     return path
 
 
 def read_instackenv(path: Path) -> dict[str, dict]:
-    """The lab's nodes by MAC (lower case), for the simulated ramdisk."""
+    """The lab's nodes by MAC (lower case), for the simulated ramdisk; either form of their NICs."""
     nodes = json.loads(path.read_text()).get("nodes", [])
-    return {mac.lower(): node for node in nodes for mac in node.get("mac", [])}
+    return {mac.lower(): node for node in nodes for mac in node_macs(node)}
+
+
+def node_macs(node: dict) -> list[str]:
+    return [*node.get("mac", []), *(port["address"] for port in node.get("ports", []) if "address" in port)]

@@ -1,8 +1,9 @@
-"""The lab's own Python environment: Ironic, Heat and stestr, kept out of rdoflow's resolver.
+"""The lab's own Python environments, kept out of rdoflow's resolver and out of each other's.
 
-The undercloud's services run from a venv of their own, created once and cached
-under the user's cache directory, keyed by the pinned requirements: a second
-``lab up`` reuses it. It plays the undercloud host's system Python.
+Each is created once and cached under the user's cache directory, keyed by its
+name and pinned requirements: a second ``lab up`` reuses it. ``LAB`` (Ironic,
+Heat, stestr) plays the undercloud host's system Python; ``TRIPLEOCLIENT``
+(lab/tripleoclient_venv.py) holds the real python-tripleoclient.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rdoflow.errors import RdoflowError
@@ -28,6 +31,26 @@ REQUIREMENTS = (
 )
 
 
+@dataclass(frozen=True)
+class VenvSpec:
+    """A cached venv: what it is for, what pip installs into it, and a step that finishes it."""
+
+    name: str  # the cache directory is ``<name>-venv-<key>``
+    what: str  # for the message the first creation prints
+    requirements: tuple[str, ...]
+    no_deps: bool = False  # install exactly the pins, without pip's resolver (a lock of every package)
+    finish: Callable[[Path], None] | None = None  # runs on the new venv before it is marked complete
+    revision: str = ""  # part of the key: changes when ``finish`` writes something else
+
+    @property
+    def key(self) -> str:
+        text = "\n".join(self.requirements) + (f"\n--no-deps\n{self.revision}" if self.no_deps or self.revision else "")
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+LAB = VenvSpec("lab", "Ironic, Heat, stestr", REQUIREMENTS)
+
+
 class LabVenvFailed(RdoflowError):
     reference = "lab-venv-failed"
 
@@ -38,14 +61,13 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rdoflow"
 
 
-def venv_dir(requirements: tuple[str, ...] = REQUIREMENTS) -> Path:
-    key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
-    return cache_root() / f"lab-venv-{key}"
+def venv_dir(spec: VenvSpec = LAB) -> Path:
+    return cache_root() / f"{spec.name}-venv-{spec.key}"
 
 
-def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, say=print) -> Path:
-    """The cached venv with ``requirements`` installed; creates it the first time (atomic, locked)."""
-    target = venv_dir(requirements)
+def ensure_venv(spec: VenvSpec = LAB, *, say=print) -> Path:
+    """The cached venv of ``spec``; creates it the first time (atomic, locked)."""
+    target = venv_dir(spec)
     if (target / ".complete").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,12 +78,13 @@ def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, say=print) -> P
         building = target.with_name(target.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
         log = target.parent / f"{target.name}.install.log"
-        say(f"creating the lab's venv (Ironic, Heat, stestr) in {target}; log: {log}")
+        say(f"creating the lab's venv ({spec.what}) in {target}; log: {log}")
         with log.open("w") as out:
             for argv in (
                 [_base_python(), "-m", "venv", str(building)],
                 [str(building / "bin/python"), "-m", "pip", "install", "-q", "--upgrade", "pip"],
-                [str(building / "bin/python"), "-m", "pip", "install", "-q", *requirements],
+                [str(building / "bin/python"), "-m", "pip", "install", "-q",
+                 *(["--no-deps"] if spec.no_deps else []), *spec.requirements],
             ):
                 if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
                     raise LabVenvFailed(
@@ -69,7 +92,9 @@ def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, say=print) -> P
                         evidence=log.read_text(errors="replace").splitlines()[-15:],
                         hint="check that PyPI is reachable (pip's own settings apply), then run 'rdoflow lab up' again",
                     )
-        (building / ".complete").write_text("\n".join(requirements) + "\n")
+        if spec.finish is not None:
+            spec.finish(building)
+        (building / ".complete").write_text("\n".join(spec.requirements) + "\n")
         # The venv's scripts name their interpreter by absolute path: fix them after the rename.
         building.rename(target)
         _rewrite_shebangs(building, target)

@@ -17,8 +17,17 @@ def endpoints() -> dict[str, str]:
     return json.loads((lab_dir() / "endpoints.json").read_text())
 
 
-def clouds_yaml() -> Path:
-    return Path(os.environ["HOME"]) / ".config" / "openstack" / "clouds.yaml"
+def clouds_yaml(home: Path | None = None) -> Path:
+    return Path(home or os.environ["HOME"]) / ".config" / "openstack" / "clouds.yaml"
+
+
+def undercloud_cloud(services: dict[str, str]) -> dict:
+    """The Keystone-less ``undercloud`` cloud a Zed undercloud's install writes, for ``services``
+    (endpoints.json: baremetal, orchestration, and baremetal-introspection when the lab runs ironic-inspector)."""
+    cloud = {"auth_type": "none", "baremetal_endpoint_override": services["baremetal"]}
+    if "baremetal-introspection" in services:
+        cloud["baremetal_introspection_endpoint_override"] = services["baremetal-introspection"]
+    return cloud | {"orchestration_endpoint_override": services["orchestration"], "region_name": "regionOne"}
 
 
 def installed_cloud() -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from .. import config as labconfig
-from .clients import CLOUD, clouds_yaml, endpoints
+from .clients import CLOUD, clouds_yaml, endpoints, undercloud_cloud
 from .console import CommandFailed, say
 from .hoststate import host_state, lab_dir
 
@@ -135,11 +135,9 @@ def _require_answer(name: str, url: str) -> None:
 
 
 def _write_client_files(home: Path, services: dict[str, str]) -> None:
-    cloud = {"auth_type": "none", "baremetal_endpoint_override": services["baremetal"],
-             "orchestration_endpoint_override": services["orchestration"], "region_name": "regionOne"}
-    path = clouds_yaml()
+    path = clouds_yaml(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"clouds": {CLOUD: cloud}}, sort_keys=False))
+    path.write_text(yaml.safe_dump({"clouds": {CLOUD: undercloud_cloud(services)}}, sort_keys=False))
     (home / "stackrc").write_text(
         "# Source this file to use the undercloud's APIs.\n"
         f"export OS_CLOUD={CLOUD}\nexport OS_BAREMETAL_API_VERSION=1.84\n"

@@ -1,0 +1,63 @@
+"""The lab host's ``openstack`` for the wallaby and zed releases: the real python-tripleoclient where it runs.
+
+What cannot run on this host (no containers, no Neutron, no VMs to provision) stays the lab's own
+(``lab.tripleo``): ``undercloud install|upgrade``, ``overcloud deploy``, ``overcloud upgrade ...`` and
+``overcloud node provision``. Every other command, ``--version`` and ``help`` included, is the real
+``openstack`` of the client's venv (lab/tripleoclient_venv.py), run as on a Zed undercloud after its
+install: ``OS_CLOUD=undercloud`` and ``~/.config/openstack/clouds.yaml``. The deploy images it looks for
+under /var/lib/ironic/httpboot are the lab's fake ones in ``DIR/httpboot`` (``HTTP_BOOT``, which
+``overcloud node import`` reads for its ``--http-boot`` default). Set by the command's script::
+
+    RDOFLOW_LAB_DIR=DIR RDOFLOW_LAB_TRIPLEOCLIENT=VENV python -m lab.tripleo.dispatch ARGS...
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+LAB_COMMANDS = (
+    ("undercloud", "install"), ("undercloud", "upgrade"), ("overcloud", "deploy"), ("overcloud", "upgrade"),
+    ("overcloud", "node", "provision"),
+)
+HTTP_BOOT = "httpboot"
+
+
+def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The global options before the command (``--os-cloud NAME``, ``--debug``...), and the command."""
+    index = 0
+    while index < len(argv) and argv[index].startswith("-"):
+        option = argv[index]
+        # --os-* and --log-file take a value, unless it is given as --option=value
+        index += 2 if "=" not in option and (option.startswith("--os-") or option == "--log-file") else 1
+    return argv[:index], argv[index:]
+
+
+def is_lab_command(argv: list[str]) -> bool:
+    words = tuple(arg for arg in split_global_options(argv)[1] if not arg.startswith("-"))
+    return any(words[: len(command)] == command for command in LAB_COMMANDS)
+
+
+def client_environment(lab_dir: Path, client: Path, environ: dict[str, str]) -> dict[str, str]:
+    env = {name: value for name, value in environ.items() if name != "PYTHONPATH"}  # the lab's code: not the client's
+    env.setdefault("OS_CLOUD", "undercloud")
+    env.setdefault("HTTP_BOOT", str(lab_dir / HTTP_BOOT))
+    env["PATH"] = f"{client / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"  # its ansible-playbook wrapper
+    return env
+
+
+def main(argv: list[str]) -> int:
+    if is_lab_command(argv):
+        from .__main__ import main as lab_main
+
+        return lab_main(split_global_options(argv)[1])  # the lab's parser knows no global option
+    client = Path(os.environ["RDOFLOW_LAB_TRIPLEOCLIENT"])
+    env = client_environment(Path(os.environ["RDOFLOW_LAB_DIR"]), client, dict(os.environ))
+    sys.stdout.flush()
+    os.execve(client / "bin/openstack", ["openstack", *argv], env)
+    return 127  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
