@@ -28,13 +28,14 @@ def node_introspection(
     refresh: bool = Field(False, description="Inspect again, even nodes already available with their hardware "
                                              "known, instead of reusing the last successful run."),
 ) -> Introspection:
-    """Validate the inventory, enroll its nodes, manage → inspect → provide them (bounded concurrency),
+    """Validate the inventory, enroll its nodes (Wallaby and Zed: TripleO's own node import on the
+    undercloud, for the defaults it sets), manage → inspect → provide them (bounded concurrency),
     report each node's hardware, fail when a role has fewer available nodes than required."""
     inventory = load_inventory(site.inventory)
     cloud = OpenStackCloud.from_site(site.cloud)
     settled = nodes_settled(cloud, inventory)
     introspection = resumable(introspect_nodes, settled=settled, refresh=refresh)(
-        cloud, inventory, site.inventory, site.name, refresh)
+        cloud, inventory, site.inventory, site.name, refresh, site.undercloud)
     publish_introspection(introspection, report_dir)
     require_available(introspection)
     return introspection

@@ -55,23 +55,29 @@ class Ramdisk:
         self.lab_dir, self.ironic = lab_dir, ironic.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update(API_VERSION)
-        self.booting: set[str] = set()
+        self.booting: dict[str, object] = {}  # node -> its current boot
 
     def round(self) -> None:
         answer = self.session.get(f"{self.ironic}/v1/nodes", params={"provision_state": "inspect wait",
                                                                      "fields": "uuid,name"}, timeout=10)
         answer.raise_for_status()
         waiting = answer.json()["nodes"]
-        self.booting &= {node["uuid"] for node in waiting}  # forget nodes that left 'inspect wait'
+        # A node that left 'inspect wait' (aborted, timed out) is powered off: its boot is forgotten, and
+        # the thread still sleeping for it posts nothing when it wakes.
+        still = {node["uuid"] for node in waiting}
+        self.booting = {uuid: boot for uuid, boot in self.booting.items() if uuid in still}
         for node in waiting:
             if node["uuid"] not in self.booting:
-                self.booting.add(node["uuid"])
-                threading.Thread(target=self.boot, args=(node,), daemon=True).start()
+                boot = self.booting[node["uuid"]] = object()
+                threading.Thread(target=self.boot, args=(node, boot), daemon=True).start()
 
-    def boot(self, node: dict) -> None:
+    def boot(self, node: dict, boot: object) -> None:
         try:
             knobs = labconfig.load(self.lab_dir)
             time.sleep(knobs.timing.ramdisk_boot)  # the ramdisk boots: the wait a real node spends
+            if self.booting.get(node["uuid"]) is not boot:
+                log.info("node %s left 'inspect wait' while its ramdisk booted: powered off", node["name"])
+                return
             ports = self.session.get(f"{self.ironic}/v1/ports", params={"node_uuid": node["uuid"]}, timeout=10)
             macs = [port["address"] for port in ports.json()["ports"]]
             if not macs:
@@ -89,4 +95,5 @@ class Ramdisk:
         except Exception:
             # A real ramdisk keeps trying to reach Ironic; forgetting the node lets the next round boot it again.
             log.exception("node %s: the ramdisk failed; it will try again", node.get("name"))
-            self.booting.discard(node["uuid"])
+            if self.booting.get(node["uuid"]) is boot:
+                self.booting.pop(node["uuid"], None)

@@ -202,13 +202,15 @@ def test_a_node_timed_out_in_inspect_wait_is_aborted_and_inspected_again_while_a
     with Ironic's own abort note, is inspected again, and ends aborted rather than left booting."""
     [uuid] = [node.id for node in conn.baremetal.nodes() if node.name == "node-05"]
     with lab_knobs(module_lab.dir) as knobs:
-        knobs.timing.ramdisk_boot = 12.0  # longer than node_timeout: both attempts time out in 'inspect wait'
+        # Longer than both attempts: each times out in 'inspect wait' (6 s leaves a busy machine time to get
+        # there, and stays under the lab Ironic's own inspect_wait_timeout of 15 s).
+        knobs.timing.ramdisk_boot = 20.0
         labconfig.save(module_lab.dir, knobs)
-        results = Window(conn, node_timeout=3, retries=1, refresh=True).run([uuid])
+        results = Window(conn, node_timeout=6, retries=1, refresh=True).run([uuid])
         node = conn.baremetal.get_node(uuid)
     result = results[uuid]
     assert (result.outcome, result.attempts) == ("timeout", 2)
-    assert result.last_error.startswith("not available after 3 s (state 'inspect wait', attempt 2)")
+    assert result.last_error.startswith("not available after 6 s (state 'inspect wait', attempt 2)")
     # Aborted, not left in 'inspect wait' for Ironic's inspect_wait_timeout (15 s on the lab) to end it.
     assert node.provision_state == "inspect failed" and "abort" in node.last_error.lower()
     again = Window(conn, node_timeout=30).run([uuid])

@@ -33,6 +33,10 @@ class Profile:
     provision_before_deploy: bool
     # 'openstack overcloud upgrade converge' exists (removed in Zed's tripleoclient).
     upgrade_converge: bool
+    # Nodes are enrolled by 'openstack overcloud node import' on the undercloud, which sets TripleO's
+    # defaults (deploy images, boot mode, capabilities); otherwise through Ironic's API. Train's import
+    # works through Mistral, which the lab does not run: the lab's Train enrolls through the API.
+    node_import: bool
 
     @property
     def deploy_dir(self) -> str | None:
@@ -42,11 +46,11 @@ class Profile:
 
 PROFILES = {
     Release.TRAIN: Profile(Release.TRAIN, "Train (RHOSP 16.2)", range(12, 14), persistent_heat=True,
-                           provision_before_deploy=False, upgrade_converge=True),
+                           provision_before_deploy=False, upgrade_converge=True, node_import=False),
     Release.WALLABY: Profile(Release.WALLABY, "Wallaby (RHOSP 17.1)", range(16, 17), persistent_heat=False,
-                             provision_before_deploy=True, upgrade_converge=True),
+                             provision_before_deploy=True, upgrade_converge=True, node_import=True),
     Release.ZED: Profile(Release.ZED, "Zed", range(18, 21), persistent_heat=False,
-                         provision_before_deploy=True, upgrade_converge=False),
+                         provision_before_deploy=True, upgrade_converge=False, node_import=True),
 }
 
 _CLIENT_PACKAGE = re.compile(r"^python3?-tripleoclient-(?P<major>\d+)\.\d+")

@@ -12,13 +12,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
 
 from rdoflow.blocks.openstack import OpenStackCloud
-from rdoflow.config.site import InventorySite
+from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.releases import profile
+from rdoflow.config.site import InventorySite, UndercloudSite
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.reports.introspection import node_rows, render_introspection
 from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 from rdoflow.tasks.baremetal.ironic import RequestCounter, Window, enroll, unsettled
 from rdoflow.tasks.baremetal.model import Introspection
+from rdoflow.tasks.baremetal.node_import import import_nodes
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
@@ -52,18 +55,26 @@ def introspection_key(context: Any, parameters: dict[str, Any]) -> str:
     """Cached on the inputs: the inventory's content, the required counts and which Ironic (see tasks/resume.py)."""
     settings: InventorySite = parameters["settings"]
     cloud: OpenStackCloud = parameters["cloud"]
+    undercloud: UndercloudSite | None = parameters.get("undercloud")
     return "node-introspection-" + digest(parameters["inventory"].fingerprint, settings.min_available,
-                                          cloud.model_dump(mode="json", exclude={"password"}))
+                                          cloud.model_dump(mode="json", exclude={"password"}),
+                                          undercloud.release if undercloud else None)
 
 
 def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventorySite, *, site: str,
-               refresh: bool = False, progress: StageProgress | None = None) -> Introspection:
-    """Enroll, then manage → inspect → provide every node of the inventory; the partition by outcome."""
+               refresh: bool = False, progress: StageProgress | None = None,
+               undercloud: UndercloudSite | None = None) -> Introspection:
+    """Enroll (through TripleO's node import where the undercloud's release has it), then manage →
+    inspect → provide every node of the inventory; the partition by outcome."""
     conn = cloud.connect()
     counter = RequestCounter(conn)
     started = time.monotonic()
     try:
-        enrollment = enroll(conn, inventory)
+        if undercloud is not None and profile(undercloud.release).node_import:
+            host = SSHHost.from_target(undercloud.ssh)
+            enrollment = import_nodes(conn, host, inventory, cloud=cloud.cloud or "undercloud")
+        else:
+            enrollment = enroll(conn, inventory)
         window = Window(conn, concurrency=settings.concurrency, node_timeout=settings.node_timeout,
                         retries=settings.retries, refresh=refresh)
         results = window.run(enrollment.uuids, progress=progress.update if progress else None)
@@ -81,10 +92,11 @@ def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventoryS
 @task(name="introspect-nodes", cache_key_fn=introspection_key, cache_expiration=STAGE_CACHE_EXPIRATION,
       persist_result=True)
 def introspect_nodes(cloud: OpenStackCloud, inventory: Inventory, settings: InventorySite, site: str,
-                     refresh: bool = False) -> Introspection:
+                     refresh: bool = False, undercloud: UndercloudSite | None = None) -> Introspection:
     """``introspect`` with a progress artifact (nodes done / total); cached for a resumed pipeline."""
     progress = StageProgress(PROGRESS_KEY, "Nodes introspected", len(inventory.nodes))
-    introspection = introspect(cloud, inventory, settings, site=site, refresh=refresh, progress=progress)
+    introspection = introspect(cloud, inventory, settings, site=site, refresh=refresh, progress=progress,
+                               undercloud=undercloud)
     progress.finish(f"{len(introspection.succeeded)} available")
     return introspection
 

@@ -82,6 +82,19 @@ class NodeSpec(BaseModel):
                     f"{prefix}_username": self.pm_user, f"{prefix}_password": password}
         return {key: value for key, value in info.items() if value is not None}
 
+    def instackenv(self) -> dict[str, Any]:
+        """The node as ``openstack overcloud node import`` reads it (tripleo-common 18's fields: NICs as
+        ``ports`` on the ctlplane network, since it ignores ``mac``), password revealed: for the file
+        uploaded to the undercloud only."""
+        node = {"name": self.name, "pm_type": self.driver, "pm_addr": self.pm_addr, "pm_port": self.pm_port,
+                "pm_user": self.pm_user, "pm_system_id": self.pm_system_id,
+                "pm_password": self.pm_password.get_secret_value() if self.pm_password else None,
+                "ports": [{"address": mac, "physical_network": "ctlplane"} for mac in self.macs],
+                "cpu": self.cpus, "memory": self.memory_mb, "disk": self.local_gb, "arch": self.cpu_arch,
+                "root_device": self.root_device, "resource_class": self.resource_class,
+                "capabilities": ",".join(f"{key}:{value}" for key, value in self.capabilities.items()) or None}
+        return {key: value for key, value in node.items() if value not in (None, [])}
+
     def properties(self) -> dict[str, Any]:
         """Ironic's properties as the file states them (inspection replaces the hardware figures)."""
         props = {"cpus": self.cpus, "memory_mb": self.memory_mb, "local_gb": self.local_gb, "cpu_arch": self.cpu_arch,

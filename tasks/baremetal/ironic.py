@@ -22,7 +22,7 @@ from openstack.connection import Connection
 
 from rdoflow.outcome import Outcome
 from rdoflow.tasks.baremetal.inventory import Inventory, NodeSpec
-from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, profile_of
+from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, capability_pairs, profile_of
 from rdoflow.waiting import Deadline
 
 log = logging.getLogger("rdoflow.baremetal")
@@ -74,7 +74,7 @@ class RequestCounter:
 
 # --- enrolling -------------------------------------------------------------------------------------
 
-def _matcher(nodes: list, ports: list) -> Callable[[NodeSpec], Any]:
+def matcher(nodes: list, ports: list) -> Callable[[NodeSpec], Any]:
     """Finds the Ironic node of an inventory node: same name, else a port with one of its MACs."""
     by_name = {node.name: node for node in nodes if node.name}
     by_id = {node.id: node for node in nodes}
@@ -88,9 +88,17 @@ def _matcher(nodes: list, ports: list) -> Callable[[NodeSpec], Any]:
     return match
 
 
-def _listing(conn: Connection) -> tuple[list, list]:
+def listing(conn: Connection) -> tuple[list, list]:
     bm = conn.baremetal
     return list(bm.nodes(fields=MATCH_FIELDS)), list(bm.ports(fields=["address", "node_uuid"]))
+
+
+def merged_capabilities(held: Any, wanted: dict[str, str]) -> str:
+    """The node's capabilities with the file's pairs set: pairs others added (TripleO's boot_option,
+    boot_mode) stay, in their order; the same pairs in another order are no change."""
+    pairs = capability_pairs(held)
+    pairs.update(wanted)
+    return ",".join(f"{key}:{value}" for key, value in pairs.items())
 
 
 def node_patch(node: Any, spec: NodeSpec) -> list[dict]:
@@ -101,11 +109,15 @@ def node_patch(node: Any, spec: NodeSpec) -> list[dict]:
     if node.driver != spec.driver:
         patch.append({"op": "replace", "path": "/driver", "value": spec.driver})
     held = node.driver_info or {}
-    wanted = spec.driver_info()
-    if any(held.get(key) not in (value, MASKED) for key, value in wanted.items()):
-        patch.append({"op": "add", "path": "/driver_info", "value": wanted})
+    # Key by key: what else the node holds (TripleO's deploy and rescue images) stays. rdoflow's own note
+    # of a BMC-less node's address is written at creation only (TripleO's import drops such pm_* keys).
+    for key, value in spec.driver_info().items():
+        if held.get(key) not in (value, MASKED) and not key.startswith("rdoflow_"):
+            patch.append({"op": "add", "path": f"/driver_info/{key}", "value": value})
     properties = node.properties or {}
     for key, value in spec.properties().items():
+        if key == "capabilities":
+            value = merged_capabilities(properties.get(key), spec.capabilities)
         # Inspection's figures win over the file's; the file's profile and root device hints win.
         if properties.get(key) != value and (key not in HARDWARE_KEYS + ("cpu_arch",) or key not in properties):
             patch.append({"op": "add", "path": f"/properties/{key}", "value": value})
@@ -118,8 +130,8 @@ def enroll(conn: Connection, inventory: Inventory, senders: int = 8) -> Enrollme
     """Create the inventory's nodes and ports in Ironic; a node already there (same name, or one of its
     MACs on a port) is patched where it differs, never duplicated. Two list calls, then one request
     per change, sent by ``senders`` threads (each node's port after its node)."""
-    nodes, ports = _listing(steady(conn))
-    match = _matcher(nodes, ports)
+    nodes, ports = listing(steady(conn))
+    match = matcher(nodes, ports)
     node_of_mac = {port.address.lower(): port.node_id for port in ports}
     result = Enrollment()
     with ThreadPoolExecutor(max_workers=max(1, senders)) as pool:
@@ -162,8 +174,8 @@ def _enroll_one(conn: Connection, spec: NodeSpec, node: Any, node_of_mac: dict[s
 def unsettled(conn: Connection, inventory: Inventory) -> list[str]:
     """Why the inventory's nodes are not all usable as they stand (empty: every node exists, is not in
     maintenance, and is ``available`` or ``active``). Two list calls."""
-    nodes, ports = _listing(conn)
-    match = _matcher(nodes, ports)
+    nodes, ports = listing(conn)
+    match = matcher(nodes, ports)
     reasons = []
     for spec in inventory.nodes:
         node = match(spec)

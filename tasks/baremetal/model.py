@@ -54,13 +54,16 @@ def _whole(value: Any) -> int | None:
         return None
 
 
-def profile_of(properties: dict[str, Any] | None) -> str | None:
-    """The ``profile`` capability (``"profile:control,boot_option:local"`` or a mapping)."""
-    capabilities = (properties or {}).get("capabilities") or ""
+def capability_pairs(capabilities: Any) -> dict[str, str]:
+    """Ironic's capabilities (``"profile:control,boot_option:local"``, or a mapping) as a mapping."""
     if isinstance(capabilities, dict):
-        return capabilities.get("profile")
-    pairs = dict(item.split(":", 1) for item in str(capabilities).split(",") if ":" in item)
-    return pairs.get("profile")
+        return {str(key): str(value) for key, value in capabilities.items()}
+    return dict(item.split(":", 1) for item in str(capabilities or "").split(",") if ":" in item)
+
+
+def profile_of(properties: dict[str, Any] | None) -> str | None:
+    """The ``profile`` capability."""
+    return capability_pairs((properties or {}).get("capabilities")).get("profile")
 
 
 NODE_OUTCOMES = {Outcome.PASS: "available", Outcome.FAIL: "failed", Outcome.TIMEOUT: "timed out"}

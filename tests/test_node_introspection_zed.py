@@ -1,0 +1,70 @@
+"""The node-introspection stage on a Zed undercloud: the lab's release zed, whose ``openstack`` is the real
+python-tripleoclient 20. New nodes are enrolled by TripleO's own ``overcloud node import`` over SSH (with
+the defaults it sets), then inspected and provided through Ironic's API as on every release."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.config.site import load_site
+from rdoflow.flows.node_introspection import node_introspection
+from rdoflow.tasks.baremetal.node_import import REMOTE_FILE
+from tests.conftest import fast_knobs, logs_of
+
+LAB_KNOBS = fast_knobs(nodes=4, controllers=1).model_copy(update={"release": "zed"})
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site(module_lab):
+    return load_site(Path(module_lab.dir) / "site.yaml")
+
+
+@pytest.fixture(scope="module")
+def conn(site):
+    return OpenStackCloud.from_site(site.cloud).connect()
+
+
+@pytest.fixture(scope="module")
+def first_run(prefect_server, site, conn):
+    """One node enrolled beforehand through the API (an earlier run's), the rest new: then the stage."""
+    state = node_introspection(site=site, return_state=True)
+    return state, state.result()
+
+
+def test_the_site_says_zed_and_new_nodes_are_imported_by_tripleo_with_its_defaults(module_lab, site, first_run,
+                                                                                      conn):
+    state, result = first_run
+    assert site.undercloud.release == "zed"
+    described = json.loads(site.inventory.file.read_text())["nodes"]
+    assert sorted(result.enrollment.created) == sorted(node["name"] for node in described)
+    assert result.passed and len(result.succeeded) == 4
+    httpboot = Path(module_lab.dir) / "httpboot"
+    for node in conn.baremetal.nodes(details=True):
+        assert node.provision_state == "available"
+        assert node.driver_info["deploy_kernel"] == f"file://{httpboot}/agent.kernel"  # set by the import only
+        assert "boot_option:local" in node.properties["capabilities"] and node.resource_class == "baremetal"
+    assert {port.physical_network for port in conn.baremetal.ports(details=True)} == {"ctlplane"}
+    logs = logs_of(state.state_details.flow_run_id)
+    assert any("overcloud node import .rdoflow/instackenv-import.json" in line for line in logs)
+    for node in described:  # the uploaded file held the BMC passwords: none reached the logs
+        assert not [line for line in logs if node["pm_password"] in line]
+    assert not (Path(module_lab.dir) / "home" / REMOTE_FILE).exists()  # removed after the import
+
+
+def test_a_second_run_imports_nothing_and_a_new_node_alone_is_imported(module_lab, site, first_run, conn, tmp_path):
+    inventory = json.loads(site.inventory.file.read_text())
+    extra = dict(inventory["nodes"][-1], name="node-99", ports=[{"address": "52:54:00:00:00:99"}])
+    extra.pop("mac", None)
+    grown = tmp_path / "instackenv.json"
+    grown.write_text(json.dumps({"nodes": [*inventory["nodes"], extra]}))
+    bigger = site.model_copy(update={"inventory": site.inventory.model_copy(update={"file": grown})})
+    result = node_introspection(site=bigger)
+    assert result.enrollment.created == ["node-99"] and len(result.enrollment.unchanged) == 4
+    assert len(result.succeeded) == 5
+    [node] = [node for node in conn.baremetal.nodes(details=True) if node.name == "node-99"]
+    assert node.driver_info.get("deploy_ramdisk", "").endswith("/agent.ramdisk")
