@@ -29,7 +29,11 @@ class Timing(Strict):
     undercloud_install: float = Field(2.0, ge=0, description="'openstack undercloud install' and 'upgrade'.")
     ramdisk_boot: float = Field(1.0, ge=0, description="From 'inspect wait' until the ramdisk posts its inventory.")
     node_configure: float = Field(0.2, ge=0, description="Configuring one overcloud node (deploy, upgrade run).")
-    inspect_wait_timeout: int = Field(15, ge=1, description="Ironic's inspect_wait_timeout (set at lab up).")
+    bmc_power: int = Field(1, ge=0, le=60, description="Whole seconds a Redfish BMC takes to apply a power action "
+                                                      "(bmc: redfish; set at lab up). sushy-tools' own: 1 to 11.")
+    inspect_wait_timeout: int | None = Field(
+        None, ge=1, description="Ironic's inspect_wait_timeout (set at lab up); unset: 15, or 60 with bmc: redfish, "
+                                "where the clock also runs while Ironic powers the node on through its BMC.")
     deploy_callback_timeout: int = Field(5, ge=1, description="Ironic's deploy_callback_timeout (set at lab up).")
 
 
@@ -57,6 +61,9 @@ class Faults(Strict):
         default_factory=dict, description="Node name -> the error its inspection ramdisk reports to Ironic.")
     deploy_fail: list[str] = Field(
         default_factory=list, description="Node names whose deployment never calls back (Ironic times it out).")
+    bmc_down: list[str] = Field(
+        default_factory=list, description="Node names whose Redfish BMC does not answer (bmc: redfish; read at "
+                                          "lab up): Ironic cannot reach it and fails the node's manage.")
     stack_fail: list[StackFault] = Field(default_factory=list, description="Overcloud stack resources that fail.")
     ssh_drop: SSHDrop | None = Field(None, description="An SSH session that is cut during a command.")
     fail_after_upgrade: list[str] = Field(
@@ -91,6 +98,11 @@ class LabConfig(Strict):
     timing: Timing = Field(default_factory=Timing)
     faults: Faults = Field(default_factory=Faults)
     suite: Suite = Field(default_factory=Suite)
+
+
+def inspect_wait_timeout(config: LabConfig) -> int:
+    """The inspect_wait_timeout Ironic gets: the knob, or the default for the nodes' BMCs."""
+    return config.timing.inspect_wait_timeout or (60 if config.bmc == "redfish" else 15)
 
 
 def load(lab_dir: Path) -> LabConfig:

@@ -8,6 +8,7 @@ Layout of a lab directory::
     bin/        what the lab puts first on the host's PATH: openstack, stestr, rally
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
     ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
+    redfish/    the Redfish emulator's config, state and log (bmc: redfish only)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_prob
 from rdoflow.errors import RdoflowError
 
 from . import config as labconfig
+from .bmc_service import SUSHY, start_bmc
 from .heat_service import start_heat
 from .hostfiles import install_host_files
 from .inventory import INSTACKENV, write_instackenv
@@ -148,11 +150,15 @@ def _refuse_second_lab(lab_dir: Path) -> None:
 
 def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
-    for sub in ("ironic", "heat", "nodes", "home"):
+    redfish = knobs.bmc == "redfish"
+    for sub in ("ironic", "heat", "nodes", "home") + (("redfish",) if redfish else ()):
         (lab_dir / sub).mkdir(exist_ok=True)
+    services = ("ssh", "postgres", "ironic", "heat") + (("redfish",) if redfish else ())
+    state.ports = dict(zip(services, free_ports(len(services))))
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers,
-                     ports_form=knobs.release in REAL_CLIENT_RELEASES)
-    state.ports = dict(zip(("ssh", "postgres", "ironic", "heat"), free_ports(4)))
+                     ports_form=knobs.release in REAL_CLIENT_RELEASES, redfish_port=state.ports.get("redfish"),
+                     bmc_down=knobs.faults.bmc_down)
+    bmc_venv = ensure_venv(SUSHY, say=say) if redfish else None
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
                        client_venv=Path(state.client_venv) if state.client_venv else None)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
@@ -173,15 +179,19 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                 state.save()
         return record
 
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(3) as pool:
+        bmc = [pool.submit(start_bmc, lab_dir / "redfish", bmc_venv, PROJECT_ROOT, state.ports["redfish"],
+                           lab_dir / INSTACKENV, power_seconds=timing.bmc_power, started=started("redfish"))
+               ] if redfish else []
         ironic = pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
-                             inspect_wait_timeout=timing.inspect_wait_timeout,
+                             inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
                              deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic"))
         heat = pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
                            started=started("heat"))
-        for future in (ironic, heat):
+        for future in (ironic, heat, *bmc):
             future.result()
-    say(f"ironic: {state.ironic_url}   heat: {state.heat_url}")
+    say(f"ironic: {state.ironic_url}   heat: {state.heat_url}"
+        + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else ""))
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
                    "--ironic", state.ironic_url, "--heat", state.heat_url],
                   log_file=lab_dir / "nodes" / "nodes.log",
@@ -197,7 +207,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "heat", "ironic", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -31,6 +32,7 @@ log = logging.getLogger("lab.ramdisk")
 def inventory_for(node: dict | None, mac: str) -> dict:
     """The inventory a booted ramdisk reports for a node described in instackenv.json."""
     node = node or {}
+    address = node.get("pm_addr", "")
     cpus, memory_mb, disk_gb = int(node.get("cpu", 4)), int(node.get("memory", 8192)), int(node.get("disk", 100))
     disk = {"name": "/dev/sda", "size": (disk_gb + 1) * 2**30, "rotational": False, "model": "QEMU HARDDISK",
             "serial": f"LAB-{mac.replace(':', '')}"}
@@ -41,8 +43,8 @@ def inventory_for(node: dict | None, mac: str) -> dict:
                     "frequency": "2400", "flags": ["vmx", "sse4_2"]},
             "memory": {"total": memory_mb * 2**20, "physical_mb": memory_mb},
             "disks": [disk],
-            "bmc_address": node.get("pm_addr", ""),
-            "system_vendor": {"manufacturer": "rdoflow lab", "product_name": "fake-hardware",
+            "bmc_address": urlsplit(address).hostname if "://" in address else address,  # redfish: a URL
+            "system_vendor": {"manufacturer": "rdoflow lab", "product_name": node.get("pm_type", "fake-hardware"),
                               "serial_number": f"LAB{mac[-5:].replace(':', '')}"},
             "boot": {"current_boot_mode": "uefi"},
         },

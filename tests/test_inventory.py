@@ -137,6 +137,16 @@ def test_nodes_yaml_with_ports_and_numbers_is_read(tmp_path):
                                   "redfish_username": "root", "redfish_password": "calvin"}
 
 
+def test_a_redfish_address_with_a_scheme_and_port_is_passed_as_written(tmp_path):
+    path = write(tmp_path, [ipmi_node(pm_type="redfish", pm_addr="http://127.0.0.1:8000", pm_port=623,
+                                      pm_system_id="/redfish/v1/Systems/1"),
+                            ipmi_node(name="ctrl-1", mac=["52:54:00:aa:00:02"], pm_type="redfish",
+                                      pm_addr="https://bmc.example.com/redfish", pm_port=8443, pm_system_id="1")])
+    first, second = read_inventory(path).nodes
+    assert first.driver_info()["redfish_address"] == "http://127.0.0.1:8000"  # as TripleO: pm_port is not added
+    assert second.driver_info()["redfish_address"] == "https://bmc.example.com:8443/redfish"
+
+
 def test_passwords_are_secret_in_the_model(tmp_path):
     inventory = read_inventory(write(tmp_path, [ipmi_node()]))
     node = inventory.nodes[0]

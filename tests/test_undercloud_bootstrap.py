@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from rdoflow.cli.exits import exit_status_for
 from rdoflow.config.releases import Release
 from rdoflow.config.site import SiteConfig, load_site
 from rdoflow.errors import (
@@ -22,7 +23,6 @@ from rdoflow.errors import (
     ResourceFailed,
     StageTimeout,
 )
-from rdoflow.cli.exits import exit_status_for
 from rdoflow.lab import config as labconfig
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.undercloud.conf import compare_confs, render_conf

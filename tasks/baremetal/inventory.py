@@ -74,8 +74,7 @@ class NodeSpec(BaseModel):
         if prefix is None:  # no BMC to talk to: keep the address for people, under a key no driver reads
             info = {"rdoflow_bmc_address": self.pm_addr, "rdoflow_bmc_port": self.pm_port}
         elif self.driver == "redfish":
-            address = self.pm_addr if not self.pm_port else f"{self.pm_addr}:{self.pm_port}"
-            info = {"redfish_address": address, "redfish_system_id": self.pm_system_id,
+            info = {"redfish_address": _redfish_address(self.pm_addr, self.pm_port), "redfish_system_id": self.pm_system_id,
                     "redfish_username": self.pm_user, "redfish_password": password}
         else:
             info = {f"{prefix}_address": self.pm_addr, f"{prefix}_port": self.pm_port,
@@ -102,6 +101,18 @@ class NodeSpec(BaseModel):
         if self.capabilities:
             props["capabilities"] = ",".join(f"{key}:{value}" for key, value in self.capabilities.items())
         return {key: value for key, value in props.items() if value is not None}
+
+
+def _redfish_address(address: str | None, port: int | None) -> str | None:
+    """pm_addr with pm_port added to its host, unless it names a port already. TripleO passes pm_addr alone
+    (it drops pm_port for redfish): ``http://bmc:8000`` with a stray ``pm_port: 623`` stays ``http://bmc:8000``."""
+    if not address or not port:
+        return address
+    scheme, _, rest = address.rpartition("://")
+    host, slash, path = rest.partition("/")
+    if re.search(r":\d+$", host):
+        return address
+    return f"{scheme + '://' if scheme else ''}{host}:{port}{slash}{path}"
 
 
 class Inventory(BaseModel):

@@ -22,7 +22,13 @@ from openstack.connection import Connection
 
 from rdoflow.outcome import Outcome
 from rdoflow.tasks.baremetal.inventory import Inventory, NodeSpec
-from rdoflow.tasks.baremetal.model import Enrollment, Hardware, NodeResult, capability_pairs, profile_of
+from rdoflow.tasks.baremetal.model import (
+    Enrollment,
+    Hardware,
+    NodeResult,
+    capability_pairs,
+    profile_of,
+)
 from rdoflow.waiting import Deadline
 
 log = logging.getLogger("rdoflow.baremetal")
