@@ -14,7 +14,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from openstack import exceptions
@@ -201,17 +201,30 @@ def set_state(conn: Connection, uuid: str, target: str) -> None:
     exceptions.raise_from_response(response, error_message=f"Failed to set node {uuid} to {target}")
 
 
-def read_hardware(conn: Connection, node: Any) -> Hardware:
-    """Properties from the last poll, disks and NICs from the inspection inventory (one GET, when Ironic has it)."""
+def inspector_endpoint(conn: Connection) -> str | None:
+    """ironic-inspector's endpoint, when the cloud has one (every TripleO release introspects through it)."""
     try:
-        response = conn.baremetal.get(f"/nodes/{node.id}/inventory", microversion=INVENTORY_VERSION,
-                                      raise_exc=False, retriable_status_codes=RETRIABLE)
-        exceptions.raise_from_response(response)
-        inventory = response.json()
-    except exceptions.HttpException as exc:  # no inventory (older Ironic, fake inspection): figures only
-        log.info("node %s: no inspection inventory (%s)", node.name or node.id, exc.status_code)
-        inventory = None
-    return Hardware.from_ironic(node.properties or {}, inventory)
+        return conn.endpoint_for("baremetal-introspection")
+    except exceptions.SDKException:
+        return None
+
+
+def read_hardware(conn: Connection, node: Any, *, inspector: bool = False) -> Hardware:
+    """Properties from the last poll, disks and NICs from the inspection data (one GET): ironic-inspector's
+    when the cloud has it, otherwise Ironic's own inventory (its built-in inspection, 2023.1 and later)."""
+    try:
+        if inspector:
+            data = conn.baremetal_introspection.get_introspection_data(node.id)
+        else:
+            response = conn.baremetal.get(f"/nodes/{node.id}/inventory", microversion=INVENTORY_VERSION,
+                                          raise_exc=False, retriable_status_codes=RETRIABLE)
+            exceptions.raise_from_response(response)
+            data = response.json()
+    except exceptions.HttpException as exc:  # no data (fake inspection, data not stored): figures only
+        log.warning("node %s: no inspection data from %s (%s): its disks and NICs are not known",
+                    node.name or node.id, "ironic-inspector" if inspector else "Ironic", exc.status_code)
+        data = None
+    return Hardware.from_ironic(node.properties or {}, data)
 
 
 def _settled_state(state: str | None) -> bool:
@@ -270,11 +283,13 @@ class Window:
     poll_first: float = 0.2
     poll_max: float = 5.0
     senders: int = 8
+    _inspector: bool = field(default=False, init=False, repr=False)  # read the hardware from ironic-inspector
 
     def run(self, uuids: Iterable[str], progress: Progress | None = None) -> dict[str, NodeResult]:
         """Drive every node to ``available`` (an ``active`` node counts and is left alone); the result
         is keyed by UUID, each node succeeded, failed (Ironic's last_error) or timed out."""
         steady(self.conn)
+        self._inspector = inspector_endpoint(self.conn) is not None
         queue, flying, results = deque(dict.fromkeys(uuids)), {}, {}
         total = len(queue)
         wait: Iterator[int] | None = None
@@ -312,7 +327,7 @@ class Window:
                     return _result(step.flight, step.node, Outcome.FAIL, refused)
                 log.warning("node %s: %s", step.node.name or step.node.id, refused)
         if step.result is not None and step.result.outcome == Outcome.PASS:
-            step.result.hardware = read_hardware(self.conn, step.node)
+            step.result.hardware = read_hardware(self.conn, step.node, inspector=self._inspector)
         return step.result
 
     def _decide(self, flight: _Flight, node: Any) -> _Step:

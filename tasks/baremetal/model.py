@@ -36,7 +36,8 @@ class Hardware(BaseModel):
 
     @classmethod
     def from_ironic(cls, properties: dict[str, Any], inventory: dict[str, Any] | None) -> Hardware:
-        """From a node's properties and, when Ironic has one, its inspection inventory (``GET .../inventory``)."""
+        """From a node's properties and its inspection data, when there is some: Ironic's inventory
+        (``GET /v1/nodes/{id}/inventory``) or ironic-inspector's data, both with the ramdisk's ``inventory``."""
         data = (inventory or {}).get("inventory") or {}
         disks = [Disk(name=str(disk.get("name")), size_gb=round(int(disk.get("size") or 0) / GIB, 1),
                       rotational=disk.get("rotational")) for disk in data.get("disks") or []]
