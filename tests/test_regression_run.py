@@ -162,7 +162,7 @@ def test_scripts_fail_after_the_upgrade_as_the_lab_is_told(prefect_server, site,
     knobs.faults.fail_after_upgrade = ["volume"]
     labconfig.save(module_lab.dir, knobs)
     with host_state(Path(module_lab.dir)) as state:
-        state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge"}
+        state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge", "upgraded": True}
     try:
         scripts = with_suite(site, kind="scripts", workdir=f"{module_lab.dir}/home/scripts", include=["-volume-"],
                              script_timeout=2)
@@ -181,7 +181,7 @@ def test_a_pre_and_a_post_run_read_back_from_the_store_compare_to_a_regression(p
     knobs.faults.fail_after_upgrade = ["create_project"]  # 0010 passes before (0004 is a skip)
     labconfig.save(module_lab.dir, knobs)
     with host_state(Path(module_lab.dir)) as state:
-        state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge"}
+        state.setdefault("overcloud", {})["overcloud"] = {"upgrade": "converge", "upgraded": True}
     try:
         post = regression_run(site=scripts, label="post")
     finally:
