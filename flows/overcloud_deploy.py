@@ -27,12 +27,14 @@ def overcloud_deploy(
     refresh: bool = Field(False, description="Deploy even when the same overcloud settings were deployed "
                                              "and the stack is still complete."),
 ) -> StageReport:
-    """Run the deploy over SSH while the stack's progress is followed; on a failed stack, report its
-    failed resources, their reasons and events, and fail the stage (a failed stack is not retried).
+    """Run the deploy over SSH while its progress is followed (Train: the Heat stack; Wallaby and Zed: node
+    provision, then the deploy's ansible hosts); on a failure, report the first real error with its
+    evidence (failed resources, a node, a host's task) and fail the stage (not retried).
     A deploy of the same settings and environment files' content whose stack is still complete is reused,
     unless ``refresh``."""
-    host = SSHHost.from_target(site.undercloud.ssh)
-    settled = stack_deployed(site.cloud, site.overcloud.stack)
+    host, release = SSHHost.from_target(site.undercloud.ssh), site.undercloud.release
+    settled = stack_deployed(site.cloud, site.overcloud.stack, host, release)
     environment = environment_files_digest(host, site.overcloud)
     deploy = resumable(deploy_stage, settled=settled, refresh=refresh)
-    return publish_report(deploy(host, site.cloud, site.overcloud, site.name, report_dir, environment), report_dir)
+    return publish_report(deploy(host, site.cloud, site.overcloud, site.name, report_dir, environment, release),
+                          report_dir)

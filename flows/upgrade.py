@@ -29,7 +29,7 @@ def upgrade(
     --limit ROLE` for each role in order, `upgrade converge` where the release has it (not Zed); each step
     followed and diagnosed, the first failure stops the stage."""
     host = SSHHost.from_target(site.undercloud.ssh)
-    upload_roles_environment(host, site.overcloud)
+    upload_roles_environment(host, site.overcloud, site.undercloud.release)
     steps = upgrade_steps(site.overcloud, site.upgrade, site.undercloud.install_timeout, site.undercloud.release)
     report = publish_report(StageReport(stage="upgrade", site=site.name, stack=site.overcloud.stack,
                                         steps=run_steps(host, site.cloud, steps)), report_dir)

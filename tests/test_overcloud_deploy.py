@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from heatclient import client as heat_client
 
 from rdoflow.errors import RemoteCommandFailed, ResourceFailed
@@ -18,7 +19,9 @@ from rdoflow.lab.tripleo.hoststate import read_state
 from rdoflow.tasks import progress
 from rdoflow.tasks.overcloud.commands import (
     ansible_failures,
+    baremetal_deployment,
     deploy_step,
+    deploy_steps,
     error_lines,
     node_failures,
     recap_failed,
@@ -164,6 +167,24 @@ def test_the_deploy_command_is_built_from_the_site(site):
     assert step.argv[:5] == ["openstack", "overcloud", "deploy", "--templates", site.overcloud.templates]
     assert step.argv[-6:] == ["-e", "rdoflow-roles-s1.yaml", "--stack", "s1", "--timeout", "30"]
     assert step.timeout == 30 * 60 + 600
+
+
+def test_wallaby_and_zed_provision_the_site_s_roles_before_a_deploy_that_takes_them(site):
+    overcloud = with_stack(site, "s1", 1, 2).overcloud
+    overcloud = overcloud.model_copy(update={"roles": {**overcloud.roles, "ComputeHCI": 1, "CephStorage": 0},
+                                             "profiles": {"ComputeHCI": "compute-hci"}})
+    assert yaml.safe_load(baremetal_deployment(overcloud)) == [
+        {"name": "Controller", "count": 1, "defaults": {"profile": "control"}},
+        {"name": "Compute", "count": 2, "defaults": {"profile": "compute"}},
+        {"name": "ComputeHCI", "count": 1, "defaults": {"profile": "compute-hci"}}]  # no node: no entry
+    for release in ("wallaby", "zed"):
+        provision, deploy = deploy_steps(overcloud, release)
+        assert provision.argv == ["openstack", "overcloud", "node", "provision", "--stack", "s1", "--output",
+                                  "overcloud-baremetal-deployed-s1.yaml", "rdoflow-baremetal-deployment-s1.yaml"]
+        assert deploy.argv[5:7] == ["-e", "overcloud-baremetal-deployed-s1.yaml"]  # the counts come from it
+        assert "rdoflow-roles-s1.yaml" not in deploy.argv and not deploy.drives_stack and deploy.hosts == 4
+    [train] = deploy_steps(overcloud, "train")
+    assert train.drives_stack and train.argv == deploy_step(overcloud).argv
 
 
 def test_error_and_ironic_lines_are_read_from_the_output():

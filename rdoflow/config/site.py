@@ -207,6 +207,11 @@ class OvercloudSite(BaseModel):
         default_factory=dict, description="Node count per role, e.g. {Controller: 3, Compute: 2}; empty: "
         "the templates' defaults."
     )
+    profiles: dict[str, str] = Field(
+        default_factory=dict, description="Ironic profile (the nodes' 'profile' capability) of a role whose "
+        "nodes 'overcloud node provision' chooses (Wallaby and later), e.g. {ComputeHCI: compute-hci}; the "
+        "default roles' are known (Controller: control, Compute: compute, CephStorage: ceph-storage...).",
+    )
     timeout: int = Field(240, gt=0, description="Minutes the deployment may take (--timeout).")
     extra_args: list[str] = Field(
         default_factory=list, description="More arguments for 'openstack overcloud deploy', one per item."

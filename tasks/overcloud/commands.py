@@ -42,17 +42,68 @@ def _environment_args(files: Sequence[str]) -> list[str]:
     return [arg for name in files for arg in ("-e", name)]
 
 
-def deploy_files(overcloud: OvercloudSite) -> list[str]:
-    """The -e files of the deploy, in order: the site's, then the role counts (when the site sets them)."""
+# The Ironic profile of TripleO's default roles (their nodes' 'profile' capability).
+DEFAULT_PROFILES = {"Controller": "control", "Compute": "compute", "CephStorage": "ceph-storage",
+                    "ObjectStorage": "swift-storage", "BlockStorage": "block-storage"}
+
+
+def profile_of_role(overcloud: OvercloudSite, role: str) -> str:
+    return overcloud.profiles.get(role) or DEFAULT_PROFILES.get(role) or role.lower()
+
+
+def baremetal_deployment(overcloud: OvercloudSite) -> str:
+    """The ``baremetal_deployment.yaml`` 'overcloud node provision' takes (Wallaby and later): each role
+    with nodes, its count and the profile its nodes are chosen by."""
+    roles = [{"name": role, "count": count, "defaults": {"profile": profile_of_role(overcloud, role)}}
+             for role, count in overcloud.roles.items() if count]
+    return yaml.safe_dump(roles, sort_keys=False)
+
+
+def deployment_file_name(stack: str) -> str:
+    return f"rdoflow-baremetal-deployment-{stack}.yaml"
+
+
+def provisioned_file_name(stack: str) -> str:
+    """The environment 'overcloud node provision --output' writes, which the deploy then takes."""
+    return f"overcloud-baremetal-deployed-{stack}.yaml"
+
+
+def deploy_files(overcloud: OvercloudSite, release: Release = Release.TRAIN) -> list[str]:
+    """The -e files of the deploy, in order. Train: the site's, then the role counts (when the site sets
+    them). Wallaby and later: the provisioned nodes' environment (which holds the counts), then the site's."""
+    if profile(release).provision_before_deploy:
+        return [*([provisioned_file_name(overcloud.stack)] if overcloud.roles else []), *overcloud.environment_files]
     return [*overcloud.environment_files, *([roles_file_name(overcloud.stack)] if overcloud.roles else [])]
 
 
-def deploy_step(overcloud: OvercloudSite) -> StackStep:
+def provision_step(overcloud: OvercloudSite) -> StackStep:
+    """'overcloud node provision' of the site's roles (metalsmith deploys the nodes before the deploy)."""
+    stack = overcloud.stack
+    argv = ["openstack", "overcloud", "node", "provision", "--stack", stack,
+            "--output", provisioned_file_name(stack), deployment_file_name(stack)]
+    return StackStep(name="node provision", key="node-provision", argv=argv, stack=stack,
+                     timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=False,
+                     hosts=sum(overcloud.roles.values()))
+
+
+def deploy_steps(overcloud: OvercloudSite, release: Release = Release.TRAIN) -> list[StackStep]:
+    """The deploy stage's commands: Train's one deploy, which provisions the nodes through Nova and whose
+    persistent Heat is followed; Wallaby's and Zed's node provision, then the deploy on the provisioned
+    nodes, its ephemeral Heat gone when it ends (followed through its output: ansible's hosts)."""
+    persistent = profile(release).persistent_heat
     argv = ["openstack", "overcloud", "deploy", "--templates", overcloud.templates,
-            *_environment_args(deploy_files(overcloud)), "--stack", overcloud.stack,
+            *_environment_args(deploy_files(overcloud, release)), "--stack", overcloud.stack,
             "--timeout", str(overcloud.timeout), *overcloud.extra_args]
-    return StackStep(name="overcloud deploy", key="overcloud-deploy", argv=argv, stack=overcloud.stack,
-                     timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=True)
+    deploy = StackStep(name="overcloud deploy", key="overcloud-deploy", argv=argv, stack=overcloud.stack,
+                       timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=persistent,
+                       hosts=0 if persistent else sum(overcloud.roles.values()))
+    provision = [provision_step(overcloud)] if profile(release).provision_before_deploy and overcloud.roles else []
+    return [*provision, deploy]
+
+
+def deploy_step(overcloud: OvercloudSite) -> StackStep:
+    """Train's deploy (the one command of its stage)."""
+    return deploy_steps(overcloud)[-1]
 
 
 def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeout: float,
@@ -60,7 +111,8 @@ def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeou
     """undercloud upgrade (when asked), prepare, run --limit ROLE for each role in order, then converge
     where the release has it (Zed's tripleoclient has none: the last 'run' ends the upgrade)."""
     stack, budget = overcloud.stack, overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS
-    files = _environment_args([*deploy_files(overcloud), *plan.environment_files])
+    files = _environment_args([*deploy_files(overcloud, release), *plan.environment_files])
+    persistent = profile(release).persistent_heat  # otherwise no Heat to follow: prepare and converge are commands
     steps = []
     if plan.undercloud:
         steps.append(StackStep(name="undercloud upgrade", key="undercloud-upgrade",
@@ -70,7 +122,7 @@ def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeou
         argv = ["openstack", "overcloud", "upgrade", step, "--templates", overcloud.templates, *files,
                 "--stack", stack, "--timeout", str(overcloud.timeout), "-y"]
         steps.append(StackStep(name=f"upgrade {step}", key=f"upgrade-{step}", argv=argv, stack=stack,
-                               timeout=budget, drives_stack=True))
+                               timeout=budget, drives_stack=persistent))
     converge = steps.pop()
     for role in plan.roles_order:
         steps.append(StackStep(

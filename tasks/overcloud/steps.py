@@ -20,13 +20,18 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
 from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.releases import Release, profile
 from rdoflow.config.site import CloudSite, OvercloudSite
+from rdoflow.config.yamlsource import parse_yaml
+from rdoflow.errors import ConfigError
 from rdoflow.outcome import CommandResult, Outcome
 from rdoflow.reports.orchestration import render_stage
 from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.overcloud import stack as heat_stack
 from rdoflow.tasks.overcloud.commands import (
-    deploy_step,
+    baremetal_deployment,
+    deploy_steps,
+    deployment_file_name,
     host_reported,
     roles_environment,
     roles_file_name,
@@ -46,7 +51,7 @@ from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.processes import wait_until_ended
-from rdoflow.tasks.ssh.remote import put, run
+from rdoflow.tasks.ssh.remote import put, read_remote, run
 
 
 def _attempt() -> int:
@@ -176,14 +181,18 @@ def run_steps(host: SSHHost, cloud: CloudSite, steps: list[StackStep]) -> list[S
 
 @task(name="upload-roles-environment", task_run_name="upload role counts of {overcloud.stack}",
       cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
-def upload_roles_environment(host: SSHHost, overcloud: OvercloudSite) -> str | None:
-    """Put the environment file of the site's role counts in the undercloud user's home (None: no roles)."""
+def upload_roles_environment(host: SSHHost, overcloud: OvercloudSite, release: Release = Release.TRAIN) -> str | None:
+    """Put the site's role counts in the undercloud user's home (None: no roles): Train's environment
+    file of counts, or Wallaby's and Zed's baremetal_deployment.yaml for 'overcloud node provision'."""
     if not overcloud.roles:
         return None
-    name = roles_file_name(overcloud.stack)
+    if profile(release).provision_before_deploy:
+        name, text = deployment_file_name(overcloud.stack), baremetal_deployment(overcloud)
+    else:
+        name, text = roles_file_name(overcloud.stack), roles_environment(overcloud.roles)
     with tempfile.TemporaryDirectory(prefix="rdoflow-") as scratch:
         local = Path(scratch) / name
-        local.write_text(roles_environment(overcloud.roles))
+        local.write_text(text)
         put(host, local, name)
     return name
 
@@ -208,7 +217,7 @@ def require_succeeded(report: StageReport) -> None:
 def _deploy_key(context: Any, parameters: dict[str, Any]) -> str:
     # The deploy's inputs only: a nightly resumed after a failed upgrade finds the same key.
     return "overcloud-deploy-" + digest(parameters["overcloud"], parameters["cloud"], parameters["host"].address,
-                                        parameters["environment"])
+                                        parameters["environment"], parameters.get("release", Release.TRAIN))
 
 
 @task(name="environment-files", task_run_name="read environment files of {overcloud.stack}", cache_policy=NO_CACHE,
@@ -224,23 +233,46 @@ def environment_files_digest(host: SSHHost, overcloud: OvercloudSite) -> str:
     return digest(summed.stdout, summed.exit_status)
 
 
+def deployment_status_file(stack: str) -> str:
+    """Where Wallaby's and Zed's deploy keeps its outcome (tripleoclient's working directory, in the home)."""
+    return f"overcloud-deploy/{stack}/{stack}-deployment_status.yaml"
+
+
+def deployment_status(host: SSHHost, stack: str) -> str | None:
+    """DEPLOY_SUCCESS, DEPLOY_FAILED, DEPLOYING as the last deploy left it (None: no deploy, or unreadable)."""
+    raw = read_remote(host, deployment_status_file(stack))
+    if raw is None:
+        return None
+    try:
+        data = parse_yaml(raw, f"~/{deployment_status_file(stack)}").data
+    except ConfigError:
+        return None
+    status = data.get("deployment_status") if isinstance(data, dict) else None
+    return status if isinstance(status, str) else None
+
+
 @task(name="stack-deployed", task_run_name="is stack {stack} deployed", cache_policy=NO_CACHE,
       **TRANSIENT_RETRIES)
-def stack_deployed(cloud: CloudSite, stack: str) -> bool:
-    """Whether a deploy's outcome still holds: the stack is CREATE_COMPLETE or UPDATE_COMPLETE now."""
+def stack_deployed(cloud: CloudSite, stack: str, host: SSHHost | None = None,
+                   release: Release = Release.TRAIN) -> bool:
+    """Whether a deploy's outcome still holds: Train's stack is CREATE_COMPLETE or UPDATE_COMPLETE now;
+    since Wallaby (no Heat left after the deploy), its working directory says DEPLOY_SUCCESS."""
+    if not profile(release).persistent_heat:
+        return host is not None and deployment_status(host, stack) == "DEPLOY_SUCCESS"
     return heat_stack.observe(heat_stack.heat_for(cloud), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 @task(name="deploy-overcloud", task_run_name="deploy stack {overcloud.stack}", cache_key_fn=_deploy_key,
       cache_expiration=STAGE_CACHE_EXPIRATION)
 def deploy_stage(host: SSHHost, cloud: CloudSite, overcloud: OvercloudSite, site_name: str,
-                 report_dir: Path | None = None, environment: str = "") -> StageReport:
-    """The whole deploy (role counts uploaded, the deploy step), cached on its inputs (``environment``: the
-    environment files' digest) when it succeeds; a failure writes its report and raises, so that it is
-    never reused."""
-    upload_roles_environment(host, overcloud)
+                 report_dir: Path | None = None, environment: str = "",
+                 release: Release = Release.TRAIN) -> StageReport:
+    """The whole deploy (role counts uploaded, the release's steps), cached on its inputs (``environment``:
+    the environment files' digest) when it succeeds; a failure writes its report and raises, so that it
+    is never reused."""
+    upload_roles_environment(host, overcloud, release)
     report = StageReport(stage="overcloud-deploy", site=site_name, stack=overcloud.stack,
-                         steps=run_steps(host, cloud, [deploy_step(overcloud)]))
+                         steps=run_steps(host, cloud, deploy_steps(overcloud, release)))
     if not report.passed:
         publish_report(report, report_dir)
         require_succeeded(report)

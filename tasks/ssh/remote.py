@@ -13,6 +13,7 @@ import hashlib
 import logging
 import select
 import shlex
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -362,3 +363,14 @@ def upload_file(host: SSHHost, local: Path, remote: str, mode: int | None = None
 def download_file(host: SSHHost, remote: str, local: Path) -> Transfer:
     """``get`` as a task, retried on transient errors."""
     return get(host, remote, local)
+
+
+def read_remote(host: SSHHost, remote: str) -> bytes | None:
+    """A file of the host's, or None when it is not there. Read into memory, never logged."""
+    with tempfile.TemporaryDirectory(prefix="rdoflow-read-") as scratch:
+        local = Path(scratch) / "file"
+        try:
+            get(host, remote, local)
+        except RemoteFileNotFound:
+            return None
+        return local.read_bytes()

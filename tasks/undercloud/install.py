@@ -27,7 +27,7 @@ from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest, resumable
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.processes import wait_until_ended
-from rdoflow.tasks.ssh.remote import RemoteFileNotFound, get, put, run
+from rdoflow.tasks.ssh.remote import put, read_remote, run
 from rdoflow.tasks.undercloud.conf import CONF_FILE, compare_confs
 from rdoflow.tasks.undercloud.model import (
     HostUndercloud,
@@ -51,17 +51,6 @@ ERROR_LINES = (
     re.compile(r"^fatal: \[[^\]]+\]: (?P<message>\S.*)$"),
     re.compile(r"^(?:ERROR|CRITICAL):? (?P<message>\S.*)$"),
 )
-
-
-def read_remote(host: SSHHost, remote: str) -> bytes | None:
-    """A file of the host's, or None when it is not there. Read into memory, never logged."""
-    with tempfile.TemporaryDirectory(prefix="rdoflow-uc-") as scratch:
-        local = Path(scratch) / "file"
-        try:
-            get(host, remote, local)
-        except RemoteFileNotFound:
-            return None
-        return local.read_bytes()
 
 
 def _marker(raw: bytes | None) -> tuple[InstallMarker | None, str]:

@@ -18,7 +18,8 @@ from rdoflow.config.site import CloudSite
 from rdoflow.config.yamlsource import parse_yaml
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
-from rdoflow.tasks.undercloud.install import STACKRC, read_remote
+from rdoflow.tasks.ssh.remote import read_remote
+from rdoflow.tasks.undercloud.install import STACKRC
 from rdoflow.tasks.undercloud.model import Check
 
 CLOUDS_YAML = ".config/openstack/clouds.yaml"
