@@ -38,14 +38,14 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rdoflow"
 
 
-def venv_dir(requirements: tuple[str, ...] = REQUIREMENTS) -> Path:
+def venv_dir(requirements: tuple[str, ...] = REQUIREMENTS, name: str = "lab-venv") -> Path:
     key = hashlib.sha256("\n".join(requirements).encode()).hexdigest()[:12]
-    return cache_root() / f"lab-venv-{key}"
+    return cache_root() / f"{name}-{key}"
 
 
-def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, say=print) -> Path:
-    """The cached venv with ``requirements`` installed; creates it the first time (atomic, locked)."""
-    target = venv_dir(requirements)
+def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, name: str = "lab-venv", say=print) -> Path:
+    """The cached venv ``name`` with ``requirements`` installed; creates it the first time (atomic, locked)."""
+    target = venv_dir(requirements, name)
     if (target / ".complete").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +56,7 @@ def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, say=print) -> P
         building = target.with_name(target.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
         log = target.parent / f"{target.name}.install.log"
-        say(f"creating the lab's venv (Ironic, Heat, stestr) in {target}; log: {log}")
+        say(f"creating the lab's venv {name} ({', '.join(requirements)}) in {target}; log: {log}")
         with log.open("w") as out:
             for argv in (
                 [_base_python(), "-m", "venv", str(building)],
@@ -65,7 +65,7 @@ def ensure_venv(requirements: tuple[str, ...] = REQUIREMENTS, *, say=print) -> P
             ):
                 if subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
                     raise LabVenvFailed(
-                        f"could not create the lab's venv: {' '.join(argv[-3:])} failed",
+                        f"could not create the lab's venv {name}: {' '.join(argv[-3:])} failed",
                         evidence=log.read_text(errors="replace").splitlines()[-15:],
                         hint="check that PyPI is reachable (pip's own settings apply), then run 'rdoflow lab up' again",
                     )
