@@ -8,6 +8,7 @@ Layout of a lab directory::
     bin/        what the lab puts first on the host's PATH: openstack, stestr, rally
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
     ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
+    inspector/  ironic-inspector's (release wallaby and zed only)
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_prob
 from rdoflow.errors import RdoflowError
 
 from . import config as labconfig
+from . import inspector_service
 from .heat_service import start_heat
 from .hostfiles import install_host_files
+from .inspector_service import start_inspector
 from .inventory import INSTACKENV, write_instackenv
 from .ironic_service import start_ironic
 from .postgres import PostgresCluster, start_postgres
@@ -72,6 +75,11 @@ class LabState:
     def heat_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['heat']}/v1/admin"
 
+    @property
+    def inspector_url(self) -> str | None:
+        """ironic-inspector's API, when the lab runs one (release wallaby or zed)."""
+        return f"http://127.0.0.1:{self.ports['inspector']}" if "inspector" in self.ports else None
+
     def sshd(self) -> LoopbackSSHD:
         """The running sshd, as the site config and tests reach it."""
         return LoopbackSSHD(root=Path(self.dir) / "ssh", port=self.ports["ssh"], process=None,
@@ -104,6 +112,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     labconfig.save(lab_dir, knobs)
     started = time.monotonic()
     venv = ensure_venv(say=say)
+    if uses_inspector(knobs):
+        inspector_venv(say)  # created (the first time) before any service starts
     state = LabState(dir=str(lab_dir), venv=str(venv), started_at=time.time())
     try:
         _start_services(state, knobs, say)
@@ -144,10 +154,12 @@ def _refuse_second_lab(lab_dir: Path) -> None:
 
 def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
-    for sub in ("ironic", "heat", "nodes", "home"):
+    inspector = uses_inspector(knobs)
+    for sub in ("ironic", "heat", "nodes", "home", *(["inspector"] if inspector else [])):
         (lab_dir / sub).mkdir(exist_ok=True)
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers)
-    state.ports = dict(zip(("ssh", "postgres", "ironic", "heat"), free_ports(4)))
+    names = ("ssh", "postgres", "ironic", "heat", *(["inspector"] if inspector else []))
+    state.ports = dict(zip(names, free_ports(len(names))))
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
@@ -167,21 +179,37 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                 state.save()
         return record
 
-    with ThreadPoolExecutor(2) as pool:
-        ironic = pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
-                             inspect_wait_timeout=timing.inspect_wait_timeout,
-                             deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic"))
-        heat = pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
-                           started=started("heat"))
-        for future in (ironic, heat):
+    with ThreadPoolExecutor(3) as pool:
+        futures = [
+            pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
+                        inspect_wait_timeout=timing.inspect_wait_timeout,
+                        deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic")),
+            pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
+                        started=started("heat")),
+        ]
+        if inspector:  # it needs Ironic only once nodes are introspected: it starts beside it
+            futures.append(pool.submit(start_inspector, lab_dir / "inspector", inspector_venv(say),
+                                       state.ports["inspector"], state.ironic_url, started=started("inspector")))
+        for future in futures:
             future.result()
-    say(f"ironic: {state.ironic_url}   heat: {state.heat_url}")
+    say(f"ironic: {state.ironic_url}   heat: {state.heat_url}"
+        + (f"   ironic-inspector: {state.inspector_url}" if inspector else ""))
+    bridge = ["--inspector", state.inspector_url] if inspector else []
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
-                   "--ironic", state.ironic_url, "--heat", state.heat_url],
+                   "--ironic", state.ironic_url, "--heat", state.heat_url, *bridge],
                   log_file=lab_dir / "nodes" / "nodes.log",
                     env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"})
     state.pids["nodes"] = nodes.pid
     state.save()
+
+
+def uses_inspector(knobs: labconfig.LabConfig) -> bool:
+    """Wallaby and Zed undercloud introspect through ironic-inspector; Train's lab does without."""
+    return knobs.release in ("wallaby", "zed")
+
+
+def inspector_venv(say=print) -> Path:
+    return ensure_venv(inspector_service.REQUIREMENTS, name=inspector_service.VENV_NAME, say=say)
 
 
 def _session_environment(lab_dir: Path) -> str:
@@ -191,7 +219,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "heat", "ironic", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "inspector", "heat", "ironic", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:
