@@ -29,9 +29,10 @@ from rdoflow.config.yamlsource import raise_problems, read_yaml, validation_prob
 from rdoflow.errors import RdoflowError
 
 from . import config as labconfig
-from . import inspector_service
 from .heat_service import start_heat
 from .hostfiles import install_host_files
+from .inspector_service import REQUIREMENTS as INSPECTOR_REQUIREMENTS
+from .inspector_service import VENV_NAME as INSPECTOR_VENV
 from .inspector_service import start_inspector
 from .inventory import INSTACKENV, write_instackenv
 from .ironic_service import start_ironic
@@ -204,12 +205,12 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
 
 
 def uses_inspector(knobs: labconfig.LabConfig) -> bool:
-    """Wallaby and Zed undercloud introspect through ironic-inspector; Train's lab does without."""
+    """Wallaby and Zed underclouds introspect through ironic-inspector; Train's lab does without."""
     return knobs.release in ("wallaby", "zed")
 
 
 def inspector_venv(say=print) -> Path:
-    return ensure_venv(inspector_service.REQUIREMENTS, name=inspector_service.VENV_NAME, say=say)
+    return ensure_venv(INSPECTOR_REQUIREMENTS, name=INSPECTOR_VENV, say=say)
 
 
 def _session_environment(lab_dir: Path) -> str:
