@@ -42,6 +42,7 @@ from . import config as labconfig
 from .inventory import INSTACKENV, read_instackenv
 
 API_VERSION = {"X-OpenStack-Ironic-API-Version": "1.84"}
+POOL_SIZE = 64
 LOCKED_FOR = 30.0  # seconds the ramdisk posts again to Ironic while the node is locked
 FINISHED_WITHIN = 10.0  # seconds inspector may take to mark an introspection finished after /v1/continue
 
@@ -127,6 +128,8 @@ class Ramdisk:
         self.lab_dir, self.ironic = lab_dir, ironic.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update(API_VERSION)
+        # one connection per booting node's thread (urllib3 keeps 10 per host by default and drops the rest)
+        self.session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE))
         self.inspector = Inspector(inspector, self.session) if inspector else None
         self.booting: set[str] = set()
 
