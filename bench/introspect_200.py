@@ -2,6 +2,7 @@
 
 Run by hand (not by the tests), ~20 minutes with the defaults (the sequential loop is most of it):
     .venv/bin/python bench/introspect_200.py [--nodes 200] [--concurrency 20] [--ramdisk-boot 2] [--poll 1]
+                                             [--release train|wallaby|zed]
 
 It brings up a lab with ``--nodes`` nodes whose simulated ramdisk takes ``--ramdisk-boot`` seconds to
 post its inventory (a real one boots for minutes), then:
@@ -12,6 +13,8 @@ post its inventory (a real one boots for minutes), then:
    openstacksdk's ``set_node_provision_state`` (PUT, then GET), polling that node with a GET every
    ``--poll`` seconds until it reaches the state, as hand-written scripts do.
 Both count their HTTP requests with the same response hook. Prints wall times, the ratio and requests per node.
+With ``--release wallaby`` or ``zed`` the lab runs ironic-inspector too and its ramdisk bridges every inspection
+to it (docs/lab.md); after each side the benchmark says how many introspections inspector finished.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from rdoflow.blocks.openstack import OpenStackCloud
@@ -64,6 +68,16 @@ def sequential(cloud: OpenStackCloud, inventory: Inventory, poll: float) -> tupl
     return time.monotonic() - started, counter, failed
 
 
+def inspector_summary(cloud: OpenStackCloud) -> str:
+    """ironic-inspector's view of the introspections (one list call), or '' on a lab without it."""
+    conn = cloud.connect()
+    if not conn.config.config.get("baremetal_introspection_endpoint_override"):
+        return ""
+    nodes = {node.id for node in conn.baremetal.nodes(fields=["uuid"])}  # not those deleted in between
+    states = Counter(i.state for i in conn.baremetal_introspection.introspections() if i.id in nodes)
+    return f"ironic-inspector's introspections of the {len(nodes)} nodes: {dict(states)}"
+
+
 def delete_all(cloud: OpenStackCloud) -> None:
     bm = cloud.connect().baremetal
     for node in bm.nodes():
@@ -77,11 +91,13 @@ def main() -> None:
     parser.add_argument("--ramdisk-boot", type=float, default=2.0, help="seconds each inspection's ramdisk takes")
     parser.add_argument("--poll", type=float, default=1.0, help="the sequential loop's GET interval, seconds")
     parser.add_argument("--skip-sequential", action="store_true", help="measure rdoflow's side only")
+    parser.add_argument("--release", choices=("train", "wallaby", "zed"), default="train",
+                        help="the lab's release: wallaby and zed run ironic-inspector beside Ironic")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         lab_dir = Path(root) / "lab"
         lab_dir.mkdir()
-        knobs = labconfig.LabConfig(nodes=args.nodes, controllers=3)
+        knobs = labconfig.LabConfig(nodes=args.nodes, controllers=3, release=args.release)
         knobs.timing.ramdisk_boot = args.ramdisk_boot
         knobs.timing.inspect_wait_timeout = 120
         labconfig.save(lab_dir, knobs)
@@ -93,10 +109,11 @@ def main() -> None:
             settings = site.inventory.model_copy(update={"concurrency": args.concurrency, "node_timeout": 600})
             result = introspect(cloud, inventory, settings, site="bench")
             n = len(inventory.nodes)
-            print(f"lab: {n} nodes, ramdisk boot {args.ramdisk_boot:g} s per inspection")
+            print(f"lab: {n} nodes, release {args.release}, ramdisk boot {args.ramdisk_boot:g} s per inspection")
             print(f"rdoflow (concurrency {args.concurrency}): {result.seconds:.1f} s, "
                   f"{len(result.succeeded)} available, {result.requests} requests = "
                   f"{result.requests / n:.2f} per node ({result.requests_by_method})", flush=True)
+            print(inspector_summary(cloud), flush=True)
             if args.skip_sequential:
                 return
             delete_all(cloud)
@@ -104,6 +121,7 @@ def main() -> None:
             print(f"sequential openstacksdk loop (GET every {args.poll:g} s): {seconds:.1f} s, "
                   f"{counter.total} requests = {counter.total / n:.2f} per node ({dict(counter.by_method)})")
             print(f"  {len(failed)} node(s) failed in the sequential loop: {failed}")
+            print(inspector_summary(cloud))
             print(f"ratio: {seconds / result.seconds:.1f}x faster")
         finally:
             down(lab_dir, say=lambda line: None)

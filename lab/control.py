@@ -9,6 +9,7 @@ Layout of a lab directory::
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
     ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
     redfish/    the Redfish emulator's config, state and log (bmc: redfish only)
+    inspector/  ironic-inspector's (release wallaby and zed only)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from . import config as labconfig
 from .bmc_service import SUSHY, start_bmc
 from .heat_service import start_heat
 from .hostfiles import install_host_files
+from .inspector_service import INSPECTOR, start_inspector
 from .inventory import INSTACKENV, write_instackenv
 from .ironic_service import start_ironic
 from .postgres import PostgresCluster, start_postgres
@@ -77,6 +79,11 @@ class LabState:
     def heat_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['heat']}/v1/admin"
 
+    @property
+    def inspector_url(self) -> str | None:
+        """ironic-inspector's API, when the lab runs one (release wallaby or zed)."""
+        return f"http://127.0.0.1:{self.ports['inspector']}" if "inspector" in self.ports else None
+
     def sshd(self) -> LoopbackSSHD:
         """The running sshd, as the site config and tests reach it."""
         return LoopbackSSHD(root=Path(self.dir) / "ssh", port=self.ports["ssh"], process=None,
@@ -110,6 +117,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     started = time.monotonic()
     venv = ensure_venv(say=say)
     client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
+    if uses_inspector(knobs):
+        inspector_venv(say)  # created (the first time) before any service starts
     state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
     try:
         _start_services(state, knobs, say)
@@ -150,10 +159,12 @@ def _refuse_second_lab(lab_dir: Path) -> None:
 
 def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
-    redfish = knobs.bmc == "redfish"
-    for sub in ("ironic", "heat", "nodes", "home") + (("redfish",) if redfish else ()):
+    redfish, inspector = knobs.bmc == "redfish", uses_inspector(knobs)
+    for sub in ("ironic", "heat", "nodes", "home", *(["redfish"] if redfish else []),
+                *(["inspector"] if inspector else [])):
         (lab_dir / sub).mkdir(exist_ok=True)
-    services = ("ssh", "postgres", "ironic", "heat") + (("redfish",) if redfish else ())
+    services = ("ssh", "postgres", "ironic", "heat", *(["redfish"] if redfish else []),
+                *(["inspector"] if inspector else []))
     state.ports = dict(zip(services, free_ports(len(services))))
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers,
                      ports_form=knobs.release in REAL_CLIENT_RELEASES, redfish_port=state.ports.get("redfish"),
@@ -180,24 +191,41 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
         return record
 
     with ThreadPoolExecutor(3) as pool:
-        bmc = [pool.submit(start_bmc, lab_dir / "redfish", bmc_venv, PROJECT_ROOT, state.ports["redfish"],
-                           lab_dir / INSTACKENV, power_seconds=timing.bmc_power, started=started("redfish"))
-               ] if redfish else []
-        ironic = pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
-                             inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
-                             deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic"))
-        heat = pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
-                           started=started("heat"))
-        for future in (ironic, heat, *bmc):
+        futures = [
+            pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
+                        inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
+                        deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic")),
+            pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
+                        started=started("heat")),
+        ]
+        if redfish:
+            futures.append(pool.submit(start_bmc, lab_dir / "redfish", bmc_venv, PROJECT_ROOT, state.ports["redfish"],
+                                       lab_dir / INSTACKENV, power_seconds=timing.bmc_power,
+                                       started=started("redfish")))
+        if inspector:  # it needs Ironic only once nodes are introspected: it starts beside it
+            futures.append(pool.submit(start_inspector, lab_dir / "inspector", inspector_venv(say),
+                                       state.ports["inspector"], state.ironic_url, started=started("inspector")))
+        for future in futures:
             future.result()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}"
-        + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else ""))
+        + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else "")
+        + (f"   ironic-inspector: {state.inspector_url}" if inspector else ""))
+    bridge = ["--inspector", state.inspector_url] if inspector else []
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
-                   "--ironic", state.ironic_url, "--heat", state.heat_url],
+                   "--ironic", state.ironic_url, "--heat", state.heat_url, *bridge],
                   log_file=lab_dir / "nodes" / "nodes.log",
                     env={"PYTHONPATH": str(PROJECT_ROOT), "PATH": "/usr/bin:/bin", "PYTHONWARNINGS": "ignore"})
     state.pids["nodes"] = nodes.pid
     state.save()
+
+
+def uses_inspector(knobs: labconfig.LabConfig) -> bool:
+    """Wallaby and Zed underclouds introspect through ironic-inspector; Train's lab does without."""
+    return knobs.release in ("wallaby", "zed")
+
+
+def inspector_venv(say=print) -> Path:
+    return ensure_venv(INSPECTOR, say=say)
 
 
 def _session_environment(lab_dir: Path) -> str:
@@ -207,7 +235,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "inspector", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:

@@ -35,6 +35,9 @@ def lab_status(lab_dir: Path) -> list[ServiceStatus]:
          Path(state.postgres.get("root", "")) / "postgres.log"),
         ("nodes", "ramdisk + config agent", lambda: "running", root / "nodes" / "nodes.log"),
     ]
+    if state.inspector_url:
+        checks.insert(2, ("inspector", state.inspector_url, lambda: _http(state.inspector_url + "/v1"),
+                          root / "inspector" / "inspector.log"))
     statuses = []
     for name, address, probe, log in checks:
         pid = state.pids.get(name) if name != "postgres" else _postmaster_pid(state)

@@ -2,7 +2,7 @@
 
 Started by ``lab up`` with the lab venv's Python and stopped by ``lab down`` by PID::
 
-    python -m lab.nodes --lab-dir DIR --ironic URL --heat URL
+    python -m lab.nodes --lab-dir DIR --ironic URL --heat URL [--inspector URL]
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ def main() -> None:
     parser.add_argument("--lab-dir", type=Path, required=True)
     parser.add_argument("--ironic", required=True)
     parser.add_argument("--heat", required=True)
+    parser.add_argument("--inspector", help="ironic-inspector's API: inspections are bridged to it too")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    workers = [Ramdisk(args.lab_dir, args.ironic), ConfigAgent(args.lab_dir, args.heat)]
-    log.info("nodes answer inspection at %s and report configuration to %s", args.ironic, args.heat)
+    workers = [Ramdisk(args.lab_dir, args.ironic, args.inspector), ConfigAgent(args.lab_dir, args.heat)]
+    log.info("nodes answer inspection at %s%s and report configuration to %s", args.ironic,
+             f" and {args.inspector}" if args.inspector else "", args.heat)
     while True:  # a daemon: it runs until 'lab down' stops it by PID
         for worker in workers:
             try:

@@ -56,6 +56,8 @@ def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int],
     cloud = {"auth_type": "none", "baremetal_endpoint_override": f"http://127.0.0.1:{ports['ironic']}",
              "orchestration_endpoint_override": f"http://127.0.0.1:{ports['heat']}/v1/admin",
              "region_name": "regionOne"}
+    if "inspector" in ports:  # release wallaby or zed: introspection data is read from ironic-inspector
+        cloud["baremetal_introspection_endpoint_override"] = f"http://127.0.0.1:{ports['inspector']}"
     (lab_dir / CLOUDS_FILE).write_text(yaml.safe_dump({"clouds": {"undercloud": cloud}}, sort_keys=False))
     counts = {"ControllerCount": knobs.controllers, "ComputeCount": knobs.nodes - knobs.controllers}
     (lab_dir / NODE_INFO).write_text(yaml.safe_dump({"parameter_defaults": counts}, sort_keys=False))
