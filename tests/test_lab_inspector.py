@@ -100,8 +100,8 @@ def test_introspection_finishes_in_ironic_and_inspector_and_a_faulty_node_fails_
         assert status.error is None, name
         entry, data = described[name], introspection.get_introspection_data(uuid)
         nics = data["inventory"]["interfaces"]
-        assert [nic["mac_address"] for nic in nics] == entry["mac"]
-        assert data["macs"] == entry["mac"]
+        assert [nic["mac_address"] for nic in nics] == [port["address"] for port in entry["ports"]]
+        assert data["macs"] == [port["address"] for port in entry["ports"]]
         assert [disk["name"] for disk in data["inventory"]["disks"]] == ["/dev/sda"]
         assert data["root_disk"]["size"] == (int(entry["disk"]) + 1) * 2**30
         assert (data["cpus"], data["memory_mb"], data["local_gb"]) == (
