@@ -60,6 +60,8 @@ def render_introspection(result: Introspection) -> str:
         lines += ["", "## Nodes that did not become available", ""]
         lines += [f"- **{cell(node.label)}** ({MARK[node.outcome]}, state {code(node.state)}, "
                   f"{node.attempts} inspection(s)): {cell(node.last_error)}" for node in problems]
+    if result.warnings:
+        lines += ["", "## Warnings", "", *(f"- {cell(warning)}" for warning in result.warnings)]
     if enrolled.warnings:
         lines += ["", "## Enrollment warnings", "", *(f"- {cell(warning)}" for warning in enrolled.warnings)]
     lines += ["", "## Nodes", "", "| name | uuid | profile | state | CPUs | RAM | disks | NICs | last error |",

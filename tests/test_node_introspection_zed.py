@@ -68,3 +68,33 @@ def test_a_second_run_imports_nothing_and_a_new_node_alone_is_imported(module_la
     assert len(result.succeeded) == 5
     [node] = [node for node in conn.baremetal.nodes(details=True) if node.name == "node-99"]
     assert node.driver_info.get("deploy_ramdisk", "").endswith("/agent.ramdisk")
+
+
+def test_tripleo_s_introspect_command_does_not_fool_the_stage_about_a_failed_node(module_lab, site, first_run, conn):
+    """With introspect_with: tripleo the real 'openstack overcloud node introspect --provide' runs. Its
+    tripleo-ansible 6.0.0 records every result under the last node, so it says every node was introspected
+    and exits 0 while the lab's fault fails node-02: the stage reads Ironic and ironic-inspector instead."""
+    from rdoflow.lab import config as labconfig
+
+    before = labconfig.load(module_lab.dir)
+    knobs = before.model_copy(deep=True)
+    knobs.faults.inspect_fail = {"node-02": "no disks found (lab fault)"}
+    labconfig.save(module_lab.dir, knobs)
+    try:
+        tripleo = site.model_copy(update={"inventory": site.inventory.model_copy(
+            update={"introspect_with": "tripleo", "min_available": {"control": 1, "compute": 1}})})
+        state = node_introspection(site=tripleo, refresh=True, return_state=True)
+        result = state.result()
+    finally:
+        labconfig.save(module_lab.dir, before)
+    assert len(result.failed) == 1, [(n.name, n.state, n.last_error) for n in result.failed.values()]
+    [failed] = result.failed.values()
+    assert failed.name == "node-02" and failed.state == "inspect failed"
+    assert failed.last_error == "Ramdisk reported error: no disks found (lab fault)"  # ironic-inspector's
+    assert sorted(node.name for node in result.succeeded.values()) == ["node-00", "node-01", "node-03"]
+    assert all(node.hardware.disks and node.hardware.nics for node in result.succeeded.values())
+    warning = next(warning for warning in result.warnings if warning.startswith("node-02 ("))
+    assert "reported it introspected, but it failed" in warning
+    logs = logs_of(state.state_details.flow_run_id)
+    claimed = [line for line in logs if "Successfully introspected nodes:" in line]
+    assert claimed and failed.uuid in claimed[0]  # the command did claim it: the upstream bug was met

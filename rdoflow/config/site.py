@@ -179,6 +179,12 @@ class InventorySite(BaseModel):
     concurrency: int = Field(10, ge=1, description="Nodes introspected at the same time.")
     node_timeout: int = Field(1800, gt=0, description="Seconds one node may take to be inspected.")
     retries: int = Field(1, ge=0, description="Extra inspection attempts for a node that failed.")
+    introspect_with: Literal["rdoflow", "tripleo"] = Field(
+        "rdoflow", description="Who drives the inspection: 'rdoflow' (manage → inspect → provide through "
+        "Ironic's API, at most 'concurrency' nodes at a time, a timed-out node aborted and retried) or "
+        "'tripleo' ('openstack overcloud node introspect --provide' on the undercloud). Either way each "
+        "node's outcome is read from Ironic and ironic-inspector, not from the command's word.",
+    )
     # Not named "required", as it was at first: Prefect's server drops every key of that name from a
     # parameter schema before it checks a deployment's defaults, so a site with it could not be a
     # deployment's parameter. Files that still say "required" are read the same.

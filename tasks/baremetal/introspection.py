@@ -21,7 +21,7 @@ from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 from rdoflow.tasks.baremetal.ironic import RequestCounter, Window, enroll, unsettled
 from rdoflow.tasks.baremetal.model import Introspection
-from rdoflow.tasks.baremetal.node_import import import_nodes
+from rdoflow.tasks.baremetal.node_import import import_nodes, introspect_with_tripleo
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.resume import STAGE_CACHE_EXPIRATION, digest
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
@@ -70,18 +70,24 @@ def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventoryS
     counter = RequestCounter(conn)
     started = time.monotonic()
     try:
-        if undercloud is not None and profile(undercloud.release).node_import:
-            host = SSHHost.from_target(undercloud.ssh)
-            enrollment = import_nodes(conn, host, inventory, cloud=cloud.cloud or "undercloud")
+        host = SSHHost.from_target(undercloud.ssh) if undercloud is not None else None
+        remote_cloud = cloud.cloud or "undercloud"  # the name the undercloud's own clouds.yaml gives it
+        if host is not None and profile(undercloud.release).node_import:
+            enrollment = import_nodes(conn, host, inventory, cloud=remote_cloud)
         else:
             enrollment = enroll(conn, inventory)
-        window = Window(conn, concurrency=settings.concurrency, node_timeout=settings.node_timeout,
-                        retries=settings.retries, refresh=refresh)
-        results = window.run(enrollment.uuids, progress=progress.update if progress else None)
+        warnings: list[str] = []
+        if host is not None and settings.introspect_with == "tripleo":
+            results, warnings = introspect_with_tripleo(conn, host, enrollment.uuids, settings, cloud=remote_cloud,
+                                                        refresh=refresh)
+        else:
+            window = Window(conn, concurrency=settings.concurrency, node_timeout=settings.node_timeout,
+                            retries=settings.retries, refresh=refresh)
+            results = window.run(enrollment.uuids, progress=progress.update if progress else None)
     finally:
         counter.stop()
     introspection = Introspection(site=site, source=inventory.source, required=dict(settings.min_available),
-                                  enrollment=enrollment, requests=counter.total,
+                                  enrollment=enrollment, warnings=warnings, requests=counter.total,
                                   requests_by_method=dict(counter.by_method),
                                   seconds=round(time.monotonic() - started, 2))
     for result in results.values():

@@ -111,6 +111,8 @@ class Introspection(BaseModel):
     succeeded: dict[str, NodeResult] = Field(default_factory=dict)
     failed: dict[str, NodeResult] = Field(default_factory=dict)
     timed_out: dict[str, NodeResult] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list, description="What the stage noticed and did not "
+                                                                   "fail for, e.g. a command that misreported.")
     requests: int = Field(0, description="HTTP requests this run sent to Ironic (polling included).")
     requests_by_method: dict[str, int] = Field(default_factory=dict)
     seconds: float = 0.0

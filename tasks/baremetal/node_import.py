@@ -1,4 +1,4 @@
-"""Enrollment through TripleO's own ``openstack overcloud node import``, run on the undercloud over SSH.
+"""TripleO's own node commands, run on the undercloud over SSH: ``overcloud node import`` and ``introspect``.
 
 What Wallaby's and Zed's director expect of a node is more than Ironic's fields: the deploy and rescue
 images, the boot mode, the ``baremetal`` resource class, ``boot_option:local``, ports on the ctlplane
@@ -11,17 +11,33 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from openstack import exceptions
 from openstack.connection import Connection
 
 from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import InventorySite
 from rdoflow.errors import RemoteCommandFailed
+from rdoflow.outcome import Outcome
 from rdoflow.tasks.baremetal.inventory import Inventory
-from rdoflow.tasks.baremetal.ironic import enroll, listing, matcher, steady
-from rdoflow.tasks.baremetal.model import Enrollment
+from rdoflow.tasks.baremetal.ironic import (
+    HARDWARE_KEYS,
+    POLL_FIELDS,
+    enroll,
+    inspector_endpoint,
+    listing,
+    matcher,
+    read_hardware,
+    set_state,
+    steady,
+)
+from rdoflow.tasks.baremetal.model import Enrollment, NodeResult, profile_of
 from rdoflow.tasks.ssh.remote import put, run
+from rdoflow.waiting import Deadline
 
 log = logging.getLogger("rdoflow.baremetal")
 
@@ -83,3 +99,109 @@ def _run_import(host: SSHHost, new: Inventory, cloud: str) -> None:
             evidence=result.tail(15),
             hint="fix what the import reports (the inventory's fields, the BMC's driver), then re-run the stage; "
                  "nodes already imported are kept and patched, not imported again")
+
+
+# --- introspection by TripleO's command, judged by Ironic and ironic-inspector -------------------------
+
+# tripleo-ansible 6.0.0 (Zed) records every node's result under the last node's UUID: the command says
+# "Successfully introspected nodes: [...all...]" and exits 0 when some failed.
+_CLAIMED = re.compile(r"Successfully introspected nodes: \[(?P<uuids>[^\]]*)\]")
+
+
+def introspect_command(cloud: str, uuids: list[str], settings: InventorySite) -> list[str]:
+    return ["env", f"OS_CLOUD={cloud}", "openstack", "overcloud", "node", "introspect", "--provide",
+            "--concurrency", str(settings.concurrency), "--node-timeout", str(settings.node_timeout),
+            "--max-retries", str(settings.retries), *uuids]
+
+
+def claimed_introspected(lines: list[str]) -> set[str]:
+    """The nodes the command says it introspected."""
+    return {uuid.strip(" '\"") for line in lines if (m := _CLAIMED.search(line))
+            for uuid in m["uuids"].split(",") if uuid.strip(" '\"")}
+
+
+def introspect_with_tripleo(conn: Connection, host: SSHHost, uuids: list[str], settings: InventorySite, *,
+                            cloud: str, refresh: bool = False) -> tuple[dict[str, NodeResult], list[str]]:
+    """``openstack overcloud node introspect --provide`` on the manageable nodes, then each node's outcome
+    from what Ironic and ironic-inspector hold, whatever the command said; and the warnings (a node the
+    command called introspected that failed)."""
+    to_inspect = _made_manageable(conn, uuids, settings, refresh)
+    budget = settings.node_timeout * (settings.retries + 1) + IMPORT_SECONDS
+    command = run(host, introspect_command(cloud, to_inspect, settings), check=False, timeout=budget) \
+        if to_inspect else None
+    claimed = claimed_introspected(command.stdout.splitlines()) if command else set()
+    warnings = _provide_left_manageable(conn, to_inspect, settings)
+    nodes = {node.id: node for node in conn.baremetal.nodes(fields=POLL_FIELDS) if node.id in set(uuids)}
+    results = {}
+    for uuid in uuids:
+        result = _judged(conn, uuid, nodes.get(uuid), inspected=uuid in to_inspect)
+        if uuid in claimed and result.outcome != Outcome.PASS:
+            warnings.append(f"{result.label}: 'openstack overcloud node introspect' reported it introspected, "
+                            f"but it {result.said}: {result.last_error} (tripleo-ansible records every node's "
+                            "result under the last one; rdoflow reads Ironic and ironic-inspector instead)")
+        results[uuid] = result
+    if command is not None and command.status != Outcome.PASS:
+        warnings.append(f"openstack overcloud node introspect exited {command.exit_status}: "
+                        + " | ".join(command.tail(3)))
+    return results, warnings
+
+
+def _provide_left_manageable(conn: Connection, uuids: list[str], settings: InventorySite) -> list[str]:
+    """Nodes whose introspection finished cleanly but that the command left 'manageable' (its provide
+    step stops at the first node it cannot provide): provided here, each named in a warning."""
+    nodes = [node for node in conn.baremetal.nodes(fields=POLL_FIELDS)
+             if node.id in set(uuids) and node.provision_state == "manageable"]
+    left = [node for node in nodes if _inspector_error(conn, node.id) is None]
+    for node in left:
+        set_state(conn, node.id, "provide")
+    if left:
+        for _ in Deadline(settings.node_timeout, f"{len(left)} node(s)", target="available", max_delay=2.0):
+            states = {node.id: node.provision_state for node in conn.baremetal.nodes(fields=POLL_FIELDS)}
+            if all(states.get(node.id) != "cleaning" and states.get(node.id) != "manageable" for node in left):
+                break
+    return [f"{node.name or node.id} ({node.id}): introspected, but 'openstack overcloud node introspect "
+            f"--provide' left it manageable; rdoflow provided it" for node in left]
+
+
+def _inspector_error(conn: Connection, uuid: str) -> str | None:
+    """What ironic-inspector says went wrong with the node's last introspection (None: it finished cleanly)."""
+    try:
+        status = conn.baremetal_introspection.get_introspection(uuid)
+    except exceptions.SDKException as exc:
+        return f"no introspection in ironic-inspector ({exc})"
+    return status.error or (None if status.is_finished else f"introspection {status.state}")
+
+
+def _made_manageable(conn: Connection, uuids: list[str], settings: InventorySite, refresh: bool) -> list[str]:
+    """The nodes to introspect, moved to 'manageable' as the command needs (an 'available' node whose
+    hardware is known is left alone, unless ``refresh``); one list call per poll."""
+    nodes = {node.id: node for node in conn.baremetal.nodes(fields=POLL_FIELDS) if node.id in set(uuids)}
+    known = {uuid for uuid, node in nodes.items() if node.provision_state == "active" or (
+        not refresh and node.provision_state == "available"
+        and all((node.properties or {}).get(key) for key in HARDWARE_KEYS))}
+    wanted = [uuid for uuid in uuids if uuid not in known]
+    for uuid in wanted:
+        if nodes[uuid].provision_state in ("enroll", "available", "inspect failed"):
+            set_state(conn, uuid, "manage")
+    for _ in Deadline(settings.node_timeout, f"{len(wanted)} node(s)", target="manageable", max_delay=2.0):
+        states = {node.id: node.provision_state for node in conn.baremetal.nodes(fields=POLL_FIELDS)
+                  if node.id in set(wanted)}
+        if all(state == "manageable" for state in states.values()):
+            break
+    return wanted
+
+
+def _judged(conn: Connection, uuid: str, node: Any, *, inspected: bool) -> NodeResult:
+    """A node's outcome from Ironic (available?) and ironic-inspector (finished without error?)."""
+    if node is None:
+        return NodeResult(uuid=uuid, name=None, outcome=Outcome.FAIL, state=None,
+                          last_error="the node is no longer in Ironic")
+    error = _inspector_error(conn, uuid) if inspected else None
+    state = node.provision_state
+    passed = state in ("available", "active") and error is None
+    result = NodeResult(uuid=uuid, name=node.name, profile=profile_of(node.properties), state=state,
+                        outcome=Outcome.PASS if passed else Outcome.FAIL, attempts=1 if inspected else 0,
+                        last_error=None if passed else error or node.last_error or f"left in state {state!r}")
+    if passed:
+        result.hardware = read_hardware(conn, node, inspector=inspector_endpoint(conn) is not None)
+    return result
