@@ -16,9 +16,10 @@ zed", says what each one fixes):
 
 1. it binds ``[heat_api] bind_port`` at once: the client gives the API about 5 s
    after its fork, and the schema is made afterwards, on that bound socket;
-2. the database is a fresh one in the lab's PostgreSQL (``RDOFLOW_LAB_HEAT_DB``:
-   a server URL without database, and the database's name), not TripleO's SQLite,
-   which locks under the engine's threads;
+2. the database is one in the lab's PostgreSQL (``RDOFLOW_LAB_HEAT_DB``: its URL; the
+   name gets a suffix of the launcher's directory), not TripleO's SQLite file in that
+   directory, which locks under the engine's threads. Like that file, it outlives the
+   deploy: the next deploy of the stack, from the same working directory, updates it;
 3. an extra config file (after TripleO's, so it wins): that database, the
    ``[oslo_policy]`` defaults the noauth ``admin`` role passes, and the engine
    settings of ``RDOFLOW_LAB_HEAT_ENGINE`` (``legacy``: ``convergence_engine = false``);
@@ -31,6 +32,7 @@ zed", says what each one fixes):
 import argparse
 import configparser
 import faulthandler
+import hashlib
 import os
 import signal
 import socket
@@ -145,6 +147,7 @@ def native(args) -> None:
     sock.listen(64)  # the client's connect succeeds from now on; requests wait in the backlog
     install_dir = os.path.dirname(os.path.abspath(args.config_file[0]))
     server, name = os.environ["RDOFLOW_LAB_HEAT_DB"].rsplit("/", 1)
+    name = f"{name}_{hashlib.sha256(install_dir.encode()).hexdigest()[:12]}"
     database = f"{server}/{name}"
     lab_conf = os.path.join(install_dir, "heat-lab.conf")
     with open(lab_conf, "w") as out:
@@ -170,8 +173,10 @@ def _create_database(server: str, name: str) -> None:
 
     engine = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        exists = connection.execute(sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                    {"name": name}).first()
+        if not exists:
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
 
 
