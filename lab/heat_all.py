@@ -16,10 +16,11 @@ zed", says what each one fixes):
 
 1. it binds ``[heat_api] bind_port`` at once: the client gives the API about 5 s
    after its fork, and the schema is made afterwards, on that bound socket;
-2. the database is one in the lab's PostgreSQL (``RDOFLOW_LAB_HEAT_DB``: its URL; the
-   name gets a suffix of the launcher's directory), not TripleO's SQLite file in that
-   directory, which locks under the engine's threads. Like that file, it outlives the
-   deploy: the next deploy of the stack, from the same working directory, updates it;
+2. the database is a fresh one in the lab's PostgreSQL (``RDOFLOW_LAB_HEAT_DB``: its URL;
+   the name gets a suffix of the launcher's directory), not TripleO's SQLite file in that
+   directory, which locks under the engine's threads. Like that file, which the client
+   removes with the directory when it stops Heat, it starts empty at each deploy: every
+   Zed deploy is a stack create;
 3. an extra config file (after TripleO's, so it wins): that database, the
    ``[oslo_policy]`` defaults the noauth ``admin`` role passes, and the engine
    settings of ``RDOFLOW_LAB_HEAT_ENGINE`` (``legacy``: ``convergence_engine = false``);
@@ -173,10 +174,8 @@ def _create_database(server: str, name: str) -> None:
 
     engine = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        exists = connection.execute(sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                    {"name": name}).first()
-        if not exists:
-            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
 
 
