@@ -27,7 +27,10 @@ zed", says what each one fixes):
 4. yaql 2.0.1 first on ``sys.path`` (``RDOFLOW_LAB_HEAT_YAQL``: its site-packages):
    tripleo-heat-templates 18 call ``format`` on strings, which yaql 3 removed;
 5. yaql parses one at a time: the parser Heat shares between threads is not
-   thread-safe under the threading backend.
+   thread-safe under the threading backend;
+6. the engine's task steps wait ``RDOFLOW_LAB_HEAT_STEP`` seconds (default 0.1) instead of
+   Heat's 1 s: a legacy-engine stack waits a step for each nested stack it polls, and most
+   of TripleO's resources are nested stacks (docs/lab.md has the measured difference).
 """
 
 import argparse
@@ -163,6 +166,7 @@ def native(args) -> None:
         print(f"heat-all: heat-manage db_sync failed:\n{sync.stderr[-2000:]}", file=sys.stderr, flush=True)
         os._exit(1)
     _serialize_yaql()
+    _shorten_steps(float(os.environ.get("RDOFLOW_LAB_HEAT_STEP", "0.1")))
     engine_service, app = _start_heat(config_args)
     httpd = BoundServer(sock, QuietHandler)
     httpd.set_app(app)
@@ -190,6 +194,18 @@ def _serialize_yaql() -> None:
             return parse(self, expression)
 
     functions.Yaql._parse = _parse
+
+
+def _shorten_steps(seconds: float) -> None:
+    """Heat's TaskRunner sleeps ``wait_time`` (1 s by default) between the steps of a task."""
+    from heat.engine import scheduler
+
+    sleep = scheduler.TaskRunner._sleep
+
+    def _sleep(self, wait_time):
+        return sleep(self, None if wait_time is None else min(wait_time, seconds))
+
+    scheduler.TaskRunner._sleep = _sleep
 
 
 def main() -> None:
