@@ -20,13 +20,14 @@ import os
 import sys
 from pathlib import Path
 
+from .client_env import client_environment
+
 LAB_COMMANDS = (
     ("undercloud", "install"), ("undercloud", "upgrade"), ("overcloud", "deploy"), ("overcloud", "upgrade"),
     ("overcloud", "node", "provision"),
 )
 REAL_DEPLOY = ("overcloud", "deploy")
 PROVISION = ("overcloud", "node", "provision")
-HTTP_BOOT = "httpboot"
 
 
 def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -46,17 +47,6 @@ def _words(argv: list[str]) -> tuple[str, ...]:
 def is_lab_command(argv: list[str]) -> bool:
     """The commands the real client does not run here, or not alone: the lab's, or the lab's stand-ins."""
     return any(_words(argv)[: len(command)] == command for command in LAB_COMMANDS)
-
-
-def client_environment(lab_dir: Path, client: Path, environ: dict[str, str]) -> dict[str, str]:
-    env = {name: value for name, value in environ.items() if name != "PYTHONPATH"}  # the lab's code: not the client's
-    env.setdefault("OS_CLOUD", "undercloud")
-    env.setdefault("HTTP_BOOT", str(lab_dir / HTTP_BOOT))
-    # tripleoclient logs its playbooks to the account's home from the password database (the machine's
-    # /root here): the lab's home instead, as on an undercloud where both are the same.
-    env.setdefault("ANSIBLE_LOG_PATH", str(Path(env.get("HOME") or Path.home()) / "ansible.log"))
-    env["PATH"] = f"{client / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"  # its ansible-playbook wrapper
-    return env
 
 
 def main(argv: list[str]) -> int:

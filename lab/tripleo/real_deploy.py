@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from .client_env import client_environment
 from .hoststate import host_state
 
 DEFAULT_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
@@ -88,8 +89,6 @@ def free_port() -> int:
 
 def deploy(global_options: list[str], command: list[str], lab_dir: Path, client: Path,
            environ: dict[str, str]) -> int:
-    from .dispatch import client_environment
-
     templates = Path(environ["RDOFLOW_LAB_THT"])
     home = Path(environ.get("HOME") or Path.home())
     argv, config_download = client_argv(command, lab_dir, templates, home)
