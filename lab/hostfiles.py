@@ -21,8 +21,8 @@ import yaml
 from . import config as labconfig
 from .ephemeral_heat import CTLPLANE_IP, install_deploy_host
 from .scriptsuite import install_scripts
-from .tripleo.clients import CLOUD, clouds_yaml, undercloud_cloud
 from .tripleo.client_env import HTTP_BOOT
+from .tripleo.clients import CLOUD, clouds_yaml, undercloud_cloud
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = "share/openstack-tripleo-heat-templates"
