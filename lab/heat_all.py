@@ -44,6 +44,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 from wsgiref import simple_server
 
 from oslo_service import backend
@@ -165,12 +166,26 @@ def native(args) -> None:
     if sync.returncode:
         print(f"heat-all: heat-manage db_sync failed:\n{sync.stderr[-2000:]}", file=sys.stderr, flush=True)
         os._exit(1)
+    _follow_parent()
     _serialize_yaql()
     _shorten_steps(float(os.environ.get("RDOFLOW_LAB_HEAT_STEP", "0.1")))
     engine_service, app = _start_heat(config_args)
     httpd = BoundServer(sock, QuietHandler)
     httpd.set_app(app)
     _serve(engine_service, httpd)
+
+
+def _follow_parent() -> None:
+    """Ends with the client that forked it: tripleoclient kills its Heat when it is done, but a client
+    killed itself (a cut SSH session) would leave this process, and the port, behind."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _create_database(server: str, name: str) -> None:
