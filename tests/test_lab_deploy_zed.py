@@ -185,3 +185,6 @@ def test_the_deploy_gets_what_this_host_needs_and_the_users_options_win(tmp_path
                                "--heat-type=native"], tmp_path, Path("/cache/tht"), Path("/h"))
     assert not steps  # the user asked for the stack only: no config-download stand-in
     assert mine.count("-r") == 1 and mine.count("--stack-only") == 1 and "--heat-type" not in mine
+    assert not client_argv(["overcloud", "deploy", "--templates", "--dry-run"], tmp_path, Path("/t"), Path("/h"))[1]
+    assert client_argv(["overcloud", "deploy", "--help"], tmp_path, Path("/t"), Path("/h")) == (
+        ["overcloud", "deploy", "--help"], False)

@@ -60,6 +60,8 @@ def client_argv(command: list[str], lab_dir: Path, templates: Path, home: Path) 
     """The real client's ``overcloud deploy`` arguments for ``command`` (the words after ``openstack``,
     global options first); and whether config-download's stand-in runs after it."""
     mapped = [arg.replace(DEFAULT_TEMPLATES, str(templates)) for arg in command]
+    if _has(mapped, "-h", "--help"):
+        return mapped, False
     at = mapped.index("deploy") + 1
     head, rest = mapped[:at], mapped[at:]
     for index, arg in enumerate(rest):
@@ -78,7 +80,7 @@ def client_argv(command: list[str], lab_dir: Path, templates: Path, home: Path) 
         added += ["-r", str(ROLES_FILE)]
     if not _has(rest, "--overcloud-ssh-key"):
         added += ["--overcloud-ssh-key", str(home / TRIPLEO_KEY)]
-    return head + added + rest, not steps_only
+    return head + added + rest, not (steps_only or _has(rest, "--dry-run"))
 
 
 def free_port() -> int:
