@@ -171,7 +171,7 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                      bmc_down=knobs.faults.bmc_down)
     bmc_venv = ensure_venv(SUSHY, say=say) if redfish else None
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
-                       client_venv=Path(state.client_venv) if state.client_venv else None)
+                       client_venv=Path(state.client_venv) if state.client_venv else None, say=say)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username

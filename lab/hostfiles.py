@@ -19,9 +19,10 @@ from pathlib import Path
 import yaml
 
 from . import config as labconfig
+from .ephemeral_heat import CTLPLANE_IP, install_deploy_host
 from .scriptsuite import install_scripts
+from .tripleo.client_env import HTTP_BOOT
 from .tripleo.clients import CLOUD, clouds_yaml, undercloud_cloud
-from .tripleo.dispatch import HTTP_BOOT
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = "share/openstack-tripleo-heat-templates"
@@ -36,18 +37,54 @@ exec {program} "$@"
 # What the real client finds in /var/lib/ironic/httpboot on an undercloud: the deploy ramdisk's kernel and
 # image. The lab's nodes never boot them (fake-hardware); only their paths reach Ironic.
 DEPLOY_IMAGES = ("agent.kernel", "agent.ramdisk")
+# What a real Zed undercloud's Neutron gives 'overcloud deploy', which the lab has not: the ctlplane network's
+# attributes (tripleoclient's get_ctlplane_attrs()) and the ctlplane VIP that 'overcloud network vip provision'
+# writes. lab/tripleo/real_deploy.py passes it as the deploy's first -e.
+NEUTRON_ENVIRONMENT = "share/lab-undercloud-neutron.yaml"
+NEUTRON_ENVIRONMENT_TEXT = f"""\
+# What the undercloud's Neutron gives a real 'openstack overcloud deploy': this lab has no Neutron.
+# Written by the rdoflow lab; the deploy's own -e files come after it and win.
+parameter_defaults:
+  # tripleoclient's utils.get_ctlplane_attrs() of undercloud.conf's default ctlplane network
+  CtlplaneNetworkAttributes:
+    network:
+      name: ctlplane
+      mtu: 1500
+      dns_domain: ctlplane.localdomain.
+      tags: []
+    subnets:
+      ctlplane-subnet:
+        name: ctlplane-subnet
+        cidr: 192.168.24.0/24
+        gateway_ip: {CTLPLANE_IP}
+        host_routes: []
+        dns_nameservers: []
+        ip_version: 4
+  # tripleo_overcloud_network_vip_populate_environment's ctlplane VIP (vip_data_default.yaml)
+  ControlPlaneVipData:
+    name: control_virtual_ip
+    network:
+      tags: []
+    fixed_ips:
+    - ip_address: 192.168.24.5
+    subnets:
+    - ip_version: 4
+"""
 
 
 def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: dict[str, int],
-                       client_venv: Path | None = None) -> None:
+                       client_venv: Path | None = None, say=print) -> None:
     """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed."""
     bin_dir = lab_dir / "bin"
     bin_dir.mkdir(exist_ok=True)
+    if client_venv is not None:
+        deploy_env = install_deploy_host(lab_dir, venv=venv, postgres_port=ports["postgres"], say=say)
+        deploy_env["RDOFLOW_LAB_TRIPLEOCLIENT"] = str(client_venv)
     openstack = (("The lab's python-tripleoclient: acts on the lab's real Ironic and Heat.",
                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo", "") if client_venv is None else
                  ("The undercloud's openstack: the real python-tripleoclient, or the lab's own where it cannot run.",
                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.dispatch",
-                  f" RDOFLOW_LAB_TRIPLEOCLIENT={shlex.quote(str(client_venv))}"))
+                  "".join(f" {name}={shlex.quote(value)}" for name, value in deploy_env.items())))
     commands = {
         "openstack": openstack,
         "stestr": ("stestr from the lab host's Python (under the ssh_drop fault).",
@@ -84,6 +121,7 @@ def _install_undercloud_files(lab_dir: Path, services: dict[str, str]) -> None:
     path = clouds_yaml(lab_dir / "home")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump({"clouds": {CLOUD: undercloud_cloud(services)}}, sort_keys=False))
+    (lab_dir / NEUTRON_ENVIRONMENT).write_text(NEUTRON_ENVIRONMENT_TEXT)
     images = lab_dir / HTTP_BOOT
     images.mkdir(exist_ok=True)
     for name in DEPLOY_IMAGES:

@@ -14,6 +14,7 @@ from .sshd import LoopbackSSHD
 SITE_FILE = "site.yaml"
 CLOUDS_FILE = "clouds.yaml"
 NODE_INFO = "home/node-info.yaml"
+REAL_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
 
 
 def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: Path | str | None = None) -> dict:
@@ -39,7 +40,10 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
         "cloud": {"cloud": "undercloud", "clouds_yaml": str(lab_dir / CLOUDS_FILE)},
         "inventory": {"file": str(lab_dir / INSTACKENV), "node_timeout": 120,
                       "min_available": {"control": knobs.controllers, "compute": min(1, computes)}},
-        "overcloud": {"stack": "overcloud", "templates": str(lab_dir / TEMPLATES),
+        # wallaby and zed: the real client's templates (tripleo-heat-templates 18.0.0 behind the undercloud's
+        # path, lab/tripleo/real_deploy.py); train: the lab's own.
+        "overcloud": {"stack": "overcloud",
+                      "templates": REAL_TEMPLATES if knobs.release in ("wallaby", "zed") else str(lab_dir / TEMPLATES),
                       "environment_files": [str(lab_dir / NODE_INFO)],
                       "roles": {"Controller": knobs.controllers, "Compute": computes}, "timeout": 30},
         "regression": {"kind": "tempest", "workdir": str(lab_dir / SUITE_DIR), "concurrency": 2, "timeout": 1800},

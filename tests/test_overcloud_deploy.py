@@ -23,6 +23,7 @@ from rdoflow.tasks.overcloud.commands import (
     deploy_step,
     deploy_steps,
     error_lines,
+    host_reported,
     node_failures,
     recap_failed,
 )
@@ -205,6 +206,21 @@ def test_ansible_fatal_lines_and_the_failed_hosts_of_the_recap_are_read():
     assert [(f.node, f.state, f.error) for f in failures] == [
         ("oc-compute-1", "FAILED", "yum: conflicting requests"), ("oc-compute-2", "UNREACHABLE", "not json")]
     assert recap_failed(lines) == ["oc-compute-1 : ok=3 changed=1 unreachable=0 failed=1 skipped=2"]
+
+
+def test_tripleo_dense_fatal_and_unreachable_lines_are_read_as_ansible_failures():
+    """What Wallaby's and Zed's tripleoclient print: tripleo-ansible's tripleo_dense callback."""
+    lines = ["2026-12-07 10:28:24.864 | 1f2e-aa | Deploy step tasks for 1 | oc-controller-0",
+             "2026-12-07 10:28:24.864493 | cc944af9-27a0-49df-aa91-c33b112e7043 |    CHANGED | Deploy step tasks "
+             "for 1 | oc-controller-0",
+             "2026-12-07 10:28:24.864493 | cc944af9-27a0-49df-aa91-c33b112e7043 |      FATAL | Deploy step tasks "
+             'for 1 | oc-novacompute-1 | error={"changed": false, "msg": "nova_compute exited 1"}',
+             "2026-12-07 10:28:24.864493 | cc944af9-27a0-49df-aa91-c33b112e7043 | UNREACHABLE | Gathering Facts "
+             "| oc-novacompute-2"]
+    failures = ansible_failures(lines)
+    assert [(f.node, f.state, f.error) for f in failures] == [
+        ("oc-novacompute-1", "FAILED", "nova_compute exited 1"), ("oc-novacompute-2", "UNREACHABLE", "Gathering Facts")]
+    assert [host_reported(line) for line in lines] == [None, "oc-controller-0", "oc-novacompute-1", "oc-novacompute-2"]
 
 
 def test_the_running_command_pattern_is_literal_and_does_not_match_itself():

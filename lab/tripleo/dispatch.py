@@ -1,8 +1,11 @@
 """The lab host's ``openstack`` for the wallaby and zed releases: the real python-tripleoclient where it runs.
 
-What cannot run on this host (no containers, no Neutron, no VMs to provision) stays the lab's own
-(``lab.tripleo``): ``undercloud install|upgrade``, ``overcloud deploy``, ``overcloud upgrade ...`` and
-``overcloud node provision``. Every other command, ``--version`` and ``help`` included, is the real
+``overcloud deploy`` is the real client's for the stack, then a stand-in for config-download's
+playbooks (lab/tripleo/real_deploy.py says what the lab adds to its arguments).
+``overcloud node provision`` is a stand-in (lab/tripleo/node_provision.py): metalsmith needs Neutron.
+What cannot run on this host at all (no containers, no VMs) stays the lab's own (``lab.tripleo``):
+``undercloud install|upgrade`` and ``overcloud upgrade ...``. Every other command, ``--version`` and
+``help`` included, is the real
 ``openstack`` of the client's venv (lab/tripleoclient_venv.py), run as on a Zed undercloud after its
 install: ``OS_CLOUD=undercloud`` and ``~/.config/openstack/clouds.yaml``. The deploy images it looks for
 under /var/lib/ironic/httpboot are the lab's fake ones in ``DIR/httpboot`` (``HTTP_BOOT``, which
@@ -17,11 +20,14 @@ import os
 import sys
 from pathlib import Path
 
+from .client_env import client_environment
+
 LAB_COMMANDS = (
     ("undercloud", "install"), ("undercloud", "upgrade"), ("overcloud", "deploy"), ("overcloud", "upgrade"),
     ("overcloud", "node", "provision"),
 )
-HTTP_BOOT = "httpboot"
+REAL_DEPLOY = ("overcloud", "deploy")
+PROVISION = ("overcloud", "node", "provision")
 
 
 def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -34,20 +40,27 @@ def split_global_options(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv[:index], argv[index:]
 
 
+def _words(argv: list[str]) -> tuple[str, ...]:
+    return tuple(arg for arg in split_global_options(argv)[1] if not arg.startswith("-"))
+
+
 def is_lab_command(argv: list[str]) -> bool:
-    words = tuple(arg for arg in split_global_options(argv)[1] if not arg.startswith("-"))
-    return any(words[: len(command)] == command for command in LAB_COMMANDS)
-
-
-def client_environment(lab_dir: Path, client: Path, environ: dict[str, str]) -> dict[str, str]:
-    env = {name: value for name, value in environ.items() if name != "PYTHONPATH"}  # the lab's code: not the client's
-    env.setdefault("OS_CLOUD", "undercloud")
-    env.setdefault("HTTP_BOOT", str(lab_dir / HTTP_BOOT))
-    env["PATH"] = f"{client / 'bin'}:{env.get('PATH', '/usr/bin:/bin')}"  # its ansible-playbook wrapper
-    return env
+    """The commands the real client does not run here, or not alone: the lab's, or the lab's stand-ins."""
+    return any(_words(argv)[: len(command)] == command for command in LAB_COMMANDS)
 
 
 def main(argv: list[str]) -> int:
+    words = _words(argv)
+    if words[:2] == REAL_DEPLOY or words[:3] == PROVISION:
+        global_options, command = split_global_options(argv)
+        lab_dir, client = Path(os.environ["RDOFLOW_LAB_DIR"]), Path(os.environ["RDOFLOW_LAB_TRIPLEOCLIENT"])
+        if words[:2] == REAL_DEPLOY:
+            from .real_deploy import deploy
+
+            return deploy(global_options, command, lab_dir, client, dict(os.environ))
+        from .node_provision import main as provision
+
+        return provision(command[3:], lab_dir, client, dict(os.environ))
     if is_lab_command(argv):
         from .__main__ import main as lab_main
 

@@ -47,24 +47,34 @@ def provision(stack: str, counts: dict[str, int], timeout: float) -> dict[str, l
             raise CommandFailed(f"Not enough nodes - available: {len(free)}, requested: {len(missing)} "
                                 f"(role {role}, profile {PROFILES.get(role, role.lower())})")
         to_deploy += list(zip(missing, free))
-    for name, node in to_deploy:
-        patch = [{"op": "add", "path": "/instance_info/display_name", "value": name}]
-        if node.name in knobs.faults.deploy_fail:
-            patch.append({"op": "replace", "path": "/deploy_interface", "value": "custom-agent"})
-        bm.patch_node(node, patch)
-        bm.set_node_provision_state(node, "active")
-        say(f"Provisioning {name} on node {node.name} ({node.id})", logger="tripleoclient.provision")
-    _wait_active(bm, {node.id: name for name, node in to_deploy}, timeout)
+    deploy_nodes(bm, to_deploy, timeout, knobs.faults.deploy_fail)
     return wanted
 
 
-def _wait_active(bm, deploying: dict[str, str], timeout: float) -> None:
+def deploy_nodes(bm, to_deploy: list[tuple[str, object]], timeout: float, deploy_fail=(), *,
+                 announce: bool = True) -> None:
+    """Deploy each ``(hostname, node)``: the hostname in ``instance_info.display_name``, the node ``active``.
+    A node named in ``deploy_fail`` gets an agent deploy interface no agent calls back: Ironic fails it."""
+    for name, node in to_deploy:
+        patch = [{"op": "add", "path": "/instance_info/display_name", "value": name}]
+        if node.name in deploy_fail:
+            patch.append({"op": "replace", "path": "/deploy_interface", "value": "custom-agent"})
+        bm.patch_node(node, patch)
+        bm.set_node_provision_state(node, "active")
+        if announce:
+            say(f"Provisioning {name} on node {node.name} ({node.id})", logger="tripleoclient.provision")
+    _wait_active(bm, {node.id: name for name, node in to_deploy}, timeout, announce)
+
+
+def _wait_active(bm, deploying: dict[str, str], timeout: float, announce: bool = True) -> None:
     end = time.monotonic() + timeout
     while deploying:
         states = {n.id: n for n in bm.nodes(details=True) if n.id in deploying}
         for uuid, node in states.items():
             if node.provision_state == "active":
-                say(f"{deploying.pop(uuid)}: active on node {node.name}", logger="tripleoclient.provision")
+                name = deploying.pop(uuid)
+                if announce:
+                    say(f"{name}: active on node {node.name}", logger="tripleoclient.provision")
             elif node.provision_state.endswith("failed") and node.last_error:  # Ironic saves the error after the state
                 raise CommandFailed(f"Node {node.name} ({uuid}) reached failure state \"{node.provision_state}\"; "
                                     f"the last error is: {node.last_error}")

@@ -1,5 +1,8 @@
 """The TripleO commands of the deploy and upgrade stages: their argument lists, and what their output says
 when they fail (``ERROR:`` lines, Ironic's failure of a node, ansible's ``fatal:`` lines and PLAY RECAP).
+
+Since Wallaby, tripleoclient runs its playbooks with tripleo-ansible's ``tripleo_dense`` stdout callback:
+``<time> | <task uuid> |      FATAL | <task> | <host> | error={...}`` instead of ``fatal: [host]: FAILED!``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ _ERROR = re.compile(r"^(?:stderr: |stdout: )?ERROR:\s*(?P<message>.+)$")
 _NODE_FAILED = re.compile(r"Node (?P<node>.+?) reached failure state \"(?P<state>[^\"]+)\";? "
                           r"the last error is:? (?P<error>.*)$")
 _FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|UNREACHABLE)! => (?P<data>.*)$")
+# tripleo_dense: time | task uuid | state (right-aligned) | task | host [| item=...] [| error=...]
+_DENSE = re.compile(r"^[\d-]+ [\d:.]+ \| [0-9a-f-]+ \|\s+(?P<state>FATAL|UNREACHABLE|OK|CHANGED|SKIPPED) \| "
+                    r"(?P<task>[^|]*?) \| (?P<host>[^|\s]+)(?: \| item=[^|]*)?(?: \| error=(?P<data>.*))?$")
 _RECAP = re.compile(r"^(?P<host>\S+)\s*:\s*ok=\d+\s+changed=\d+\s+unreachable=(?P<unreachable>\d+)\s+"
                     r"failed=(?P<failed>\d+)")
 # cliff's answer (exit 2) to a command the undercloud's client does not have.
@@ -149,9 +155,20 @@ def node_failures(lines: Sequence[str]) -> list[NodeFailure]:
 
 
 def ansible_failures(lines: Sequence[str]) -> list[NodeFailure]:
-    """Hosts an ansible run failed: each ``fatal: [host]: FAILED! => {...}`` with its message."""
+    """Hosts an ansible run failed: each ``fatal: [host]: FAILED! => {...}`` (or tripleo_dense's ``FATAL``
+    and ``UNREACHABLE`` lines) with its message."""
     found = []
     for line in lines:
+        dense = _DENSE.match(line.strip())
+        if dense and dense["state"] in ("FATAL", "UNREACHABLE"):
+            data = dense["data"] or ""
+            try:
+                message = json.loads(data).get("msg") or data
+            except (ValueError, AttributeError):
+                message = data or dense["task"]
+            kind = "FAILED" if dense["state"] == "FATAL" else "UNREACHABLE"
+            found.append(NodeFailure(node=dense["host"], state=kind, error=str(message)))
+            continue
         match = _FATAL.match(line.strip())
         if match:
             try:
@@ -175,7 +192,7 @@ def missing_command(lines: Sequence[str]) -> str | None:
 
 
 def host_reported(line: str) -> str | None:
-    """The host an ansible result line is about (``changed: [host]``), if it is one."""
-    match = _HOST_DONE.match(line.strip())
+    """The host an ansible result line is about (``changed: [host]``, or tripleo_dense's), if it is one."""
+    match = _HOST_DONE.match(line.strip()) or _DENSE.match(line.strip())
     return match["host"] if match else None
 
