@@ -180,7 +180,7 @@ def test_wallaby_and_zed_provision_the_site_s_roles_before_a_deploy_that_takes_t
         {"name": "ComputeHCI", "count": 1, "defaults": {"profile": "compute-hci"}}]  # no node: no entry
     for release in ("wallaby", "zed"):
         provision, deploy = deploy_steps(overcloud, release)
-        assert provision.argv == ["openstack", "overcloud", "node", "provision", "--stack", "s1", "--output",
+        assert provision.argv == ["openstack", "overcloud", "node", "provision", "--stack", "s1", "-y", "--output",
                                   "overcloud-baremetal-deployed-s1.yaml", "rdoflow-baremetal-deployment-s1.yaml"]
         assert deploy.argv[5:7] == ["-e", "overcloud-baremetal-deployed-s1.yaml"]  # the counts come from it
         assert "rdoflow-roles-s1.yaml" not in deploy.argv and not deploy.drives_stack and deploy.hosts == 4

@@ -21,6 +21,9 @@ from rdoflow.tasks.overcloud.model import NodeFailure, StackStep
 COMMAND_MARGIN_SECONDS = 600
 
 _ERROR = re.compile(r"^(?:stderr: |stdout: )?ERROR:\s*(?P<message>.+)$")
+# An oslo.log ERROR line, as tripleoclient's commands log their failure: "<date> <time> <pid> ERROR
+# tripleoclient.v2.overcloud_node.ProvisionNode [-] User interaction required, cannot confirm."
+_LOGGED_ERROR = re.compile(r"^\S+ \S+ \d+ ERROR (?P<logger>[\w.]+) \[[^\]]*\] (?P<message>.+)$")
 _NODE_FAILED = re.compile(r"Node (?P<node>.+?) reached failure state \"(?P<state>[^\"]+)\";? "
                           r"the last error is:? (?P<error>.*)$")
 _FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|UNREACHABLE)! => (?P<data>.*)$")
@@ -85,7 +88,8 @@ def deploy_files(overcloud: OvercloudSite, release: Release = Release.TRAIN) -> 
 def provision_step(overcloud: OvercloudSite) -> StackStep:
     """'overcloud node provision' of the site's roles (metalsmith deploys the nodes before the deploy)."""
     stack = overcloud.stack
-    argv = ["openstack", "overcloud", "node", "provision", "--stack", stack,
+    # -y: the output of an earlier run is overwritten (without it the command refuses, exit 1).
+    argv = ["openstack", "overcloud", "node", "provision", "--stack", stack, "-y",
             "--output", provisioned_file_name(stack), deployment_file_name(stack)]
     return StackStep(name="node provision", key="node-provision", argv=argv, stack=stack,
                      timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=False,
@@ -145,7 +149,8 @@ def _slug(text: str) -> str:
 
 def error_lines(lines: Sequence[str]) -> list[str]:
     """The ``ERROR: ...`` messages a TripleO command printed, in order."""
-    return [m["message"].strip() for line in lines if (m := _ERROR.match(line.strip()))]
+    return [m["message"].strip() for line in lines
+            if (m := _ERROR.match(line.strip()) or _LOGGED_ERROR.match(line.strip()))]
 
 
 def node_failures(lines: Sequence[str]) -> list[NodeFailure]:

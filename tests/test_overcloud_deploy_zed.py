@@ -1,0 +1,68 @@
+"""The overcloud-deploy stage on a Zed undercloud (the lab's release zed): 'overcloud node provision' of the
+site's roles (the lab's stand-in: metalsmith needs Neutron), then the real python-tripleoclient 20's
+'overcloud deploy' on the real tripleo-heat-templates 18 with an ephemeral Heat (config-download's run on
+the nodes is the lab's stand-in: they have no containers); no Heat API is asked anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rdoflow.errors import ResourceFailed
+from rdoflow.flows.overcloud_deploy import overcloud_deploy
+from rdoflow.lab import config as labconfig
+from tests.conftest import fast_knobs
+from tests.lab_undercloud import ready_undercloud, with_stack
+
+LAB_KNOBS = fast_knobs(nodes=5, controllers=1).model_copy(update={"release": "zed"})
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def site(module_lab, prefect_server):
+    return ready_undercloud(module_lab)
+
+
+@pytest.fixture(scope="module")
+def deployed(site, tmp_path_factory):
+    reports = tmp_path_factory.mktemp("reports")
+    state = overcloud_deploy(site=with_stack(site, "overcloud", 1, 2), report_dir=reports, return_state=True)
+    return state, reports
+
+
+def test_the_roles_are_provisioned_then_deployed_and_the_working_directory_says_success(module_lab, deployed):
+    state, reports = deployed
+    report = state.result()
+    assert [step.name for step in report.steps] == ["node provision", "overcloud deploy"] and report.passed
+    home = Path(module_lab.dir) / "home"
+    provisioned = yaml.safe_load((home / "overcloud-baremetal-deployed-overcloud.yaml").read_text())
+    assert provisioned["parameter_defaults"]["ControllerCount"] == 1
+    assert provisioned["parameter_defaults"]["ComputeCount"] == 2
+    status = yaml.safe_load((home / "overcloud-deploy/overcloud/overcloud-deployment_status.yaml").read_text())
+    assert status == {"deployment_status": "DEPLOY_SUCCESS"}
+    assert report.steps[1].stack_status is None  # no Heat was followed: it is gone when the deploy ends
+    markdown = (reports / "overcloud-deploy.md").read_text()
+    assert markdown.startswith("# ") and "| node provision | ✅ succeeded |" in markdown
+
+
+def test_a_second_run_reads_the_working_directory_and_deploys_nothing(module_lab, site, deployed):
+    status_file = Path(module_lab.dir) / "home/overcloud-deploy/overcloud/overcloud-deployment_status.yaml"
+    before = status_file.stat().st_mtime_ns
+    report = overcloud_deploy(site=with_stack(site, "overcloud", 1, 2))
+    assert report.passed and status_file.stat().st_mtime_ns == before
+
+
+def test_a_node_failing_its_deploy_step_is_named_with_the_ansible_error(module_lab, site, deployed):
+    before = labconfig.load(module_lab.dir)
+    knobs = before.model_copy(deep=True)
+    knobs.faults.stack_fail = [labconfig.StackFault(role="Compute", index=0, reason="podman: image not found")]
+    labconfig.save(module_lab.dir, knobs)
+    try:
+        state = overcloud_deploy(site=with_stack(site, "overcloud", 1, 2), refresh=True, return_state=True)
+    finally:
+        labconfig.save(module_lab.dir, before)
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, ResourceFailed)
+    assert "overcloud-novacompute-0" in error.message and "podman: image not found" in error.message
