@@ -66,3 +66,16 @@ def test_a_node_failing_its_deploy_step_is_named_with_the_ansible_error(module_l
     error = state.result(raise_on_failure=False)
     assert isinstance(error, ResourceFailed)
     assert "overcloud-novacompute-0" in error.message and "podman: image not found" in error.message
+
+
+def test_the_upgrade_of_a_zed_overcloud_runs_no_converge(module_lab, site, deployed, tmp_path):
+    """prepare and run role by role (the lab's stand-ins: they need the nodes' containers), no converge."""
+    from rdoflow.flows.upgrade import upgrade
+    from rdoflow.lab.tripleo.hoststate import read_state
+
+    plan = site.upgrade.model_copy(update={"undercloud": False})
+    report = upgrade(site=with_stack(site, "overcloud", 1, 2).model_copy(update={"upgrade": plan}),
+                     report_dir=tmp_path)
+    assert [step.name for step in report.steps] == ["upgrade prepare", "upgrade run Controller",
+                                                    "upgrade run Compute"] and report.passed
+    assert read_state(Path(module_lab.dir))["overcloud"]["overcloud"]["upgraded"]

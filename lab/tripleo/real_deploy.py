@@ -109,7 +109,33 @@ def deploy(global_options: list[str], command: list[str], lab_dir: Path, client:
         return status
     from .config_download import run_config_download
 
-    return run_config_download(stack, working_dir, lab_dir, client, env)
+    status = run_config_download(stack, working_dir, lab_dir, client, env)
+    if status == 0:  # what the lab's upgrade stand-ins go by, as after the lab's own deploy
+        with host_state(lab_dir) as state:
+            state.setdefault("overcloud", {})[stack] = {
+                "templates": str(templates), "environment_files": _environment_files(argv, home),
+                "counts": _role_counts(_environment_files(argv, home)), "upgrade": None, "upgraded": False}
+    return status
+
+
+def _environment_files(argv: list[str], home: Path) -> list[str]:
+    files = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in ("-e", "--environment-file")]
+    return [str(home / path) if not Path(path).is_absolute() else path for path in files]
+
+
+def _role_counts(files: list[str]) -> dict[str, int]:
+    """Each role's <Role>Count as the environment files set it, the last one winning (as Heat merges them)."""
+    import yaml
+
+    counts: dict[str, int] = {}
+    for name in files:
+        try:
+            defaults = (yaml.safe_load(Path(name).read_text()) or {}).get("parameter_defaults") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            continue
+        counts |= {key.removesuffix("Count"): int(value) for key, value in defaults.items()
+                   if key.endswith("Count") and isinstance(value, int)}
+    return counts
 
 
 def _run_in_own_session(argv: list[str], env: dict[str, str]) -> int:
