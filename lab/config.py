@@ -88,7 +88,7 @@ class Suite(Strict):
 
 class LabConfig(Strict):
     release: Literal["train", "wallaby", "zed"] = Field(
-        "train", description="The director the lab host imitates. 'train': the lab's own commands throughout "
+        "zed", description="The director the lab host imitates. 'train': the lab's own commands throughout "
                              "(a persistent Heat). 'wallaby' and 'zed': the real python-tripleoclient where it "
                              "runs here (docs/lab.md says which commands), ironic-inspector beside Ironic.")
     bmc: Literal["fake", "redfish"] = Field(

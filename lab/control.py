@@ -14,8 +14,10 @@ Layout of a lab directory::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -228,10 +230,27 @@ def inspector_venv(say=print) -> Path:
     return ensure_venv(INSPECTOR, say=say)
 
 
+def home_alias(lab_dir: Path) -> Path | None:
+    """A dot-free name for the account's home when the lab's directory has a dot in it (.rdoflow/lab):
+    tripleo-common 18 adds '.yaml' to config-download's playbooks only when their whole path has no dot
+    (tripleo_common/utils/config.py, ``if '.' not in conf_path``), so a deploy under a dotted home writes
+    'deploy_steps_playbook' and its run fails. A real undercloud's /home/stack has none (a user named
+    'j.doe' would meet the same bug). The alias is a link in the temporary directory, removed by 'down'."""
+    if "." not in str(lab_dir / "home"):
+        return None
+    return Path(tempfile.gettempdir()) / f"rdoflow-home-{hashlib.sha256(str(lab_dir).encode()).hexdigest()[:12]}"
+
+
 def _session_environment(lab_dir: Path) -> str:
     """What an SSH session on the lab host sees: the account's home and the lab's commands first on PATH."""
     path = f"{lab_dir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    return f"SetEnv HOME={lab_dir}/home PATH={path} RDOFLOW_LAB_DIR={lab_dir}\n"
+    home = lab_dir / "home"
+    alias = home_alias(lab_dir)
+    if alias is not None:
+        alias.unlink(missing_ok=True)
+        alias.symlink_to(home)
+        home = alias
+    return f"SetEnv HOME={home} PATH={path} RDOFLOW_LAB_DIR={lab_dir}\n"
 
 
 def _stop_services(state: LabState) -> None:
@@ -247,6 +266,9 @@ def down(lab_dir: Path, *, say=print) -> None:
     lab_dir = Path(lab_dir).resolve()
     state = LabState.load(lab_dir)
     _stop_services(state)
+    alias = home_alias(lab_dir)
+    if alias is not None and alias.is_symlink():
+        alias.unlink()
     shutil.rmtree(lab_dir)
     say(f"lab down: stopped {', '.join(state.pids) or 'nothing'}; removed {lab_dir}")
 

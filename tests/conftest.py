@@ -52,7 +52,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory):
 
     root = tmp_path_factory.mktemp("lab-parent") / "lab"
     root.mkdir()
-    knobs = labconfig.LabConfig(nodes=20, controllers=2)
+    knobs = labconfig.LabConfig(nodes=20, controllers=2, release="train")  # the lab's own commands, tested here
     knobs.timing.undercloud_install, knobs.timing.node_configure, knobs.timing.ramdisk_boot = 0.2, 0.05, 0.2
     labconfig.save(root, knobs)
     state = up(root, say=lambda line: None)
@@ -65,7 +65,9 @@ def fast_knobs(nodes: int = 6, controllers: int = 1):
     """Lab knobs with the rehearsal's pace shortened: tests check behaviour, not timing."""
     from rdoflow.lab import config as labconfig
 
-    knobs = labconfig.LabConfig(nodes=nodes, controllers=controllers)
+    # The lab's Train imitation: most modules test the stages' logic, which its persistent Heat and quick
+    # deploy serve in seconds; the modules that test the real TripleO client set release "zed".
+    knobs = labconfig.LabConfig(nodes=nodes, controllers=controllers, release="train")
     knobs.timing.undercloud_install, knobs.timing.node_configure, knobs.timing.ramdisk_boot = 0.2, 0.05, 0.2
     knobs.suite.seconds = 0.0
     return knobs

@@ -21,9 +21,10 @@ from rdoflow.tasks.overcloud.model import NodeFailure, StackStep
 COMMAND_MARGIN_SECONDS = 600
 
 _ERROR = re.compile(r"^(?:stderr: |stdout: )?ERROR:\s*(?P<message>.+)$")
-# An oslo.log ERROR line, as tripleoclient's commands log their failure: "<date> <time> <pid> ERROR
-# tripleoclient.v2.overcloud_node.ProvisionNode [-] User interaction required, cannot confirm."
-_LOGGED_ERROR = re.compile(r"^\S+ \S+ \d+ ERROR (?P<logger>[\w.]+) \[[^\]]*\] (?P<message>.+)$")
+# The oslo.log ERROR line of the command's end, as cliff logs why it failed: "<date> <time> <pid> ERROR
+# openstack [-] Will not overwrite existing file: ...". (tripleoclient's own ERROR lines are not all fatal:
+# a deploy logs "Exception archiving deploy artifacts" and goes on.)
+_LOGGED_ERROR = re.compile(r"^\S+ \S+ \d+ ERROR openstack \[[^\]]*\] (?P<message>.+)$")
 _NODE_FAILED = re.compile(r"Node (?P<node>.+?) reached failure state \"(?P<state>[^\"]+)\";? "
                           r"the last error is:? (?P<error>.*)$")
 _FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]: (?P<kind>FAILED|UNREACHABLE)! => (?P<data>.*)$")
