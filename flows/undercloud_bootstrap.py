@@ -10,7 +10,11 @@ from pydantic import Field
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
 from rdoflow.tasks.undercloud.conf import render_conf
-from rdoflow.tasks.undercloud.install import install_stage, observe_undercloud
+from rdoflow.tasks.undercloud.install import (
+    ensure_container_images_file,
+    install_stage,
+    observe_undercloud,
+)
 from rdoflow.tasks.undercloud.model import ConfRecord, UndercloudBootstrap
 from rdoflow.tasks.undercloud.preflight import (
     preflight_checks,
@@ -31,7 +35,8 @@ def undercloud_bootstrap(
     drop: str | None = Field(None, description="The pre-release drop under test (its DLRN hash); recorded in the "
                                                "report and part of the stage's cache key."),
 ) -> UndercloudBootstrap:
-    """Preflight the host, render undercloud.conf, install it unless the undercloud already runs it, verify
+    """Preflight the host, render undercloud.conf, write the container images file it names when the host
+    has none (TripleO's 'container image prepare default'), install it unless the undercloud already runs it, verify
     the client files and the Ironic and Heat APIs. The report is left whether the stage passes or not."""
     host = SSHHost.from_target(site.undercloud.ssh)
     with recorded(UndercloudBootstrap(site=site.name, address=host.address, drop=drop), report_dir) as report:
@@ -39,6 +44,7 @@ def undercloud_bootstrap(
                                             site.undercloud, report_dir)
         require_passed(report.preflight)
         conf = render_conf(site)
+        ensure_container_images_file(host, site.undercloud)
         observed = observe_undercloud(host, conf)
         report.conf = ConfRecord.of(conf, observed)
         report.install = install_stage(host, conf, observed, timeout=site.undercloud.install_timeout,

@@ -79,3 +79,24 @@ def test_the_upgrade_of_a_zed_overcloud_runs_no_converge(module_lab, site, deplo
     assert [step.name for step in report.steps] == ["upgrade prepare", "upgrade run Controller",
                                                     "upgrade run Compute"] and report.passed
     assert read_state(Path(module_lab.dir))["overcloud"]["overcloud"]["upgraded"]
+
+
+def test_the_bootstrap_writes_the_container_images_file_undercloud_conf_names(module_lab, site, deployed):
+    """The install fails without the file (as tripleoclient's does, copying it); the stage writes it with
+    the real client's 'openstack tripleo container image prepare default' when the host has none."""
+    from rdoflow.blocks.ssh import SSHHost
+    from rdoflow.flows.undercloud_bootstrap import undercloud_bootstrap
+    from rdoflow.tasks.ssh.remote import run
+
+    home = Path(module_lab.dir) / "home"
+    host = SSHHost.from_target(site.undercloud.ssh)
+    conf = (home / "undercloud.conf").read_text()
+    (home / "undercloud.conf").write_text(conf.replace("[DEFAULT]", "[DEFAULT]\ncontainer_images_file = missing.yaml"))
+    bare = run(host, ["openstack", "undercloud", "install", "-y"], check=False, timeout=300)
+    assert bare.exit_status == 1 and "Cannot copy a container imagesfile missing.yaml into a tempdir!" in bare.stderr
+    undercloud = site.undercloud.model_copy(deep=True)
+    undercloud.conf["DEFAULT"]["container_images_file"] = "containers-prepare-parameter.yaml"
+    report = undercloud_bootstrap(site=site.model_copy(update={"undercloud": undercloud}))
+    assert report.passed and report.install.ran
+    written = yaml.safe_load((home / "containers-prepare-parameter.yaml").read_text())
+    assert written["parameter_defaults"]["ContainerImagePrepare"][0]["push_destination"] is True

@@ -92,6 +92,11 @@ def install(upgrade: bool = False) -> None:
         for problem in problems:
             say(problem, level="ERROR", logger="tripleoclient.v1.undercloud_preflight")
         raise CommandFailed(f"An error has occurred while validating {conf_path}: {problems[0]}")
+    images = conf.get("DEFAULT", "container_images_file", fallback="")
+    if images and not Path(images).expanduser().is_file():  # tripleoclient copies it before the deploy
+        message = f"Cannot copy a container imagesfile {images} into a tempdir!"  # sic: the client's words
+        say(message, level="ERROR", logger="tripleoclient.v1.undercloud_config")
+        raise CommandFailed(message)
     with host_state() as state:
         if upgrade and not state.get("undercloud"):
             raise CommandFailed("The undercloud is not installed; nothing to upgrade")

@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import ValidationError
 
 from rdoflow.blocks.ssh import SSHHost
+from rdoflow.config.site import UndercloudSite
 from rdoflow.errors import RemoteCommandFailed, StageTimeout
 from rdoflow.outcome import Outcome
 from rdoflow.tasks.progress import StageProgress
@@ -201,3 +202,30 @@ def install_stage(host: SSHHost, conf: RenderedConf, observed: HostUndercloud, *
         return outcome.model_copy(update={"ran": False, "cached": True, "seconds": 0.0, "why": (
             f"{observed.state(conf)}; an earlier run's result for these inputs was reused")})
     return outcome
+
+
+def container_images_command(path: str) -> list[str]:
+    """What the undercloud's documentation has the operator run before the install, to write the file."""
+    return ["openstack", "tripleo", "container", "image", "prepare", "default", "--local-push-destination",
+            "--output-env-file", path]
+
+
+@task(name="container-images-file", task_run_name="container images file on {host.host}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def ensure_container_images_file(host: SSHHost, undercloud: UndercloudSite) -> str | None:
+    """The container_images_file undercloud.conf names, written by TripleO's own 'container image prepare
+    default' when the host has none (the install fails without it); the file's path, or None when the
+    conf names none. An existing file, perhaps edited by hand, is left as it is."""
+    path = str(undercloud.conf.get("DEFAULT", {}).get("container_images_file") or "")
+    if not path:
+        return None
+    if read_remote(host, path) is not None:
+        return path
+    result = run(host, container_images_command(path), timeout=600, check=False)
+    if result.status != Outcome.PASS:
+        raise RemoteCommandFailed(
+            f"the container images file {path} is missing and 'openstack tripleo container image prepare "
+            f"default' could not write it (exit {result.exit_status})", evidence=result.tail(15),
+            hint="write the file on the undercloud (see the command above), or fix undercloud.conf's "
+                 "container_images_file in the site config")
+    return path
