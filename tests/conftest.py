@@ -9,6 +9,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 # Before Prefect is imported: no telemetry leaves the machine, and nothing of a
 # developer's own ~/.prefect is read or written by the tests.
@@ -89,6 +90,23 @@ def module_lab(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixture
     yield state
     POOL.close_all()
     down(root, say=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def site(module_lab):
+    """The module lab's site config (a module that needs more of its site, a deployed stack say, defines
+    its own ``site``)."""
+    from rdoflow.config.site import load_site
+
+    return load_site(Path(module_lab.dir) / "site.yaml")
+
+
+@pytest.fixture(scope="module")
+def conn(site):
+    """The site's cloud as the flows reach it, through its clouds.yaml (Ironic, and inspector when it runs)."""
+    from rdoflow.blocks.openstack import OpenStackCloud
+
+    return OpenStackCloud.from_site(site.cloud).connect()
 
 
 @pytest.fixture

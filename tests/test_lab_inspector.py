@@ -10,8 +10,6 @@ import pytest
 import yaml
 from openstack import exceptions
 
-from rdoflow.blocks.openstack import OpenStackCloud
-from rdoflow.config.site import load_site
 from rdoflow.lab.health import lab_status
 from rdoflow.lab.process import alive
 from rdoflow.outcome import Outcome
@@ -26,17 +24,6 @@ FAULTY, ERROR = "node-03", "simulated disk failure: /dev/sda not found"
 LAB_KNOBS = fast_knobs(nodes=6, controllers=1)
 LAB_KNOBS.release = "zed"
 LAB_KNOBS.faults.inspect_fail = {FAULTY: ERROR}
-
-
-@pytest.fixture(scope="module")
-def site(module_lab):
-    return load_site(Path(module_lab.dir) / "site.yaml")
-
-
-@pytest.fixture(scope="module")
-def conn(site):
-    """The lab's cloud as the flows reach it: clouds.yaml, both Ironic and inspector."""
-    return OpenStackCloud.from_site(site.cloud).connect()
 
 
 @pytest.fixture(scope="module")

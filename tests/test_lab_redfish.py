@@ -5,13 +5,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import requests
 
-from rdoflow.blocks.openstack import OpenStackCloud
-from rdoflow.config.site import load_site
 from rdoflow.lab.process import alive
 from rdoflow.outcome import Outcome
 from rdoflow.tasks.baremetal.inventory import read_inventory
@@ -24,16 +21,6 @@ LAB_KNOBS.faults.bmc_down = ["node-03"]
 HEALTHY = ["node-00", "node-01", "node-02"]
 
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def site(module_lab):
-    return load_site(Path(module_lab.dir) / "site.yaml")
-
-
-@pytest.fixture(scope="module")
-def conn(site):
-    return OpenStackCloud.from_site(site.cloud).connect()
 
 
 @pytest.fixture(scope="module")

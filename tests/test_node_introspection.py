@@ -9,8 +9,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from rdoflow.blocks.openstack import OpenStackCloud
-from rdoflow.config.site import load_site
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.flows.node_introspection import node_introspection
 from rdoflow.lab import config as labconfig
@@ -26,16 +24,6 @@ from rdoflow.tasks.baremetal.ironic import Window, enroll
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 
 LAB_KNOBS = fast_knobs(nodes=6, controllers=1)
-
-
-@pytest.fixture(scope="module")
-def site(module_lab):
-    return load_site(Path(module_lab.dir) / "site.yaml")
-
-
-@pytest.fixture(scope="module")
-def conn(site):
-    return OpenStackCloud.from_site(site.cloud).connect()
 
 
 @pytest.fixture(scope="module")

@@ -9,24 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from rdoflow.blocks.openstack import OpenStackCloud
-from rdoflow.config.site import load_site
 from rdoflow.flows.node_introspection import node_introspection
 from rdoflow.tasks.baremetal.node_import import REMOTE_FILE
 from tests.conftest import fast_knobs, logs_of
 
 LAB_KNOBS = fast_knobs(nodes=4, controllers=1).model_copy(update={"release": "zed"})
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def site(module_lab):
-    return load_site(Path(module_lab.dir) / "site.yaml")
-
-
-@pytest.fixture(scope="module")
-def conn(site):
-    return OpenStackCloud.from_site(site.cloud).connect()
 
 
 @pytest.fixture(scope="module")
