@@ -38,11 +38,6 @@ class Profile:
     # works through Mistral, which the lab does not run: the lab's Train enrolls through the API.
     node_import: bool
 
-    @property
-    def deploy_dir(self) -> str | None:
-        """Where the deploy keeps its state on the undercloud, relative to the home ({stack} filled in)."""
-        return None if self.persistent_heat else "overcloud-deploy/{stack}"
-
 
 PROFILES = {
     Release.TRAIN: Profile(Release.TRAIN, "Train (RHOSP 16.2)", range(12, 14), persistent_heat=True,

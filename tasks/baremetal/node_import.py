@@ -130,11 +130,13 @@ def introspect_with_tripleo(conn: Connection, host: SSHHost, uuids: list[str], s
     command = run(host, introspect_command(cloud, to_inspect, settings), check=False, timeout=budget) \
         if to_inspect else None
     claimed = claimed_introspected(command.stdout.splitlines()) if command else set()
-    warnings = _provide_left_manageable(conn, to_inspect, settings)
-    nodes = {node.id: node for node in conn.baremetal.nodes(fields=POLL_FIELDS) if node.id in set(uuids)}
+    errors = {uuid: _inspector_error(conn, uuid) for uuid in to_inspect}  # one GET per node, read once
+    warnings = _provide_left_manageable(conn, [uuid for uuid in to_inspect if errors[uuid] is None], settings)
+    nodes, inspector = _listed(conn, uuids), inspector_endpoint(conn) is not None
     results = {}
     for uuid in uuids:
-        result = _judged(conn, uuid, nodes.get(uuid), inspected=uuid in to_inspect)
+        result = _judged(conn, uuid, nodes.get(uuid), inspected=uuid in to_inspect, error=errors.get(uuid),
+                         inspector=inspector)
         if uuid in claimed and result.outcome != Outcome.PASS:
             warnings.append(f"{result.label}: 'openstack overcloud node introspect' reported it introspected, "
                             f"but it {result.said}: {result.last_error} (tripleo-ansible records every node's "
@@ -146,18 +148,22 @@ def introspect_with_tripleo(conn: Connection, host: SSHHost, uuids: list[str], s
     return results, warnings
 
 
-def _provide_left_manageable(conn: Connection, uuids: list[str], settings: InventorySite) -> list[str]:
-    """Nodes whose introspection finished cleanly but that the command left 'manageable' (its provide
-    step stops at the first node it cannot provide): provided here, each named in a warning."""
-    nodes = [node for node in conn.baremetal.nodes(fields=POLL_FIELDS)
-             if node.id in set(uuids) and node.provision_state == "manageable"]
-    left = [node for node in nodes if _inspector_error(conn, node.id) is None]
+def _listed(conn: Connection, uuids: list[str]) -> dict[str, Any]:
+    """The nodes among ``uuids`` as one node list shows them, by UUID."""
+    wanted = set(uuids)
+    return {node.id: node for node in conn.baremetal.nodes(fields=POLL_FIELDS) if node.id in wanted}
+
+
+def _provide_left_manageable(conn: Connection, clean: list[str], settings: InventorySite) -> list[str]:
+    """Nodes whose introspection finished cleanly (``clean``) but that the command left 'manageable' (its
+    provide step stops at the first node it cannot provide): provided here, each named in a warning."""
+    left = [node for node in _listed(conn, clean).values() if node.provision_state == "manageable"]
     for node in left:
         set_state(conn, node.id, "provide")
     if left:
         for _ in Deadline(settings.node_timeout, f"{len(left)} node(s)", target="available", max_delay=2.0):
-            states = {node.id: node.provision_state for node in conn.baremetal.nodes(fields=POLL_FIELDS)}
-            if all(states.get(node.id) != "cleaning" and states.get(node.id) != "manageable" for node in left):
+            states = {uuid: node.provision_state for uuid, node in _listed(conn, [n.id for n in left]).items()}
+            if all(state not in ("cleaning", "manageable") for state in states.values()):
                 break
     return [f"{node.name or node.id} ({node.id}): introspected, but 'openstack overcloud node introspect "
             f"--provide' left it manageable; rdoflow provided it" for node in left]
@@ -175,7 +181,7 @@ def _inspector_error(conn: Connection, uuid: str) -> str | None:
 def _made_manageable(conn: Connection, uuids: list[str], settings: InventorySite, refresh: bool) -> list[str]:
     """The nodes to introspect, moved to 'manageable' as the command needs (an 'available' node whose
     hardware is known is left alone, unless ``refresh``); one list call per poll."""
-    nodes = {node.id: node for node in conn.baremetal.nodes(fields=POLL_FIELDS) if node.id in set(uuids)}
+    nodes = _listed(conn, uuids)
     known = {uuid for uuid, node in nodes.items() if node.provision_state == "active" or (
         not refresh and node.provision_state == "available"
         and all((node.properties or {}).get(key) for key in HARDWARE_KEYS))}
@@ -184,24 +190,22 @@ def _made_manageable(conn: Connection, uuids: list[str], settings: InventorySite
         if nodes[uuid].provision_state in ("enroll", "available", "inspect failed"):
             set_state(conn, uuid, "manage")
     for _ in Deadline(settings.node_timeout, f"{len(wanted)} node(s)", target="manageable", max_delay=2.0):
-        states = {node.id: node.provision_state for node in conn.baremetal.nodes(fields=POLL_FIELDS)
-                  if node.id in set(wanted)}
-        if all(state == "manageable" for state in states.values()):
+        if all(node.provision_state == "manageable" for node in _listed(conn, wanted).values()):
             break
     return wanted
 
 
-def _judged(conn: Connection, uuid: str, node: Any, *, inspected: bool) -> NodeResult:
-    """A node's outcome from Ironic (available?) and ironic-inspector (finished without error?)."""
+def _judged(conn: Connection, uuid: str, node: Any, *, inspected: bool, error: str | None,
+            inspector: bool) -> NodeResult:
+    """A node's outcome from Ironic (available?) and ironic-inspector's ``error`` (None: finished cleanly)."""
     if node is None:
         return NodeResult(uuid=uuid, name=None, outcome=Outcome.FAIL, state=None,
                           last_error="the node is no longer in Ironic")
-    error = _inspector_error(conn, uuid) if inspected else None
     state = node.provision_state
     passed = state in ("available", "active") and error is None
     result = NodeResult(uuid=uuid, name=node.name, profile=profile_of(node.properties), state=state,
                         outcome=Outcome.PASS if passed else Outcome.FAIL, attempts=1 if inspected else 0,
                         last_error=None if passed else error or node.last_error or f"left in state {state!r}")
     if passed:
-        result.hardware = read_hardware(conn, node, inspector=inspector_endpoint(conn) is not None)
+        result.hardware = read_hardware(conn, node, inspector=inspector)
     return result
