@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import shlex
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .venv import LabVenvFailed, VenvSpec, cache_root, ensure_venv
+from .venv import LabVenvFailed, VenvSpec, built_once, cache_root, ensure_venv
 
 THT_VERSION = "18.0.0"
 HEAT_YAQL = VenvSpec("heat-yaql", "yaql 2.0.1 for the ephemeral Heat", ("yaql==2.0.1", "ply==3.11"), no_deps=True)
@@ -68,13 +67,8 @@ def tht_dir(version: str = THT_VERSION) -> Path:
 def ensure_templates(version: str = THT_VERSION, *, say=print) -> Path:
     """The unpacked sdist of tripleo-heat-templates ``version``; downloaded the first time (atomic, locked)."""
     target = tht_dir(version)
-    if (target / ".complete").exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / ".complete").exists():
-            return target
+
+    def build() -> None:
         say(f"downloading tripleo-heat-templates {version} (the sdist: the wheel holds no template) into {target}")
         with tempfile.TemporaryDirectory(dir=target.parent) as work:
             argv = [str(ensure_venv(HEAT_YAQL, say=say) / "bin/python"), "-m", "pip", "download", "-q", "--no-deps",
@@ -91,7 +85,8 @@ def ensure_templates(version: str = THT_VERSION, *, say=print) -> Path:
             (unpacked / ".complete").write_text(f"tripleo-heat-templates=={version}\n")
             shutil.rmtree(target, ignore_errors=True)
             unpacked.rename(target)
-    return target
+
+    return built_once(target, build)
 
 
 def install_deploy_host(lab_dir: Path, *, venv: Path, postgres_port: int, say=print) -> dict[str, str]:

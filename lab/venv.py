@@ -65,16 +65,24 @@ def venv_dir(spec: VenvSpec = LAB) -> Path:
     return cache_root() / f"{spec.name}-venv-{spec.key}"
 
 
-def ensure_venv(spec: VenvSpec = LAB, *, say=print) -> Path:
-    """The cached venv of ``spec``; creates it the first time (atomic, locked)."""
-    target = venv_dir(spec)
+def built_once(target: Path, build: Callable[[], None]) -> Path:
+    """``target``, a cached directory ``build`` makes complete (with a ``.complete`` file) the first time;
+    a second process asking meanwhile waits on a lock for the first one's build."""
     if (target / ".complete").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f"{target.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second `lab up` waits for the first one's install
-        if (target / ".complete").exists():
-            return target
+        if not (target / ".complete").exists():
+            build()
+    return target
+
+
+def ensure_venv(spec: VenvSpec = LAB, *, say=print) -> Path:
+    """The cached venv of ``spec``; creates it the first time (atomic, locked)."""
+    target = venv_dir(spec)
+
+    def build() -> None:
         building = target.with_name(target.name + ".building")
         shutil.rmtree(building, ignore_errors=True)
         log = target.parent / f"{target.name}.install.log"
@@ -98,7 +106,8 @@ def ensure_venv(spec: VenvSpec = LAB, *, say=print) -> Path:
         # The venv's scripts name their interpreter by absolute path: fix them after the rename.
         building.rename(target)
         _rewrite_shebangs(building, target)
-    return target
+
+    return built_once(target, build)
 
 
 def _base_python() -> str:
