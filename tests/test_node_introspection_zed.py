@@ -60,8 +60,10 @@ def test_a_second_run_imports_nothing_and_a_new_node_alone_is_imported(module_la
 
 def test_tripleo_s_introspect_command_does_not_fool_the_stage_about_a_failed_node(module_lab, site, first_run, conn):
     """With introspect_with: tripleo the real 'openstack overcloud node introspect --provide' runs. Its
-    tripleo-ansible 6.0.0 records every result under the last node, so it says every node was introspected
-    and exits 0 while the lab's fault fails node-02: the stage reads Ironic and ironic-inspector instead."""
+    tripleo-ansible 6.0.0 records every result under the last node, so it mostly says every node was
+    introspected and exits 0 while the lab's fault fails node-02 (seen in two CI runs of three; in the
+    third its retry of node-02 failed the command instead): either way the stage reads Ironic and
+    ironic-inspector, and reports node-02 failed and the others available."""
     from rdoflow.lab import config as labconfig
 
     before = labconfig.load(module_lab.dir)
@@ -81,8 +83,11 @@ def test_tripleo_s_introspect_command_does_not_fool_the_stage_about_a_failed_nod
     assert failed.last_error == "Ramdisk reported error: no disks found (lab fault)"  # ironic-inspector's
     assert sorted(node.name for node in result.succeeded.values()) == ["node-00", "node-01", "node-03"]
     assert all(node.hardware.disks and node.hardware.nics for node in result.succeeded.values())
-    warning = next(warning for warning in result.warnings if warning.startswith("node-02 ("))
-    assert "reported it introspected, but it failed" in warning
     logs = logs_of(state.state_details.flow_run_id)
     claimed = [line for line in logs if "Successfully introspected nodes:" in line]
-    assert claimed and failed.uuid in claimed[0]  # the command did claim it: the upstream bug was met
+    if claimed:  # the upstream bug was met: the command claimed node-02 too, and the stage says it did not
+        assert failed.uuid in claimed[0]
+        warning = next(warning for warning in result.warnings if warning.startswith("node-02 ("))
+        assert "reported it introspected, but it failed" in warning
+    else:  # on a busy machine the command's retry of node-02 may end in its own failure instead (exit 2)
+        assert any(w.startswith("openstack overcloud node introspect exited ") for w in result.warnings)
