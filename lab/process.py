@@ -44,8 +44,11 @@ def run_once(name: str, argv: list, *, log_file: Path, env: dict | None = None, 
                             evidence=_tail(log_file))
 
 
-def wait_http(name: str, process: subprocess.Popen, url: str, *, logs: list[Path], budget: float = 90) -> None:
-    """Wait until ``url`` answers 200; fail early, with the logs' last lines, if the process exits."""
+def wait_http(name: str, process: subprocess.Popen, url: str, *, logs: list[Path], budget: float = 300) -> None:
+    """Wait until ``url`` answers 200; fail early, with the logs' last lines, if the process exits.
+
+    Heat answers 8 s after its start on an idle machine; beside a CI run's real TripleO deploys it once took
+    more than 90 s, hence the budget."""
     wait = Deadline(budget, f"{name} at {url}", target="answering 200", max_delay=0.5)
     try:
         _poll(wait, name, process, url, logs)

@@ -52,7 +52,7 @@ def nightly_in_its_own_process(tmp_path: Path, **popen) -> tuple[subprocess.Pope
 def lab_started(command: subprocess.Popen, lab_dir: Path) -> dict:
     """The lab's lab.json once it lists every service (the nodes daemon starts last), or as it was when
     ``command`` ended first."""
-    wait, state = Deadline(240, f"the lab in {lab_dir}", target="every service started"), {}
+    wait, state = Deadline(600, f"the lab in {lab_dir}", target="every service started"), {}
     for _ in wait:
         try:
             state = json.loads((lab_dir / "lab.json").read_text())

@@ -199,6 +199,7 @@ def test_a_temporary_server_that_does_not_come_up_is_named_with_what_to_do(tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the lab's services may take minutes to answer on a busy machine
 def test_sigterm_takes_the_lab_and_prefects_temporary_server_down_and_exits_143(tmp_path):
     """``timeout`` or a CI job's cancel sends SIGTERM: the run ends as an exception would end it, its
     ``finally`` blocks take the built-in lab down and stop Prefect's temporary server."""

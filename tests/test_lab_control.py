@@ -61,6 +61,7 @@ def test_a_bad_knob_in_lab_yaml_is_refused_naming_the_field_and_line(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the lab's services may take minutes to answer on a busy machine
 def test_lab_down_stops_the_lab_of_a_run_that_was_killed(tmp_path):
     """A run killed with SIGKILL takes nothing down: its lab's services are orphans. ``rdoflow lab down
     --dir`` stops them all by the PIDs in lab.json and removes the directory and the PostgreSQL cluster."""
