@@ -9,6 +9,7 @@ import openstack
 import openstack.config
 from openstack.connection import Connection
 from prefect.blocks.core import Block
+from prefect.types import SecretDict
 from pydantic import Field, SecretStr, model_validator
 
 from rdoflow.config.site import CloudSite
@@ -53,10 +54,13 @@ class OpenStackCloud(Block):
         description="Service type to endpoint URL, e.g. baremetal: http://127.0.0.1:6385 (needed with no auth).",
     )
     verify: bool = Field(True, description="Verify TLS certificates.")
+    entry: SecretDict | None = Field(
+        None, description="One cloud of a clouds.yaml itself, as the undercloud's install wrote it (read over SSH "
+        "when the site says cloud.from_undercloud); kept secret, never saved by rdoflow.")
 
     @model_validator(mode="after")
     def _cloud_or_credentials(self) -> OpenStackCloud:
-        if self.cloud:
+        if self.cloud or self.entry is not None:
             return self
         if self.auth_type == "password" and not (self.auth_url and self.username and self.password):
             raise ValueError("give 'cloud', or 'auth_url', 'username' and 'password' for password auth")
@@ -73,6 +77,9 @@ class OpenStackCloud(Block):
 
     def connect(self) -> Connection:
         """An openstacksdk Connection; nothing is sent until the first API call."""
+        if self.entry is not None:  # read as openstacksdk reads a clouds.yaml cloud, without any file
+            config = openstack.config.OpenStackConfig(config_files=[], vendor_files=[], load_envvars=False)
+            return Connection(config=config.get_one(**self.entry.get_secret_value()))
         if self.cloud:
             files = [str(self.clouds_yaml)] if self.clouds_yaml else None
             region = openstack.config.OpenStackConfig(config_files=files).get_one(

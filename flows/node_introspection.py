@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 from pydantic import Field
 
-from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
 from rdoflow.tasks.baremetal.introspection import (
     introspect_nodes,
@@ -18,6 +18,7 @@ from rdoflow.tasks.baremetal.introspection import (
 )
 from rdoflow.tasks.baremetal.model import Introspection
 from rdoflow.tasks.resume import resumable
+from rdoflow.tasks.undercloud.credentials import site_cloud
 
 
 @flow(name="node-introspection", flow_run_name="node-introspection-{site.name}")
@@ -32,7 +33,7 @@ def node_introspection(
     undercloud, for the defaults it sets), manage → inspect → provide them (bounded concurrency),
     report each node's hardware, fail when a role has fewer available nodes than required."""
     inventory = load_inventory(site.inventory)
-    cloud = OpenStackCloud.from_site(site.cloud)
+    cloud = site_cloud(site.cloud, SSHHost.from_target(site.undercloud.ssh))
     settled = nodes_settled(cloud, inventory)
     introspection = resumable(introspect_nodes, settled=settled, refresh=refresh)(
         cloud, inventory, site.inventory, site.name, refresh, site.undercloud)

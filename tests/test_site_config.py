@@ -181,6 +181,11 @@ BROKEN_SITES = [
         id="clouds-yaml-is-a-directory",
     ),
     pytest.param(
+        "name: lab\nundercloud: {ssh: {host: uc}}\ncloud: {block: uc-cloud, from_undercloud: true}\n",
+        ["site.yaml: cloud: from_undercloud and block both name where the cloud comes from: keep one (line 3)"],
+        id="cloud-from-two-places",
+    ),
+    pytest.param(
         "name: lab\nundercloud:\n  ssh:\n    host: uc\n   port: 22\n",
         ["site.yaml:5:4: not valid YAML: expected <block end>, but found '<block mapping start>' "
          "(while parsing a block mapping, which starts at line 3)"],

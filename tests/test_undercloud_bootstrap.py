@@ -234,6 +234,48 @@ def test_a_site_naming_another_release_is_told_the_undercloud_s(module_lab, lab_
     assert exit_status_for(error) == 2
 
 
+def _from_undercloud(site: SiteConfig, cloud: str = "undercloud") -> SiteConfig:
+    data = site.model_dump(mode="json")
+    data["cloud"] = {"cloud": cloud, "from_undercloud": True}
+    return SiteConfig.model_validate(data)
+
+
+def test_a_site_can_take_its_cloud_from_the_clouds_yaml_the_install_wrote(module_lab, lab_site, first_run, tmp_path):
+    """With cloud.from_undercloud the APIs are reached through the undercloud's own clouds.yaml, read over
+    SSH: the site names no local copy (the lab's own, beside site.yaml, is not read: it is moved away)."""
+    local = Path(module_lab.dir) / "clouds.yaml"
+    moved = local.rename(tmp_path / "away.yaml")
+    try:
+        bootstrap = _run(_from_undercloud(lab_site), tmp_path, drop=DROP).result()
+    finally:
+        moved.rename(local)
+    found = {check.name: check.found for check in bootstrap.checks}
+    assert bootstrap.passed, found
+    assert found["Ironic API answers"] == f"0 node(s) at {module_lab.ironic_url}/v1/"
+    assert found["Heat API answers"] == f"0 stack(s) at {module_lab.heat_url}"
+
+
+def test_a_cloud_the_undercloud_s_clouds_yaml_lacks_is_named_with_the_ones_it_has(module_lab, lab_site, first_run,
+                                                                                   tmp_path):
+    ssh = lab_site.undercloud.ssh
+    error = _run(_from_undercloud(lab_site, "overcloud"), tmp_path, drop=DROP).result(raise_on_failure=False)
+    assert isinstance(error, ConfigError), error
+    where = f"{ssh.username}@{ssh.host}:{ssh.port}:~/.config/openstack/clouds.yaml"
+    assert error.problems == [f"{where}: clouds.overcloud: no such cloud (it has: undercloud)"]
+    assert exit_status_for(error) == 2
+
+
+def test_a_host_file_larger_than_rdoflow_reads_is_refused_before_it_is_read(module_lab, lab_site):
+    from rdoflow.blocks.ssh import SSHHost
+    from rdoflow.tasks.ssh.remote import RemoteFileTooLarge, read_remote
+
+    (Path(module_lab.dir) / "home" / "big.yaml").write_bytes(b"x" * 4097)
+    host = SSHHost.from_target(lab_site.undercloud.ssh)
+    assert read_remote(host, "big.yaml", limit=4097) == b"x" * 4097
+    with pytest.raises(RemoteFileTooLarge, match=r":big.yaml is 4097 bytes; rdoflow reads at most 4096 bytes"):
+        read_remote(host, "big.yaml", limit=4096)
+
+
 def test_a_changed_conf_installs_again_and_names_the_changed_keys(module_lab, lab_site, first_run, tmp_path):
     installed_at = _host_state(module_lab)["undercloud"]["at"]
     bootstrap = _run(_site(lab_site, conf=GOOD_CONF), tmp_path, drop=DROP).result()

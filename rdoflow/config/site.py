@@ -23,6 +23,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from rdoflow.config.releases import Release
@@ -165,6 +166,18 @@ class CloudSite(BaseModel):
         None, description="Name of a saved OpenStack cloud block to use instead (holds the credentials)."
     )
     region: str | None = Field(None, description="Region name, when the cloud has more than one.")
+    from_undercloud: bool = Field(
+        False, description="Take the cloud (endpoints and credentials) from the clouds.yaml the undercloud's "
+        "install wrote (~/.config/openstack/clouds.yaml on the undercloud, read over SSH at each stage), "
+        "instead of a copy on the machine that runs the flow.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CloudSite:
+        if self.from_undercloud and (self.clouds_yaml or self.block):
+            given = "clouds_yaml" if self.clouds_yaml else "block"
+            raise ValueError(f"from_undercloud and {given} both name where the cloud comes from: keep one")
+        return self
 
 
 class InventorySite(BaseModel):

@@ -45,7 +45,9 @@ def _cloud_summary(cloud: CloudSite) -> str:
     if cloud.block:
         return f"OpenStack cloud block '{cloud.block}'"
     region = f", region {cloud.region}" if cloud.region else ""
-    return f"'{cloud.cloud}' from {cloud.clouds_yaml or 'clouds.yaml'}{region}"
+    source = "the undercloud's ~/.config/openstack/clouds.yaml" if cloud.from_undercloud else (
+        cloud.clouds_yaml or "clouds.yaml")
+    return f"'{cloud.cloud}' from {source}{region}"
 
 
 def _inventory_summary(inventory: InventorySite) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from heatclient import client as heat_client
 from heatclient import exc as heat_exc
 
-from rdoflow.blocks.openstack import OpenStackCloud
+from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import CloudSite
 from rdoflow.tasks.overcloud.model import (
     FailedResource,
@@ -25,6 +25,7 @@ from rdoflow.tasks.overcloud.model import (
 )
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.retries import is_transient
+from rdoflow.tasks.undercloud.credentials import site_cloud
 from rdoflow.waiting import Deadline
 
 # Deep enough for TripleO's overcloud (role group → node stack → deployments → their nested stacks).
@@ -33,9 +34,10 @@ EVENTS_PER_RESOURCE = 5
 POLL_MAX_DELAY = 2.0
 
 
-def heat_for(cloud: CloudSite) -> Any:
-    """A python-heatclient v1 client on the session openstacksdk builds for the site's cloud."""
-    conn = OpenStackCloud.from_site(cloud).connect()
+def heat_for(cloud: CloudSite, host: SSHHost | None = None) -> Any:
+    """A python-heatclient v1 client on the session openstacksdk builds for the site's cloud (``host``: the
+    undercloud, for a cloud taken from its clouds.yaml)."""
+    conn = site_cloud(cloud, host).connect()
     return heat_client.Client(
         "1",
         session=conn.session,

@@ -141,9 +141,9 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
 
 @task(name="observe-stack", task_run_name="observe stack {stack}", cache_policy=NO_CACHE,
       **TRANSIENT_RETRIES)
-def settled_stack(cloud: CloudSite, stack: str, budget: float) -> StackSnapshot:
+def settled_stack(cloud: CloudSite, stack: str, budget: float, host: SSHHost | None = None) -> StackSnapshot:
     """The stack before a step, once any action in progress ended (a step's baseline)."""
-    return heat_stack.wait_settled(heat_stack.heat_for(cloud), stack, budget)
+    return heat_stack.wait_settled(heat_stack.heat_for(cloud, host), stack, budget)
 
 
 @task(name="stack-step", task_run_name="{step.name}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
@@ -151,7 +151,7 @@ def stack_step(host: SSHHost, cloud: CloudSite, step: StackStep, before: StackSn
     """``run_stack_step`` as a task; a dropped SSH session is retried, never a failed stack."""
     # One unit until Heat lists the resources: an empty total would read as 100%.
     progress = StageProgress(f"{step.key}-progress", f"{step.name}: stack {step.stack} resources complete", 1)
-    return run_stack_step(host, heat_stack.heat_for(cloud), step, before, progress)
+    return run_stack_step(host, heat_stack.heat_for(cloud, host), step, before, progress)
 
 
 @task(name="command-step", task_run_name="{step.name}", cache_policy=NO_CACHE, **TRANSIENT_RETRIES)
@@ -164,7 +164,7 @@ def command_step(host: SSHHost, step: StackStep) -> StepResult:
 def run_step(host: SSHHost, cloud: CloudSite, step: StackStep) -> StepResult:
     """One step as its task: a stack step from the settled stack as its baseline, or a plain command."""
     if step.drives_stack:
-        return stack_step(host, cloud, step, settled_stack(cloud, step.stack, step.timeout))
+        return stack_step(host, cloud, step, settled_stack(cloud, step.stack, step.timeout, host))
     return command_step(host, step)
 
 
@@ -259,7 +259,7 @@ def stack_deployed(cloud: CloudSite, stack: str, host: SSHHost | None = None,
     since Wallaby (no Heat left after the deploy), its working directory says DEPLOY_SUCCESS."""
     if not profile(release).persistent_heat:
         return host is not None and deployment_status(host, stack) == "DEPLOY_SUCCESS"
-    return heat_stack.observe(heat_stack.heat_for(cloud), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    return heat_stack.observe(heat_stack.heat_for(cloud, host), stack).status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 @task(name="deploy-overcloud", task_run_name="deploy stack {overcloud.stack}", cache_key_fn=_deploy_key,

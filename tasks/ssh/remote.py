@@ -13,7 +13,6 @@ import hashlib
 import logging
 import select
 import shlex
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,7 +28,12 @@ from prefect.logging import get_run_logger
 from pydantic import BaseModel, SecretStr
 
 from rdoflow.blocks.ssh import SSHHost
-from rdoflow.errors import RdoflowError, RemoteCommandFailed, StageTimeout
+from rdoflow.errors import (
+    RdoflowError,
+    RemoteCommandFailed,
+    ResourceFailed,
+    StageTimeout,
+)
 from rdoflow.outcome import CommandResult, Outcome, labelled_tail
 from rdoflow.redaction import REDACTED, Redactor
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
@@ -44,6 +48,7 @@ PID_MARK = "rdoflow-pid "
 WRAPPER = f'echo "{PID_MARK}$$" >&2; cd -- "$HOME" 2>/dev/null; cd -- "$1" || exit 126; shift; exec "$@"'
 KILL_GRACE_SECONDS = 5.0
 POLL_SECONDS = 0.5
+READ_LIMIT = 4 << 20  # bytes of a host file read into memory (a clouds.yaml, a status file, a stackrc)
 
 Argument = str | SecretStr
 LineSink = Callable[[str, str], None]
@@ -56,6 +61,12 @@ class CommandNotFound(RemoteCommandFailed):
 
 class RemoteCommandTimeout(StageTimeout):
     reference = "remote-command-timeout"
+
+
+class RemoteFileTooLarge(ResourceFailed):
+    """A file read from the host into memory is larger than rdoflow reads of it."""
+
+    reference = "remote-file-too-large"
 
 
 class RemoteFileNotFound(RdoflowError):
@@ -365,12 +376,20 @@ def download_file(host: SSHHost, remote: str, local: Path) -> Transfer:
     return get(host, remote, local)
 
 
-def read_remote(host: SSHHost, remote: str) -> bytes | None:
-    """A file of the host's, or None when it is not there. Read into memory, never logged."""
-    with tempfile.TemporaryDirectory(prefix="rdoflow-read-") as scratch:
-        local = Path(scratch) / "file"
-        try:
-            get(host, remote, local)
-        except RemoteFileNotFound:
-            return None
-        return local.read_bytes()
+def read_remote(host: SSHHost, remote: str, *, limit: int = READ_LIMIT) -> bytes | None:
+    """A file of the host's, or None when it is not there. Read into memory, never logged; a file larger
+    than ``limit`` bytes is refused before a byte of it is read (``RemoteFileTooLarge``)."""
+    try:
+        with _sftp(host, remote) as sftp:
+            size = sftp.stat(remote).st_size or 0
+            if size > limit:
+                raise RemoteFileTooLarge(f"{host.address}:{remote} is {size} bytes; rdoflow reads at most {limit} "
+                                         "bytes of it", hint="check what wrote that file on the host")
+            with sftp.open(remote, "rb") as stream:
+                data = stream.read(limit + 1)
+    except RemoteFileNotFound:
+        return None
+    if len(data) > limit:  # it grew between the stat and the read
+        raise RemoteFileTooLarge(f"{host.address}:{remote} is over {limit} bytes; rdoflow reads at most {limit} "
+                                 "bytes of it", hint="check what writes that file on the host")
+    return data

@@ -19,10 +19,10 @@ from rdoflow.config.yamlsource import parse_yaml
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
 from rdoflow.tasks.ssh.remote import read_remote
+from rdoflow.tasks.undercloud.credentials import CLOUDS_YAML, site_cloud
 from rdoflow.tasks.undercloud.install import STACKRC
 from rdoflow.tasks.undercloud.model import Check
 
-CLOUDS_YAML = ".config/openstack/clouds.yaml"
 RELEASE_CHECK = "release matches the site"
 API_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException)
 
@@ -131,4 +131,4 @@ def verify_undercloud(host: SSHHost, cloud: CloudSite, release: Release = Releas
                       version: str | None = None) -> list[Check]:
     """The release, the client files and the APIs, each a check; retried only when the SSH connection fails."""
     return [check_release(release, version), *check_client_files(host, cloud.cloud),
-            *check_apis(OpenStackCloud.from_site(cloud), release)]
+            *check_apis(site_cloud(cloud, host), release)]
