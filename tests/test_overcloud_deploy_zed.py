@@ -54,6 +54,29 @@ def test_a_second_run_reads_the_working_directory_and_deploys_nothing(module_lab
     assert report.passed and status_file.stat().st_mtime_ns == before
 
 
+def test_a_deploy_its_dropped_session_left_running_is_judged_from_its_status_file_not_run_again(
+        module_lab, site, deployed):
+    """The session of the real client's deploy is cut 10 s in (the command goes on, as under nohup): the
+    retry waits for it, reads DEPLOY_SUCCESS in its working directory, and does not deploy again."""
+    from rdoflow.lab.tripleo.hoststate import read_state
+
+    before, lab_dir = labconfig.load(module_lab.dir), Path(module_lab.dir)
+    runs = read_state(lab_dir)["real_deploys"]["overcloud"]["runs"]
+    cuts = read_state(lab_dir).get("ssh_drops", {}).get("overcloud deploy", 0)
+    knobs = before.model_copy(deep=True)
+    knobs.faults.ssh_drop = labconfig.SSHDrop(command="overcloud deploy", after=10, times=cuts + 1, survives=True)
+    labconfig.save(module_lab.dir, knobs)
+    try:
+        report = overcloud_deploy(site=with_stack(site, "overcloud", 1, 2), refresh=True)
+    finally:
+        labconfig.save(module_lab.dir, before)
+    deploy = report.steps[1]
+    assert report.passed and deploy.attempts == 2, deploy.notes
+    assert any("ended with DEPLOY_SUCCESS (~/overcloud-deploy/overcloud/overcloud-deployment_status.yaml): "
+               "not run again" in note for note in deploy.notes), deploy.notes
+    assert read_state(lab_dir)["real_deploys"]["overcloud"]["runs"] == runs + 1
+
+
 def test_a_node_failing_its_deploy_step_is_named_with_the_ansible_error(module_lab, site, deployed):
     before = labconfig.load(module_lab.dir)
     knobs = before.model_copy(deep=True)
@@ -68,8 +91,9 @@ def test_a_node_failing_its_deploy_step_is_named_with_the_ansible_error(module_l
     assert "overcloud-novacompute-0" in error.message and "podman: image not found" in error.message
 
 
-def test_the_upgrade_of_a_zed_overcloud_runs_no_converge(module_lab, site, deployed, tmp_path):
-    """prepare and run role by role (the lab's stand-ins: they need the nodes' containers), no converge."""
+def test_the_upgrade_of_a_zed_overcloud_runs_no_converge(module_lab, site, deployed, conn, tmp_path):
+    """prepare and run role by role (the lab's stand-ins: they need the nodes' containers), no converge;
+    each node upgraded under the name the deploy gave it (overcloud-novacompute-0, THT's format)."""
     from rdoflow.flows.upgrade import upgrade
     from rdoflow.lab.tripleo.hoststate import read_state
 
@@ -79,6 +103,10 @@ def test_the_upgrade_of_a_zed_overcloud_runs_no_converge(module_lab, site, deplo
     assert [step.name for step in report.steps] == ["upgrade prepare", "upgrade run Controller",
                                                     "upgrade run Compute"] and report.passed
     assert read_state(Path(module_lab.dir))["overcloud"]["overcloud"]["upgraded"]
+    upgraded = {(node.instance_info or {}).get("display_name"): (node.extra or {}).get("upgraded_to")
+                for node in conn.baremetal.nodes(details=True) if node.provision_state == "active"}
+    assert sorted(upgraded) == ["overcloud-controller-0", "overcloud-novacompute-0", "overcloud-novacompute-1"]
+    assert all(upgraded.values()), upgraded
 
 
 def test_the_bootstrap_writes_the_container_images_file_undercloud_conf_names(module_lab, site, deployed):

@@ -101,22 +101,24 @@ def _env_files(paths: list[str]) -> list[str]:
     return [str(Path(p).expanduser().resolve()) for p in paths]
 
 
-def _maybe_drop_session(words: str) -> None:
+def _maybe_drop_session(words: str) -> bool:
     """The ``ssh_drop`` fault: after N seconds, kill this command's sshd session (the client sees the
-    connection reset), for the first ``times`` runs of the command."""
+    connection reset), for the first ``times`` runs of the command. True when the timer is armed."""
     drop = labconfig.load(lab_dir()).faults.ssh_drop
     if drop is None or not words.startswith(drop.command):
-        return
+        return False
     with host_state() as state:
         done = state.setdefault("ssh_drops", {}).get(drop.command, 0)
         if done >= drop.times:
-            return
+            return False
         state["ssh_drops"][drop.command] = done + 1
     session = _sshd_session()
-    if session:
-        timer = threading.Timer(drop.after, _cut, args=(session, drop.survives))
-        timer.daemon = True
-        timer.start()
+    if not session:
+        return False
+    timer = threading.Timer(drop.after, _cut, args=(session, drop.survives))
+    timer.daemon = True
+    timer.start()
+    return True
 
 
 def _cut(session: int, survives: bool) -> None:

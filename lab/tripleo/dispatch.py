@@ -51,6 +51,13 @@ def is_lab_command(argv: list[str]) -> bool:
 
 def main(argv: list[str]) -> int:
     words = _words(argv)
+    if is_lab_command(argv) and not (words[:2] == REAL_DEPLOY or words[:3] == PROVISION):
+        from .__main__ import main as lab_main
+
+        return lab_main(split_global_options(argv)[1])  # the lab's parser knows no global option
+    from .__main__ import _maybe_drop_session
+
+    armed = _maybe_drop_session(" ".join(words))  # the lab's own commands arm it themselves
     if words[:2] == REAL_DEPLOY or words[:3] == PROVISION:
         global_options, command = split_global_options(argv)
         lab_dir, client = Path(os.environ["RDOFLOW_LAB_DIR"]), Path(os.environ["RDOFLOW_LAB_TRIPLEOCLIENT"])
@@ -61,12 +68,12 @@ def main(argv: list[str]) -> int:
         from .node_provision import main as provision
 
         return provision(command[3:], lab_dir, client, dict(os.environ))
-    if is_lab_command(argv):
-        from .__main__ import main as lab_main
-
-        return lab_main(split_global_options(argv)[1])  # the lab's parser knows no global option
     client = Path(os.environ["RDOFLOW_LAB_TRIPLEOCLIENT"])
     env = client_environment(Path(os.environ["RDOFLOW_LAB_DIR"]), client, dict(os.environ))
+    if armed:  # the fault's timer lives in this process: the client runs as its child
+        from .relay import run_relayed
+
+        return run_relayed([str(client / "bin/openstack"), *argv], env)
     sys.stdout.flush()
     os.execve(client / "bin/openstack", ["openstack", *argv], env)
     return 127  # not reached

@@ -217,6 +217,9 @@ def _play(run: PlaybookRun, args, roles, public_key: str, output_path: Path, wor
     run.task(f"Write environment to {output_path}", changed=True)
     with host_state(lab_dir) as state:
         state.setdefault("provisioned", {})[args.stack] = {i["hostname"]: i["id"] for i in provisioned}
+        # each hostname's role, for the upgrade stand-ins to name the nodes as the deploy named them
+        state.setdefault("provisioned_roles", {})[args.stack] = {
+            i["hostname"]: expanded["hostname_role_map"].get(i["hostname"]) for i in provisioned}
     return environment
 
 

@@ -79,8 +79,7 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
     print(f"PLAY [Upgrade {', '.join(roles)}] " + "*" * 40, flush=True)
     recap = {}
     for role in roles:
-        for index in range(deployed["counts"][role]):
-            name = hostname(stack, role, index)
+        for index, name in enumerate(_hostnames(stack, role, deployed["counts"][role])):
             print(f"TASK [Upgrade {name}] " + "*" * 40, flush=True)
             time.sleep(knobs.timing.node_configure)
             reason = failing.get((role, index))
@@ -103,6 +102,21 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
         # Zed has no converge: the upgrade is over once every role with nodes has run.
         every_role = {role for role, count in stack_state["counts"].items() if count}
         stack_state["upgraded"] = knobs.release == "zed" and every_role <= set(stack_state["upgraded_roles"])
+
+
+def _hostnames(stack: str, role: str, count: int) -> list[str]:
+    """The role's nodes as the deploy named them: on Wallaby and Zed, the hostnames ``overcloud node
+    provision`` gave them (THT's formats: overcloud-novacompute-0 for Compute); on Train, the lab's own."""
+    with host_state() as state:
+        roles = state.get("provisioned_roles", {}).get(stack)
+    if not roles:
+        return [hostname(stack, role, index) for index in range(count)]
+    return sorted((name for name, of in roles.items() if of == role), key=_natural)[:count]
+
+
+def _natural(name: str) -> tuple[str, int]:
+    stem, _, index = name.rpartition("-")
+    return (stem, int(index)) if index.isdigit() else (name, -1)
 
 
 def _record(stack: str, templates: Path, env_files: list[str], counts: dict[str, int]) -> None:

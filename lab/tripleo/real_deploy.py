@@ -20,16 +20,15 @@ heat process with pid 0, ``os.kill(0, SIGKILL)``, which is its whole process gro
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from .client_env import client_environment
 from .hoststate import host_state
+from .relay import run_relayed
 
 DEFAULT_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
 ROLES_FILE = Path(__file__).resolve().parent.parent / "tht-roles" / "roles_data_lab.yaml"
@@ -103,8 +102,9 @@ def deploy(global_options: list[str], command: list[str], lab_dir: Path, client:
     status = _run_in_own_session([str(client / "bin/python"), "-P", str(CLIENT_PROGRAM), "run",
                                   *global_options, *argv], env)
     with host_state(lab_dir) as state:
-        state.setdefault("real_deploys", {})[stack] = {"working_dir": str(working_dir), "exit_status": status,
-                                                       "stack_seconds": round(time.monotonic() - started, 1)}
+        runs = state.setdefault("real_deploys", {}).get(stack, {}).get("runs", 0) + 1
+        state["real_deploys"][stack] = {"working_dir": str(working_dir), "exit_status": status, "runs": runs,
+                                        "stack_seconds": round(time.monotonic() - started, 1)}
     if status != 0 or not config_download:
         return status
     from .config_download import run_config_download
@@ -139,19 +139,7 @@ def _role_counts(files: list[str]) -> dict[str, int]:
 
 
 def _run_in_own_session(argv: list[str], env: dict[str, str]) -> int:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    child = subprocess.Popen(argv, env=env, start_new_session=True)
-
-    def forward(signum, _frame):
-        try:
-            os.killpg(child.pid, signum)
-        except ProcessLookupError:
-            pass
-
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, forward)
-    status = child.wait()
+    status = run_relayed(argv, env)
     if status < 0:
         print(f"ERROR: the deploy's process group ended with signal {-status} "
               f"({signal.Signals(-status).name}); see the ephemeral Heat's log in the working directory's "

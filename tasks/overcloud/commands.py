@@ -107,7 +107,7 @@ def deploy_steps(overcloud: OvercloudSite, release: Release = Release.TRAIN) -> 
             "--timeout", str(overcloud.timeout), *overcloud.extra_args]
     deploy = StackStep(name="overcloud deploy", key="overcloud-deploy", argv=argv, stack=overcloud.stack,
                        timeout=overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS, drives_stack=persistent,
-                       hosts=0 if persistent else sum(overcloud.roles.values()))
+                       hosts=0 if persistent else sum(overcloud.roles.values()), leaves_status=not persistent)
     provision = [provision_step(overcloud)] if profile(release).provision_before_deploy and overcloud.roles else []
     return [*provision, deploy]
 

@@ -75,6 +75,9 @@ class StackStep(BaseModel):
     timeout: float = Field(description="Seconds the command may run.")
     drives_stack: bool = Field(description="True when the command creates or updates the Heat stack.")
     hosts: int = Field(0, description="Nodes the command works on, for progress ('upgrade run').")
+    leaves_status: bool = Field(False, description="The command writes its outcome to the deploy's working "
+                                                   "directory (Wallaby's and Zed's deploy): a run that a dropped "
+                                                   "session left going is judged from it, not run again.")
 
 
 class NodeFailure(BaseModel):
