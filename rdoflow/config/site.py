@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from rdoflow.config.catalogue import Regex
 from rdoflow.config.releases import Release
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.config.yamlsource import (
@@ -54,14 +55,6 @@ def _from_site_dir(path: Path | None, info: ValidationInfo) -> Path | None:
     # call are taken as they are (absolute, or relative to the worker's directory).
     site_dir = (info.context or {}).get(SITE_DIR)
     return path if path is None or site_dir is None else site_path(path, site_dir)
-
-
-def _regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"expected a regular expression, got {text!r} ({exc})") from None
-    return text
 
 
 def _ini_value(value: Any) -> Any:
@@ -99,7 +92,6 @@ def _unique(names: list[str]) -> list[str]:
 SECTION = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 SitePath = Annotated[Path, AfterValidator(_from_site_dir)]
-Regex = Annotated[str, AfterValidator(_regex)]
 IniValue = Annotated[str | int | float | bool, BeforeValidator(_ini_value)]
 IniSection = dict[Annotated[str, AfterValidator(_not_a_secret)], IniValue]
 RoleCounts = dict[str, Annotated[int, Field(ge=0)]]
