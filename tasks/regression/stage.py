@@ -32,6 +32,7 @@ from rdoflow.tasks.regression.suites import (
     remove_scratch,
     run_suite,
 )
+from rdoflow.tasks.results.areas import run_areas
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
 from rdoflow.tasks.results.runs import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
@@ -94,7 +95,7 @@ def store_run(suite_run: SuiteRun, location: str, drop: str) -> RegressionRun:
     result_file = raw_stored if suite_run.scratch else str(raw)
     return RegressionRun(meta=meta, location=stored.location, counts=counts_of(stored.table), result_file=result_file,
                          raw_stored=raw_stored, duration=suite_run.duration, expected=suite_run.expected,
-                         failed=failures_of(stored.table))
+                         failed=failures_of(stored.table), areas=run_areas(stored.table)[1])
 
 
 def stored_run(run: RegressionRun, location: str) -> StoredRun:
@@ -138,3 +139,4 @@ def store_run_task(suite_run: SuiteRun, site: SiteConfig, drop: str = "",
                               key=f"regression-failures-{stored.meta.label}",
                               description=f"Failed tests of {stored.meta.run_id} (first {FAILED_SHOWN})")
     return stored.model_copy(update={"report": str(written) if written else None})
+

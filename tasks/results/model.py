@@ -17,7 +17,7 @@ Columns (``COLUMNS``):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -155,10 +155,23 @@ class Verdict(BaseModel):
         return (self.blocking or ([self.summary] if self.summary else [])) + self.excused
 
 
+class AreaResults(BaseModel):
+    """One area of the inspection catalogue (rdoflow/config/catalogue.yaml) in a run or a comparison."""
+
+    area: str = Field(description="The area's name in the catalogue (identity, bare-metal, …, other).")
+    title: str = Field(description="What a report calls it.")
+    reads_as: str = Field(description="What a customer reads its results as.")
+    tests: int = Field(description="Tests of the area.")
+    counts: dict[str, int] = Field(description="Tests per status (a run) or per category (a comparison).")
+    blocking: int = Field(0, description="A comparison's tests of the area that turn its verdict red.")
+
+
 @dataclass
 class Comparison:
     verdict: Verdict
-    table: pd.DataFrame  # one row per test: test_id, category, status_pre/post, duration_pre/post, reason, known, flaky
+    # one row per test: test_id, area, category, status_pre/post, duration_pre/post, reason, known, flaky
+    table: pd.DataFrame
+    areas: list[AreaResults] = field(default_factory=list)  # in the catalogue's order, areas with tests only
 
     @property
     def counts(self) -> dict[str, int]:
@@ -169,3 +182,4 @@ class Comparison:
 
     def changed(self) -> pd.DataFrame:
         return self.table[self.table["category"] != "unchanged"]
+
