@@ -32,3 +32,5 @@ class RegressionRun(BaseModel):
     areas: list[AreaResults] = Field(default_factory=list, description="Results by area of the inspection "
                                      "catalogue, in its order (areas with tests only).")
     report: str | None = Field(None, description="The Markdown summary's file, when report_dir was given.")
+    handover: dict[str, str] = Field(default_factory=dict, description="The handover report's files (html, md), "
+                                                                       "when report_dir was given.")

@@ -183,3 +183,35 @@ class Comparison:
     def changed(self) -> pd.DataFrame:
         return self.table[self.table["category"] != "unchanged"]
 
+
+class HandoverFailure(BaseModel):
+    """A failed test in a handover report, and why in one line."""
+
+    test_id: str
+    status: str = Field(description="fail, uxsuccess, or error (a class or module fixture that failed).")
+    why: str = Field(description="The failure's first real line (a traceback's exception), redacted.")
+
+
+class HandoverArea(BaseModel):
+    results: AreaResults = Field(description="The area and its tests per status.")
+    failed: list[HandoverFailure] = Field(default_factory=list, description="Its failed tests (the first few).")
+
+    @property
+    def failing(self) -> int:
+        counts = self.results.counts
+        return counts.get("fail", 0) + counts.get("uxsuccess", 0) + counts.get("error", 0)
+
+    @property
+    def outcome(self) -> Literal["pass", "fail", "not run"]:
+        if self.failing:
+            return "fail"
+        return "not run" if self.results.counts.get("skip", 0) == self.results.tests else "pass"
+
+
+class Handover(BaseModel):
+    """One run, per area of the inspection catalogue: what passed, what failed and why (one page)."""
+
+    meta: RunMeta
+    totals: dict[str, int] = Field(description="Tests per status over the whole run, and 'tests'.")
+    areas: list[HandoverArea] = Field(description="In the catalogue's order; areas with tests only.")
+    failed_per_area: int = Field(description="How many failed tests each area lists at most.")
