@@ -61,3 +61,11 @@ def test_areas_join_the_include_list_anchored_at_the_start_of_the_id(tmp_path):
 def test_a_selection_survives_the_round_trip_of_a_flow_parameter():
     regression = RegressionSite(selection="smoke", areas=["admin"])
     assert RegressionSite.model_validate(regression.model_dump(mode="json")) == regression
+
+
+def test_config_validate_names_the_selection_and_areas(tmp_path):
+    from rdoflow.config.summary import describe_site
+
+    site = load(tmp_path, "  selection: smoke\n  areas: [admin]\n  exclude: ['slow']\n")
+    assert ("regression: tempest in /home/stack/tempest, selection 'smoke' and areas admin plus 0 include and "
+            "1 exclude pattern(s), concurrency 4") in describe_site(site)
