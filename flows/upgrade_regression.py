@@ -33,6 +33,7 @@ def upgrade_regression(
             upgrade(site, report_dir=report_dir)
         with pipeline.stage("regression-post"):
             post = regression_run(site, label="post", drop=drop, report_dir=report_dir)
+            pipeline.report("handover (post)", post.handover["html"])
         with pipeline.stage("compare") as compared:
             verdict = judge_runs(pre.meta, post.meta, site.policy, site.results.location, report_dir)
             compared.summary = ", ".join(f"{count} {name}" for name, count in verdict.counts.items() if count)

@@ -20,6 +20,7 @@ from rdoflow.tasks.results.model import (
     BLOCKING,
     CATEGORIES,
     STATUSES,
+    AreaResults,
     Comparison,
     RunMeta,
 )
@@ -35,6 +36,7 @@ def as_json(comparison: Comparison, pre: RunMeta, post: RunMeta) -> dict:
     tests["unchanged"] = comparison.tests("unchanged")
     return {"verdict": comparison.verdict.outcome, "reasons": comparison.verdict.reasons,
             "blocking": comparison.verdict.blocking, "excused": comparison.verdict.excused, "counts": comparison.counts,
+            "areas": [area.model_dump(mode="json") for area in comparison.areas],
             "tests": tests, "pre": pre.model_dump(mode="json"), "post": post.model_dump(mode="json")}
 
 
@@ -53,6 +55,7 @@ def markdown(comparison: Comparison, pre: RunMeta, post: RunMeta, *, limit: int 
              + (f" (drop {code(post.drop)})" if post.drop else ""), ""]
     lines += [f"- {cell(reason)}" for reason in comparison.verdict.reasons] + ["", "| category | tests |", "|---|---:|"]
     lines += [f"| {category.replace('_', ' ')} | {count} |" for category, count in comparison.counts.items()]
+    lines += area_table(comparison.areas)
     for category in (*BLOCKING, "fixed", "newly_skipped", "slower"):
         rows = comparison.table[comparison.table["category"] == category]
         if rows.empty:
@@ -67,6 +70,23 @@ def markdown(comparison: Comparison, pre: RunMeta, post: RunMeta, *, limit: int 
         if len(rows) > limit:
             lines.append(f"- … and {len(rows) - limit} more (see the JSON or HTML report)")
     return "\n".join(lines) + "\n"
+
+
+AREA_COLUMNS = ("regression", "new_failure", "removed", "fixed", "still_failing", "unchanged")
+
+
+def area_table(areas: list[AreaResults]) -> list[str]:
+    """The comparison by area of the inspection catalogue: its tests, what changed, and what blocks."""
+    if not areas:
+        return []
+    head = " | ".join(column.replace("_", " ") for column in AREA_COLUMNS)
+    lines = ["", "## By area", "", f"| area | tests | {head} | blocking |",
+             "|---|---:|" + "---:|" * len(AREA_COLUMNS) + "---:|"]
+    for area in areas:
+        counts = " | ".join(str(area.counts.get(column, 0)) for column in AREA_COLUMNS)
+        mark = " ❌" if area.blocking else ""
+        lines.append(f"| {cell(area.title)}{mark} | {area.tests} | {counts} | {area.blocking} |")
+    return lines
 
 
 def _first_line(reason: str) -> str:
@@ -120,6 +140,7 @@ def write_html(path: Path, comparison: Comparison, pre: RunMeta, post: RunMeta,
     changed = comparison.changed().fillna({"status_pre": "", "status_post": ""})
     html = TEMPLATES.get_template("comparison.html.j2").render(
         verdict=comparison.verdict.outcome, reasons=comparison.verdict.reasons, counts=comparison.counts, pre=pre, post=post,
+        areas=comparison.areas, area_columns=AREA_COLUMNS, titles={a.area: a.title for a in comparison.areas},
         rows=changed.head(CHANGE_ROWS).itertuples(), shown=min(len(changed), CHANGE_ROWS), changed=len(changed),
         status_chart=status_chart(pre_table, post_table, pre.label or "pre", post.label or "post"),
         duration_chart=duration_chart(comparison.table), first_line=_first_line)

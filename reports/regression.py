@@ -12,8 +12,10 @@ from rdoflow.reports.markdown import cell, code, fenced
 if TYPE_CHECKING:
     from rdoflow.errors import ErrorRecord
     from rdoflow.tasks.regression.model import RegressionRun
+    from rdoflow.tasks.results.model import AreaResults
 
 FAILED_LISTED = 50
+
 
 def render_summary(run: RegressionRun) -> str:
     counts, meta = run.counts, run.meta
@@ -36,12 +38,22 @@ def render_summary(run: RegressionRun) -> str:
     if counts["error"]:
         lines.append(f"- {counts['error']} error(s) are class or module fixtures (setUpClass...) that failed: "
                      "their tests did not run and are not counted one by one.")
+    if run.areas:
+        lines += ["", "## By area", "", "| area | tests | pass | fail | skip | error |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [_area_row(area) for area in run.areas]
     if run.failed:
         shown = run.failed[:FAILED_LISTED]
         lines += ["", f"## Failed ({failing}; {len(shown)} listed)", "", "| test | status | reason |",
                   "|---|---|---|"]
         lines += [f"| {code(t.test_id)} | {t.status} | {cell(t.reason)} |" for t in shown]
     return "\n".join(lines) + "\n"
+
+
+def _area_row(area: AreaResults) -> str:
+    counts = area.counts
+    failed = counts.get("fail", 0) + counts.get("uxsuccess", 0)  # as the run's own count of failing tests
+    return (f"| {cell(area.title)} | {area.tests} | {counts.get('pass', 0) + counts.get('xfail', 0)} | {failed} | "
+            f"{counts.get('skip', 0)} | {counts.get('error', 0)} |")
 
 
 def render_failure(error: ErrorRecord, kind: str, label: str) -> str:

@@ -53,3 +53,15 @@ def test_the_report_renders_with_its_regressions_and_no_console_error(tmp_path):
     shot = tmp_path / "report.png"
     chromium(html, f"--screenshot={shot}", "--window-size=1280,1600")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_the_handover_page_renders_each_area_and_its_failures_with_no_console_error(tmp_path):
+    html = tmp_path / "handover.html"
+    result = rdoflow("results", "handover", str(FIXTURES / "fuelccp-tempest.xml"), "--html", str(html),
+                     "--reports", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    dump = chromium(html, "--dump-dom")
+    assert dump.returncode == 0 and console_errors(dump.stderr) == []
+    dom = dump.stdout
+    assert dom.count('<tr class="fail">') == 4 and dom.count('<tr class="pass">') == 1
+    assert dom.count('<table class="failed">') == 4 and "Handover: 4 of 7 areas failed" in dom

@@ -90,6 +90,19 @@ def test_the_summary_lists_the_failed_tests_and_where_the_run_is_stored(prefect_
     assert len(artifact_of(flow_run_id, "regression-failures-post").data) > 0
 
 
+def test_a_catalogue_selection_runs_its_areas_and_the_run_leaves_its_handover(prefect_server, site, tmp_path):
+    state = regression_run(site=with_suite(site, selection="bare-metal-and-orchestration"), label="pre",
+                           report_dir=tmp_path, return_state=True)
+    run, flow_run_id = state.result(), state.state_details.flow_run_id
+    # the lab's generated tests cycle through 8 areas of Tempest: 7 of its 60 are baremetal, 7 orchestration
+    assert run.expected == 14 and run.counts["tests"] == 14
+    assert [(area.area, area.tests) for area in run.areas] == [("bare-metal", 7), ("orchestration", 7)]
+    assert run.handover == {"md": str(tmp_path / "handover-pre.md"), "html": str(tmp_path / "handover-pre.html")}
+    assert "| Bare metal | Nodes, ports" in (tmp_path / "handover-pre.md").read_text()
+    assert "Handover: " in artifact_of(flow_run_id, "handover-pre").data
+    assert "| Orchestration | 7 |" in (tmp_path / "regression-run-pre.md").read_text()
+
+
 @pytest.fixture
 def private_tmp(tmp_path, monkeypatch) -> Path:
     """A temp dir of this test's own (TMPDIR, and tempfile's cached choice reset), so others' dirs don't count.

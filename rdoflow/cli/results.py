@@ -1,4 +1,5 @@
-"""``rdoflow compare PRE POST`` and ``rdoflow results list``: the results, without any cloud."""
+"""``rdoflow compare PRE POST``, ``rdoflow results list`` and ``rdoflow results handover RUN``: the results,
+without any cloud."""
 
 from __future__ import annotations
 
@@ -69,3 +70,30 @@ def list_command(
                       run.get("started_at") or "", str(run.get("tests", "")), str(statuses.get("pass", 0)),
                       str(statuses.get("fail", 0) + statuses.get("uxsuccess", 0)), str(statuses.get("skip", 0)))
     out.print(table if runs else f"no runs stored in {store}")
+
+
+@results_app.command("handover")
+def handover_command(
+    run: Annotated[str, typer.Argument(help="A stored run's id ('rdoflow results list'), or a result file: "
+                                            "subunit, JUnit XML, a stestr directory, script results.")],
+    store: StoreOption = DEFAULT_STORE,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="The suite the run is stored under.")] = None,
+    html_file: Annotated[OutFile, typer.Option("--html", help="Write the HTML page here.")] = None,
+    md_file: Annotated[OutFile, typer.Option("--md", help="Write the Markdown page here.")] = None,
+    reports: Annotated[Path, typer.Option("--reports", help="Directory for the pages not placed "
+                                                            "elsewhere.")] = Path(".rdoflow/reports/handover"),
+) -> None:
+    """One run's handover report: per area of the inspection catalogue, what passed, what failed and why."""
+    from rdoflow.reports.handover import headline
+    from rdoflow.tasks.results.handover import find_run, handover, write_handover
+
+    found = find_run(run, store, suite)
+    report = handover(found.table, found.meta)
+    stem = f"handover-{found.meta.run_id}"
+    written = write_handover(report, html_file or reports / f"{stem}.html", md_file or reports / f"{stem}.md")
+    out.print(f"handover: {headline(report)}", markup=False, highlight=False)
+    for area in report.areas:
+        out.print(f"  {area.results.title}: {area.outcome} ({area.results.tests} tests, {area.failing} failed)",
+                  markup=False, highlight=False)
+    for kind, path in written.items():
+        out.print(f"  {kind}: {path}", markup=False, highlight=False)

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from rdoflow.config.catalogue import OTHER, Regex, load_catalogue
 from rdoflow.config.releases import Release
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.config.yamlsource import (
@@ -57,14 +58,6 @@ def _from_site_dir(path: Path | None, info: ValidationInfo) -> Path | None:
     return path if path is None or site_dir is None else site_path(path, site_dir)
 
 
-def _regex(text: str) -> str:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise ValueError(f"expected a regular expression, got {text!r} ({exc})") from None
-    return text
-
-
 def _ini_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {shown(value)}")
@@ -87,6 +80,10 @@ def _bug_number(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _once(patterns: list[str]) -> list[str]:
+    return list(dict.fromkeys(patterns))
+
+
 def _unique(names: list[str]) -> list[str]:
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -99,8 +96,10 @@ def _unique(names: list[str]) -> list[str]:
 # inf never ends, a minimum of inf always fails.
 SECTION = ConfigDict(extra="forbid", allow_inf_nan=False)
 
+# The catalogue's names, for the fields that choose among them and their descriptions in the UI's form.
+_SELECTIONS = tuple(load_catalogue().selections)
+_AREAS = tuple(name for name in load_catalogue().areas if name != OTHER)
 SitePath = Annotated[Path, AfterValidator(_from_site_dir)]
-Regex = Annotated[str, AfterValidator(_regex)]
 IniValue = Annotated[str | int | float | bool, BeforeValidator(_ini_value)]
 IniSection = dict[Annotated[str, AfterValidator(_not_a_secret)], IniValue]
 RoleCounts = dict[str, Annotated[int, Field(ge=0)]]
@@ -256,9 +255,40 @@ class RegressionSite(BaseModel):
     exclude: list[Regex] = Field(
         default_factory=list, description="Skip tests whose id matches one of these regular expressions."
     )
+    selection: str | None = Field(
+        None, description="A selection of the inspection catalogue, by name: " + ", ".join(_SELECTIONS)
+        + ". Its include and exclude lists add to the ones here (docs/site-config.md#the-inspection-catalogue).",
+    )
+    areas: list[str] = Field(
+        default_factory=list, description="Areas of the inspection catalogue whose tests join the include "
+        "list: " + ", ".join(_AREAS) + ".",
+    )
     concurrency: int = Field(4, ge=1, description="Test workers run at the same time.")
     timeout: int = Field(10800, gt=0, description="Seconds one whole run (pre or post) may take.")
     script_timeout: int = Field(900, gt=0, description="Seconds one script may take ('scripts' only).")
+
+    @field_validator("selection")
+    @classmethod
+    def _known_selection(cls, name: str | None) -> str | None:
+        if name is not None and name not in _SELECTIONS:
+            raise ValueError(f"expected a selection of the inspection catalogue ({', '.join(_SELECTIONS)}), "
+                             f"got {name!r}")
+        return name
+
+    @field_validator("areas")
+    @classmethod
+    def _known_areas(cls, names: list[str]) -> list[str]:
+        unknown = [name for name in names if name not in _AREAS]
+        if unknown:
+            raise ValueError(f"expected areas of the inspection catalogue ({', '.join(_AREAS)}), got "
+                             f"{', '.join(repr(name) for name in unknown)}")
+        return names
+
+    def test_filters(self) -> tuple[list[str], list[str]]:
+        """The include and exclude lists the run is given: the selection's and the areas', then the site's
+        own. A test runs when it matches an include expression (or there is none) and no exclude one."""
+        include, exclude = load_catalogue().filters(self.selection, self.areas)
+        return _once(include + self.include), _once(exclude + self.exclude)
 
 
 class UpgradePlan(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rdoflow.config.site import CloudSite, InventorySite, SiteConfig
+from rdoflow.config.site import CloudSite, InventorySite, RegressionSite, SiteConfig
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.config.yamlsource import parse_yaml
 from rdoflow.errors import ConfigError
@@ -26,13 +26,20 @@ def describe_site(site: SiteConfig) -> list[str]:
         f"cloud: {_cloud_summary(site.cloud)}",
         f"inventory: {_inventory_summary(site.inventory)}",
         f"overcloud: stack '{overcloud.stack}', {roles}, {len(overcloud.environment_files)} environment file(s)",
-        f"regression: {regression.kind} in {regression.workdir}, {len(regression.include)} include and "
-        f"{len(regression.exclude)} exclude pattern(s), concurrency {regression.concurrency}",
+        f"regression: {regression.kind} in {regression.workdir}, {_selection_summary(regression)}"
+        f"{len(regression.include)} include and {len(regression.exclude)} exclude pattern(s), "
+        f"concurrency {regression.concurrency}",
         f"upgrade: {upgrade or 'nothing'}",
         f"policy: {len(policy.known_failures)} known failure(s), {len(policy.flaky)} flaky pattern(s), "
         f"slower above {policy.slower_ratio:g}x and +{policy.slower_seconds:g} s",
         f"results: {site.results.location}",
     ]
+
+
+def _selection_summary(regression: RegressionSite) -> str:
+    chosen = [f"selection '{regression.selection}'"] if regression.selection else []
+    chosen += [f"areas {', '.join(regression.areas)}"] if regression.areas else []
+    return f"{' and '.join(chosen)} plus " if chosen else ""
 
 
 def _ssh_summary(ssh: SSHTarget) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from rdoflow.tasks.results.model import RunMeta
+from rdoflow.tasks.results.model import AreaResults, RunMeta
 
 FAILED_SHOWN = 200  # failed tests listed in the table artifact and the report
 COUNTED = ("pass", "fail", "skip", "error", "xfail", "uxsuccess")
@@ -29,4 +29,8 @@ class RegressionRun(BaseModel):
     duration: float = Field(description="Seconds the suite ran on the host.")
     expected: int = Field(description="Tests the include/exclude lists selected before the run.")
     failed: list[FailedTest] = Field(description=f"The failed tests (the first {FAILED_SHOWN}).")
+    areas: list[AreaResults] = Field(default_factory=list, description="Results by area of the inspection "
+                                     "catalogue, in its order (areas with tests only).")
     report: str | None = Field(None, description="The Markdown summary's file, when report_dir was given.")
+    handover: dict[str, str] = Field(default_factory=dict, description="The handover report's files (html, md), "
+                                                                       "when report_dir was given.")

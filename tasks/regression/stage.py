@@ -18,6 +18,9 @@ from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import RegressionSite, SiteConfig
 from rdoflow.errors import ErrorRecord, RdoflowError, TransientError
 from rdoflow.redaction import redact
+from rdoflow.reports.handover import headline
+from rdoflow.reports.handover import markdown as handover_markdown
+from rdoflow.reports.handover import write_html as write_handover_html
 from rdoflow.reports.regression import render_failure, render_summary
 from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.regression.model import (
@@ -32,6 +35,8 @@ from rdoflow.tasks.regression.suites import (
     remove_scratch,
     run_suite,
 )
+from rdoflow.tasks.results.areas import run_areas
+from rdoflow.tasks.results.handover import handover
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
 from rdoflow.tasks.results.runs import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
@@ -94,7 +99,7 @@ def store_run(suite_run: SuiteRun, location: str, drop: str) -> RegressionRun:
     result_file = raw_stored if suite_run.scratch else str(raw)
     return RegressionRun(meta=meta, location=stored.location, counts=counts_of(stored.table), result_file=result_file,
                          raw_stored=raw_stored, duration=suite_run.duration, expected=suite_run.expected,
-                         failed=failures_of(stored.table))
+                         failed=failures_of(stored.table), areas=run_areas(stored.table)[1])
 
 
 def stored_run(run: RegressionRun, location: str) -> StoredRun:
@@ -133,8 +138,21 @@ def store_run_task(suite_run: SuiteRun, site: SiteConfig, drop: str = "",
     written = leave_markdown(render_summary(stored), key=f"regression-run-{stored.meta.label}",
                              report_dir=report_dir, description=f"{stored.meta.suite} {stored.meta.label}: "
                              f"{stored.counts['pass']} passed, {stored.counts['fail']} failed")
+    handover_files = leave_handover(stored, site.results.location, report_dir)
     if stored.failed:
         create_table_artifact([test.model_dump() for test in stored.failed],
                               key=f"regression-failures-{stored.meta.label}",
                               description=f"Failed tests of {stored.meta.run_id} (first {FAILED_SHOWN})")
-    return stored.model_copy(update={"report": str(written) if written else None})
+    return stored.model_copy(update={"report": str(written) if written else None, "handover": handover_files})
+
+
+def leave_handover(run: RegressionRun, location: str, report_dir: Path | None) -> dict[str, str]:
+    """The run's handover report, from its stored table: a Markdown artifact, and with a report directory
+    ``handover-<label>.md`` and ``.html`` there; returns the files written by kind."""
+    report = handover(read_stored(run.meta, location).table, run.meta)
+    label = run.meta.label
+    written = leave_markdown(handover_markdown(report), key=f"handover-{label}", report_dir=report_dir,
+                             description=f"handover of {run.meta.run_id}: {headline(report)}")
+    if report_dir is None:
+        return {}
+    return {"md": str(written), "html": str(write_handover_html(report_dir / f"handover-{label}.html", report))}

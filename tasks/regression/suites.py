@@ -108,8 +108,9 @@ def _run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir:
 def _upload_filters(host: SSHHost, regression: RegressionSite, staging: str) -> list[str]:
     """The include/exclude regexes as files on the host, one per line; the options that name them."""
     options = []
+    include, exclude = regression.test_filters()
     with tempfile.TemporaryDirectory(prefix="rdoflow-filters-") as scratch:
-        for option, patterns in (("--include-list", regression.include), ("--exclude-list", regression.exclude)):
+        for option, patterns in (("--include-list", include), ("--exclude-list", exclude)):
             if not patterns:
                 continue
             name = f"{option.removeprefix('--')}.txt"
@@ -171,8 +172,8 @@ def _run_tempest(host: SSHHost, regression: RegressionSite, label: str, staging:
     total = sum(1 for line in listed.stdout.splitlines() if line.strip())
     if total == 0:
         raise NothingRan(f"the include/exclude lists select no test of the Tempest suite in {workdir}",
-                         evidence=[f"include: {regression.include}", f"exclude: {regression.exclude}"],
-                         hint="check regression.include and regression.exclude in the site config "
+                         evidence=_filters_shown(regression),
+                         hint="check regression.selection, areas, include and exclude in the site config "
                               "('stestr list' in the workdir shows the test ids they are matched against)")
     progress = _progress("tempest", label, total)
     started = datetime.now(timezone.utc)
@@ -254,11 +255,11 @@ def _run_rally(host: SSHHost, regression: RegressionSite, label: str, staging: s
     listed = run(host, ["rally", "verify", "list-verifier-tests"], cwd=regression.workdir, timeout=900,
                  log_output=False, keep_lines=1_000_000)
     ids = [line.strip() for line in listed.stdout.splitlines() if re.match(r"^[\w.]+(\[[^\]]*\])?$", line.strip())]
-    tests = selected_tests(ids, regression.include, regression.exclude)
+    tests = selected_tests(ids, *regression.test_filters())
     if not tests:
         raise NothingRan(f"the include/exclude lists select none of the {len(ids)} tests of Rally's verifier",
-                         evidence=[f"include: {regression.include}", f"exclude: {regression.exclude}"],
-                         hint="check regression.include and regression.exclude ('rally verify "
+                         evidence=_filters_shown(regression),
+                         hint="check regression.selection, areas, include and exclude ('rally verify "
                               "list-verifier-tests' shows the test ids they are matched against)")
     started = datetime.now(timezone.utc)
     stamp = f"{label}-{_stamp(started)}"
@@ -287,6 +288,13 @@ def _run_rally(host: SSHHost, regression: RegressionSite, label: str, staging: s
     return SuiteRun(kind="rally", label=label, host=result.host, workdir=regression.workdir, started_at=started,
                     duration=result.duration, expected=len(tests), exit_status=result.exit_status,
                     result_file=str(local))
+
+
+def _filters_shown(regression: RegressionSite) -> list[str]:
+    include, exclude = regression.test_filters()
+    chosen = [f"selection: {regression.selection}"] if regression.selection else []
+    chosen += [f"areas: {regression.areas}"] if regression.areas else []
+    return chosen + [f"include: {include}", f"exclude: {exclude}"]
 
 
 def _refuse_timeout(result: CommandResult, budget: int) -> None:

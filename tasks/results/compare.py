@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rdoflow.config.catalogue import Catalogue
 from rdoflow.config.site import ComparisonPolicy
+from rdoflow.tasks.results.areas import area_column, comparison_areas
 from rdoflow.tasks.results.model import CATEGORIES, FAILING, Comparison, Verdict
 
 
@@ -33,7 +35,8 @@ def _with_class_failures(run: pd.DataFrame, others: pd.Series) -> pd.DataFrame:
 
 
 def compare(pre: pd.DataFrame, post: pd.DataFrame, policy: ComparisonPolicy,
-            history_flaky: set[str] | None = None) -> Comparison:
+            history_flaky: set[str] | None = None, catalogue: Catalogue | None = None) -> Comparison:
+    """Every test of either run in one category and one area of ``catalogue`` (the shipped one by default)."""
     pre_tests = _with_class_failures(pre, post.loc[~post["fixture"], "test_id"])
     post_tests = _with_class_failures(post, pre.loc[~pre["fixture"], "test_id"])
     keep = ["test_id", "status", "duration", "reason"]
@@ -65,8 +68,11 @@ def compare(pre: pd.DataFrame, post: pd.DataFrame, policy: ComparisonPolicy,
         flaky |= table["test_id"].isin(history_flaky)
     table["flaky"] = flaky
     table = table.drop(columns=["reason_pre", "reason_post"]).sort_values(["category", "test_id"], kind="stable")
+    table["blocking"] = blocking_tests(table)
+    table["area"] = area_column(table["test_id"], catalogue)
+    table = table.reset_index(drop=True)
     counts = {category: int((table["category"] == category).sum()) for category in CATEGORIES}
-    return Comparison(verdict=judge(table, counts), table=table.reset_index(drop=True))
+    return Comparison(verdict=judge(table, counts), table=table, areas=comparison_areas(table, catalogue))
 
 
 def _owner(test_ids: pd.Series) -> pd.Series:
@@ -91,21 +97,26 @@ def _first_reason(test_ids: pd.Series, policy: ComparisonPolicy) -> pd.Series:
     return reasons
 
 
+def blocking_tests(table: pd.DataFrame) -> pd.Series:
+    """Which tests of a categorized table turn the verdict red (``judge`` says why)."""
+    owner = _owner(table["test_id"])
+    renamed = (table["category"] == "removed") & owner.isin(owner[table["category"] == "added"])
+    failed = table["category"].isin(("regression", "new_failure")) & ~(table["known"] | table["flaky"])
+    return failed | ((table["category"] == "removed") & ~renamed)
+
+
 def judge(table: pd.DataFrame, counts: dict[str, int]) -> Verdict:
-    """The verdict on a categorized table: where rdoflow decides pass or fail.
+    """The verdict on a categorized table (with its ``blocking`` column): where rdoflow decides pass or fail.
 
     A regression, a new failure or a removed test blocks, unless the policy excuses it (a known failure,
     a flaky test) or, for a removed test, one was added in the same class (most likely renamed).
     """
-    owner = _owner(table["test_id"])
-    renamed = (table["category"] == "removed") & owner.isin(owner[table["category"] == "added"])
-    excused_tests = table["known"] | table["flaky"]
     blocking_reasons, excused_reasons = [], []
     for category, words in (("regression", "passed before and failed after"),
                             ("new_failure", "new (or no longer skipped) and failed"),
                             ("removed", "ran before and did not run after")):
         rows = table[(table["category"] == category)]
-        blocking = rows[~(renamed if category == "removed" else excused_tests).loc[rows.index]]
+        blocking = rows[table.loc[rows.index, "blocking"]]
         if len(blocking):
             names = ", ".join(blocking["test_id"].head(3))
             more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""

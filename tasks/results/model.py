@@ -17,7 +17,7 @@ Columns (``COLUMNS``):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -155,10 +155,23 @@ class Verdict(BaseModel):
         return (self.blocking or ([self.summary] if self.summary else [])) + self.excused
 
 
+class AreaResults(BaseModel):
+    """One area of the inspection catalogue (rdoflow/config/catalogue.yaml) in a run or a comparison."""
+
+    area: str = Field(description="The area's name in the catalogue (identity, bare-metal, …, other).")
+    title: str = Field(description="What a report calls it.")
+    reads_as: str = Field(description="What a customer reads its results as.")
+    tests: int = Field(description="Tests of the area.")
+    counts: dict[str, int] = Field(description="Tests per status (a run) or per category (a comparison).")
+    blocking: int = Field(0, description="A comparison's tests of the area that turn its verdict red.")
+
+
 @dataclass
 class Comparison:
     verdict: Verdict
-    table: pd.DataFrame  # one row per test: test_id, category, status_pre/post, duration_pre/post, reason, known, flaky
+    # one row per test: test_id, area, category, status_pre/post, duration_pre/post, reason, known, flaky
+    table: pd.DataFrame
+    areas: list[AreaResults] = field(default_factory=list)  # in the catalogue's order, areas with tests only
 
     @property
     def counts(self) -> dict[str, int]:
@@ -169,3 +182,36 @@ class Comparison:
 
     def changed(self) -> pd.DataFrame:
         return self.table[self.table["category"] != "unchanged"]
+
+
+class HandoverFailure(BaseModel):
+    """A failed test in a handover report, and why in one line."""
+
+    test_id: str
+    status: str = Field(description="fail, uxsuccess, or error (a class or module fixture that failed).")
+    why: str = Field(description="The failure's first real line (a traceback's exception), redacted.")
+
+
+class HandoverArea(BaseModel):
+    results: AreaResults = Field(description="The area and its tests per status.")
+    failed: list[HandoverFailure] = Field(default_factory=list, description="Its failed tests (the first few).")
+
+    @property
+    def failing(self) -> int:
+        counts = self.results.counts
+        return counts.get("fail", 0) + counts.get("uxsuccess", 0) + counts.get("error", 0)
+
+    @property
+    def outcome(self) -> Literal["pass", "fail", "not run"]:
+        if self.failing:
+            return "fail"
+        return "not run" if self.results.counts.get("skip", 0) == self.results.tests else "pass"
+
+
+class Handover(BaseModel):
+    """One run, per area of the inspection catalogue: what passed, what failed and why (one page)."""
+
+    meta: RunMeta
+    totals: dict[str, int] = Field(description="Tests per status over the whole run, and 'tests'.")
+    areas: list[HandoverArea] = Field(description="In the catalogue's order; areas with tests only.")
+    failed_per_area: int = Field(description="How many failed tests each area lists at most.")
