@@ -131,9 +131,12 @@ def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
     ("KeyError('undercloud')", 3),
     ("KeyboardInterrupt()", 130),
     ("Terminated()", 143),
+    ("Terminated(signal.SIGHUP)", 129),
 ])
 def test_each_kind_of_ending_has_its_exit_status(error, status):
     """The cloud failed (1), bad input (2), rdoflow could not test (3), interrupted (130): by class, not stage."""
+    import signal  # noqa: F401
+
     from keystoneauth1 import exceptions as ksa_exc  # noqa: F401  (named in the parameters)
     from openstack import exceptions as sdk_exc  # noqa: F401
 
@@ -229,3 +232,33 @@ def test_sigterm_takes_the_lab_and_prefects_temporary_server_down_and_exits_143(
     assert [f"{name} ({pid})" for name, pid in state["pids"].items() if alive(pid)] == []
     if state.get("postgres"):
         assert processes_mentioning(state["postgres"]["root"], anywhere=True) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nohup", [False, True])
+def test_sighup_ends_a_run_as_sigterm_does_and_exits_129(tmp_path, nohup):
+    """A closed terminal sends SIGHUP: the run unwinds (its ``finally`` blocks run, as for SIGTERM, which the
+    nightly test above shows taking the lab down), Prefect's temporary server is stopped, and it exits 129.
+    Under ``nohup`` (SIGHUP ignored) the run goes on."""
+    import signal
+
+    from tests.processes import (
+        flow_waiting_in_its_own_process,
+        processes_mentioning,
+        temporary_server,
+    )
+
+    output = tmp_path / "output"
+    ignore = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None
+    with output.open("w") as sink, flow_waiting_in_its_own_process(
+            tmp_path, stdout=sink, stderr=subprocess.STDOUT, preexec_fn=ignore) as (command, prefect_home):
+        temporary_server(prefect_home)
+        command.send_signal(signal.SIGHUP)
+        if nohup:
+            with pytest.raises(subprocess.TimeoutExpired):
+                command.wait(timeout=10)
+            command.send_signal(signal.SIGTERM)
+        command.wait(timeout=120)
+    assert command.returncode == (143 if nohup else 129), output.read_text()
+    assert ("rdoflow: terminated" if nohup else "rdoflow: terminated (SIGHUP)") in output.read_text()
+    assert processes_mentioning(str(prefect_home), anywhere=True) == {}
