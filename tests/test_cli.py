@@ -262,3 +262,35 @@ def test_sighup_ends_a_run_as_sigterm_does_and_exits_129(tmp_path, nohup):
     assert command.returncode == (143 if nohup else 129), output.read_text()
     assert ("rdoflow: terminated" if nohup else "rdoflow: terminated (SIGHUP)") in output.read_text()
     assert processes_mentioning(str(prefect_home), anywhere=True) == {}
+
+
+@pytest.mark.slow
+def test_a_runs_temporary_prefect_server_requires_the_runs_own_auth_string(tmp_path):
+    """The temporary server a run starts (no PREFECT_API_URL) listens on 127.0.0.1, where any local user
+    reaches it: without the run's random auth string, its API (the blocks' secrets) answers 401. The string
+    is the run's alone, never printed."""
+    import signal
+
+    import httpx
+
+    from tests.processes import flow_waiting_in_its_own_process, temporary_server
+
+    output = tmp_path / "output"
+    with output.open("w") as sink, flow_waiting_in_its_own_process(
+            tmp_path, stdout=sink, stderr=subprocess.STDOUT) as (command, prefect_home):
+        pid, port = temporary_server(prefect_home)
+        api = f"http://127.0.0.1:{port}/api"
+        secrets_asked = httpx.post(f"{api}/block_documents/filter", json={"include_secrets": True}, timeout=30)
+        flows_asked = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30)
+        server_env = dict(line.split("=", 1) for line in
+                          Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in line)
+        auth = server_env.get("PREFECT_SERVER_API_AUTH_STRING", "")
+        signed_in = httpx.post(f"{api}/flow_runs/filter", json={}, auth=tuple(auth.split(":", 1)) if auth else None,
+                               timeout=30)
+        run_env = Path(f"/proc/{command.pid}/environ").read_bytes().decode(errors="replace")
+        command.send_signal(signal.SIGTERM)
+        command.wait(timeout=120)
+    assert (secrets_asked.status_code, flows_asked.status_code) == (401, 401), secrets_asked.text
+    assert signed_in.status_code == 200 and signed_in.json()[0]["name"], signed_in.text  # the run's own flow run
+    assert len(auth) > 32 and auth not in output.read_text() and "AUTH_STRING" not in run_env
+    assert command.returncode == 143, output.read_text()
