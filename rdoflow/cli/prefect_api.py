@@ -129,7 +129,9 @@ def _record(server) -> None:
               "started": _started(process.pid), "owner": os.getpid(), "owner_started": _started(os.getpid())}
     path = _records_dir() / f"{process.pid}.json"
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.write_text(json.dumps(record))
+    written = path.with_suffix(".tmp")  # whole or not at all: another run may be reading the records
+    written.write_text(json.dumps(record))
+    written.replace(path)
 
     def forget() -> None:  # atexit runs it before Prefect's own stop (registered earlier): stop, then forget
         server.stop()
