@@ -294,3 +294,41 @@ def test_a_runs_temporary_prefect_server_requires_the_runs_own_auth_string(tmp_p
     assert signed_in.status_code == 200 and signed_in.json()[0]["name"], signed_in.text  # the run's own flow run
     assert len(auth) > 32 and auth not in output.read_text() and "AUTH_STRING" not in run_env
     assert command.returncode == 143, output.read_text()
+
+
+@pytest.mark.slow
+def test_closing_the_runs_terminal_ends_it_with_129_and_leaves_nothing_running(tmp_path):
+    """The real hang-up: the run's controlling terminal (a pty) closes. The kernel sends SIGHUP, and every
+    write to the terminal fails (EIO) while the run unwinds: it still stops its server and exits 129."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import termios
+    import threading
+
+    from tests.processes import flow_waiting_in_its_own_process, processes_mentioning
+
+    master, terminal = pty.openpty()
+    hang_up = threading.Event()
+
+    def terminal_window() -> None:  # shows what the run writes, until it is closed
+        while not hang_up.is_set():
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 4096)
+                except OSError:
+                    break
+        os.close(master)
+
+    window = threading.Thread(target=terminal_window, daemon=True)
+    window.start()
+    with flow_waiting_in_its_own_process(tmp_path, stdin=terminal, stdout=terminal, stderr=terminal,
+                                         start_new_session=True,
+                                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) as (command, home):
+        os.close(terminal)
+        hang_up.set()  # the terminal window closes
+        window.join(timeout=10)
+        command.wait(timeout=120)
+    assert command.returncode == 129
+    assert processes_mentioning(str(home), anywhere=True) == {}

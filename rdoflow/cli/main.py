@@ -215,7 +215,12 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
     (129): its ``finally`` blocks run, and the process exits as usual, so Prefect's ``atexit`` hook stops
     the temporary server (uvicorn)."""
     with _sigterm_raises() as received:
-        status = _main(argv, stdout, stderr, received)
+        try:
+            status = _main(argv, stdout, stderr, received)
+        except OSError:  # the terminal closed (SIGHUP): writing what went wrong failed too (EIO)
+            if not received:
+                raise
+            status = None
         if received:
             ending = Terminated(received[0])
             try:  # after SIGHUP the terminal may be gone: the exit status still says what happened
