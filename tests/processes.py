@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rdoflow.waiting import Deadline
@@ -62,3 +66,37 @@ def lab_started(command: subprocess.Popen, lab_dir: Path) -> dict:
         if "nodes" in state.get("pids", {}) or command.poll() is not None:
             return state
     return state
+
+
+@contextmanager
+def flow_waiting_in_its_own_process(tmp_path: Path, **popen) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """``rdoflow run watch-prerelease`` in a process of its own (Prefect home ``tmp_path/prefect-home``, no
+    PREFECT_* setting of the test's), against a DLRN server that accepts and never answers: yields (the
+    process, its Prefect home) once the flow is running, its temporary server up, and waiting on that server.
+    The cheapest run of a flow that lasts as long as a test needs."""
+    prefect_home = tmp_path / "prefect-home"
+    with socket.create_server(("127.0.0.1", 0)) as dlrn:
+        dlrn.settimeout(300)
+        command = subprocess.Popen(
+            [RDOFLOW, "run", "watch-prerelease", "-p", f"base_url=http://127.0.0.1:{dlrn.getsockname()[1]}/c9",
+             "-p", "timeout=600", "-p", "deployment=", "--reports", str(tmp_path / "reports")],
+            env=isolated_env(prefect_home), cwd=tmp_path, **popen)
+        try:
+            connection, _ = dlrn.accept()  # the flow asks for its commit.yaml: it is running
+            with connection:
+                yield command, prefect_home
+        finally:
+            command.kill()
+            command.wait()
+            for pid in processes_mentioning(str(prefect_home), anywhere=True):  # what a failed test left
+                os.kill(pid, signal.SIGKILL)
+
+
+def temporary_server(prefect_home: Path) -> tuple[int, int]:
+    """(PID, port) of the temporary Prefect server (uvicorn) of the run whose Prefect home is ``prefect_home``."""
+    found = {pid: cmdline for pid, cmdline in processes_mentioning(str(prefect_home), anywhere=True).items()
+             if "uvicorn" in cmdline}
+    assert len(found) == 1, found
+    pid, cmdline = found.popitem()
+    words = cmdline.split()
+    return pid, int(words[words.index("--port") + 1])

@@ -131,9 +131,12 @@ def test_the_nightly_given_both_a_site_and_the_lab_is_bad_input():
     ("KeyError('undercloud')", 3),
     ("KeyboardInterrupt()", 130),
     ("Terminated()", 143),
+    ("Terminated(signal.SIGHUP)", 129),
 ])
 def test_each_kind_of_ending_has_its_exit_status(error, status):
     """The cloud failed (1), bad input (2), rdoflow could not test (3), interrupted (130): by class, not stage."""
+    import signal  # noqa: F401
+
     from keystoneauth1 import exceptions as ksa_exc  # noqa: F401  (named in the parameters)
     from openstack import exceptions as sdk_exc  # noqa: F401
 
@@ -229,3 +232,103 @@ def test_sigterm_takes_the_lab_and_prefects_temporary_server_down_and_exits_143(
     assert [f"{name} ({pid})" for name, pid in state["pids"].items() if alive(pid)] == []
     if state.get("postgres"):
         assert processes_mentioning(state["postgres"]["root"], anywhere=True) == {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nohup", [False, True])
+def test_sighup_ends_a_run_as_sigterm_does_and_exits_129(tmp_path, nohup):
+    """A closed terminal sends SIGHUP: the run unwinds (its ``finally`` blocks run, as for SIGTERM, which the
+    nightly test above shows taking the lab down), Prefect's temporary server is stopped, and it exits 129.
+    Under ``nohup`` (SIGHUP ignored) the run goes on."""
+    import signal
+
+    from tests.processes import (
+        flow_waiting_in_its_own_process,
+        processes_mentioning,
+        temporary_server,
+    )
+
+    output = tmp_path / "output"
+    ignore = (lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None
+    with output.open("w") as sink, flow_waiting_in_its_own_process(
+            tmp_path, stdout=sink, stderr=subprocess.STDOUT, preexec_fn=ignore) as (command, prefect_home):
+        temporary_server(prefect_home)
+        command.send_signal(signal.SIGHUP)
+        if nohup:
+            with pytest.raises(subprocess.TimeoutExpired):
+                command.wait(timeout=10)
+            command.send_signal(signal.SIGTERM)
+        command.wait(timeout=120)
+    assert command.returncode == (143 if nohup else 129), output.read_text()
+    assert ("rdoflow: terminated" if nohup else "rdoflow: terminated (SIGHUP)") in output.read_text()
+    assert processes_mentioning(str(prefect_home), anywhere=True) == {}
+
+
+@pytest.mark.slow
+def test_a_runs_temporary_prefect_server_requires_the_runs_own_auth_string(tmp_path):
+    """The temporary server a run starts (no PREFECT_API_URL) listens on 127.0.0.1, where any local user
+    reaches it: without the run's random auth string, its API (the blocks' secrets) answers 401. The string
+    is the run's alone, never printed."""
+    import signal
+
+    import httpx
+
+    from tests.processes import flow_waiting_in_its_own_process, temporary_server
+
+    output = tmp_path / "output"
+    with output.open("w") as sink, flow_waiting_in_its_own_process(
+            tmp_path, stdout=sink, stderr=subprocess.STDOUT) as (command, prefect_home):
+        pid, port = temporary_server(prefect_home)
+        api = f"http://127.0.0.1:{port}/api"
+        secrets_asked = httpx.post(f"{api}/block_documents/filter", json={"include_secrets": True}, timeout=30)
+        flows_asked = httpx.post(f"{api}/flow_runs/filter", json={}, timeout=30)
+        server_env = dict(line.split("=", 1) for line in
+                          Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in line)
+        auth = server_env.get("PREFECT_SERVER_API_AUTH_STRING", "")
+        signed_in = httpx.post(f"{api}/flow_runs/filter", json={}, auth=tuple(auth.split(":", 1)) if auth else None,
+                               timeout=30)
+        run_env = Path(f"/proc/{command.pid}/environ").read_bytes().decode(errors="replace")
+        command.send_signal(signal.SIGTERM)
+        command.wait(timeout=120)
+    assert (secrets_asked.status_code, flows_asked.status_code) == (401, 401), secrets_asked.text
+    assert signed_in.status_code == 200 and signed_in.json()[0]["name"], signed_in.text  # the run's own flow run
+    assert len(auth) > 32 and auth not in output.read_text() and "AUTH_STRING" not in run_env
+    assert command.returncode == 143, output.read_text()
+
+
+@pytest.mark.slow
+def test_closing_the_runs_terminal_ends_it_with_129_and_leaves_nothing_running(tmp_path):
+    """The real hang-up: the run's controlling terminal (a pty) closes. The kernel sends SIGHUP, and every
+    write to the terminal fails (EIO) while the run unwinds: it still stops its server and exits 129."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import termios
+    import threading
+
+    from tests.processes import flow_waiting_in_its_own_process, processes_mentioning
+
+    master, terminal = pty.openpty()
+    hang_up = threading.Event()
+
+    def terminal_window() -> None:  # shows what the run writes, until it is closed
+        while not hang_up.is_set():
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 4096)
+                except OSError:
+                    break
+        os.close(master)
+
+    window = threading.Thread(target=terminal_window, daemon=True)
+    window.start()
+    with flow_waiting_in_its_own_process(tmp_path, stdin=terminal, stdout=terminal, stderr=terminal,
+                                         start_new_session=True,
+                                         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) as (command, home):
+        os.close(terminal)
+        hang_up.set()  # the terminal window closes
+        window.join(timeout=10)
+        command.wait(timeout=120)
+    assert command.returncode == 129
+    assert processes_mentioning(str(home), anywhere=True) == {}

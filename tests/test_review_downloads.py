@@ -92,3 +92,156 @@ def test_non_public_addresses_and_other_schemes_are_refused(url, reason):
 def test_a_source_mirror_the_user_names_is_allowed(upstream):
     assert refusal(f"{upstream}/x.tar.gz", allow_hosts=(), mirror=upstream) is None
     assert refusal("http://127.0.0.1:1/elsewhere", allow_hosts=(), mirror=f"{upstream}/mirror/") is not None
+
+
+@pytest.fixture
+def secret_server(tmp_path):
+    """A loopback server holding a secret a Source must not reach: (its port, the secret)."""
+    root = tmp_path / "secret-root"
+    root.mkdir()
+    (root / "x.tar.gz").write_text("SECRET-BEHIND-LOOPBACK")
+    with serve_directory(root) as url:
+        yield int(url.rsplit(":", 1)[1]), "SECRET-BEHIND-LOOPBACK"
+
+
+def test_dns_rebinding_cannot_move_a_checked_source_to_loopback(tmp_path, monkeypatch, secret_server):
+    """The name resolves to a public address when checked, then to 127.0.0.1 (a rebinding DNS server):
+    the download connects to the address that was checked, and never resolves the name again."""
+    import socket
+
+    port, secret = secret_server
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+    lookups, connects = [], []
+
+    def rebinding(host, *args, **kwargs):
+        if host == "rebind.example":
+            lookups.append(host)
+            address = "1.1.1.1" if len(lookups) == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(address, *args, **kwargs):
+        connects.append(address[0])
+        if address[0] == "1.1.1.1":  # the public address: not reachable from the test, refused at once
+            raise ConnectionRefusedError(111, "Connection refused (test)")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    with pytest.raises(SourceFetchFailed, match=r"http://rebind.example:\d+/x.tar.gz: ConnectError"):
+        download(f"http://rebind.example:{port}/x.tar.gz", tmp_path / "got", timeout=5)
+    assert not (tmp_path / "got").exists()
+    assert lookups == ["rebind.example"] and connects == ["1.1.1.1"]
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    """An HTTP proxy named by the environment (http_proxy, https_proxy) that answers every request itself with
+    a secret, as a proxy that reaches internal hosts would: yields the request lines it got."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.loopback_http import _serving
+
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
+            seen.append(self.requestline)
+            body = b"SECRET-THROUGH-THE-PROXY"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_CONNECT = do_GET  # noqa: N815
+
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                     "no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", url)
+        monkeypatch.setenv("https_proxy", url)
+        yield seen
+
+
+@pytest.mark.parametrize("url", ["http://internal-only.invalid/x.tar.gz", "https://example.org/x.tar.gz"])
+def test_a_checked_source_is_not_handed_to_the_environments_proxy(tmp_path, proxy, url):
+    """A proxy resolves the name again, and may reach addresses this machine cannot (a name that does not
+    resolve here at all): the guard cannot make it connect to the address it checked, so it refuses."""
+    with pytest.raises(SourceFetchFailed, match=r"refused: a proxy is set for http"):
+        download(url, tmp_path / "got", timeout=5)
+    assert proxy == [] and not (tmp_path / "got").exists()
+    assert refusal(url, allow_hosts=()).startswith("a proxy is set for http")
+
+
+def test_a_mirror_or_an_allowed_host_is_fetched_through_the_proxy(tmp_path, proxy):
+    download("http://mirror.invalid/sources/x.tar.gz", tmp_path / "got", timeout=5, mirror="http://mirror.invalid/")
+    download("http://lab.invalid/x.tar.gz", tmp_path / "got2", timeout=5, allow_hosts=["lab.invalid"])
+    assert proxy == ["GET http://mirror.invalid/sources/x.tar.gz HTTP/1.1", "GET http://lab.invalid/x.tar.gz HTTP/1.1"]
+
+
+def test_no_proxy_sends_a_source_direct_and_checked(tmp_path, proxy, secret_server, monkeypatch):
+    port, _ = secret_server
+    monkeypatch.setenv("no_proxy", "localhost,127.0.0.1")
+    with pytest.raises(SourceFetchFailed, match="refused: 127.0.0.1 is a loopback address"):
+        download(f"http://127.0.0.1:{port}/x.tar.gz", tmp_path / "got", timeout=5)
+    download(f"http://127.0.0.1:{port}/x.tar.gz", tmp_path / "got", timeout=5, allow_hosts=["127.0.0.1"])
+    assert proxy == [] and (tmp_path / "got").read_text() == "SECRET-BEHIND-LOOPBACK"
+
+
+def test_a_checked_https_source_is_fetched_from_the_checked_address_with_its_name_verified(tmp_path, monkeypatch):
+    """The connection goes to the checked address, and TLS still sends and verifies the name (SNI, the
+    certificate, the Host header): here the checked 'public' address is routed to a local HTTPS server whose
+    certificate names tls.example, trusted through SSL_CERT_FILE."""
+    import socket
+    import ssl
+    import subprocess
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.loopback_http import _serving
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=tls.example",
+                    "-addext", "subjectAltName=DNS:tls.example", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    seen: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
+            seen["host"], seen["path"] = self.headers["Host"], self.path
+            body = b"the tarball"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: seen.__setitem__("sni", name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    port = server.server_address[1]
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.create_connection
+
+    def resolve(host, *args, **kwargs):
+        if host == "tls.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("1.1.1.1", port))]
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def route(address, *args, **kwargs):  # the network between: the checked address reaches the test's server
+        seen["connected"] = address[0]
+        return real_connect(("127.0.0.1", address[1]) if address[0] == "1.1.1.1" else address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(socket, "create_connection", route)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with _serving(server):
+        download(f"https://tls.example:{port}/x.tar.gz", tmp_path / "got", timeout=10)
+    assert (tmp_path / "got").read_text() == "the tarball"
+    assert seen == {"connected": "1.1.1.1", "sni": "tls.example", "host": f"tls.example:{port}", "path": "/x.tar.gz"}

@@ -122,3 +122,29 @@ def test_the_review_tools_still_work_in_the_empty_sandbox(tmp_path):
                                      "python3 -c 'import sys; print(sys.version)' && tar tzf osc.tar.gz | head -1"],
                         tmp_path, timeout=60)
     assert ran.exit_status == 0, ran.tail(10)
+
+
+def test_a_specs_shell_sees_the_sandboxs_own_users_not_the_hosts(tmp_path):
+    """/etc/passwd and /etc/group in the sandbox are its own (root, the build user, nobody): a spec's
+    ``%(cat /etc/passwd)`` does not list the host's accounts, and the tools still map names to ids."""
+    import grp
+    import pwd
+
+    host_users = {entry.pw_name for entry in pwd.getpwall()} - {"root", "nobody", pwd.getpwuid(os.getuid()).pw_name}
+    host_groups = {entry.gr_name for entry in grp.getgrall()} - {"root", "nobody", "nogroup",
+                                                                  grp.getgrgid(os.getgid()).gr_name}
+    assert host_users and host_groups, "this host has no other accounts to hide"
+    distgit = tmp_path / "distgit"
+    distgit.mkdir()
+    (distgit / "python-probe.spec").write_text(SPEC)
+    (distgit / "probe.sh").write_text('echo "USERS [$(cut -d: -f1 /etc/passwd | tr "\\n" " ")]"\n'
+                                      'echo "GROUPS [$(cut -d: -f1 /etc/group | tr "\\n" " ")]"\n'
+                                      'echo "ME [$(id -un):$(id -gn)]"\n')
+    evidence, _ = _report(distgit, tmp_path)
+    users = next(line for line in evidence.splitlines() if "USERS [" in line).split("[", 1)[1].rstrip("]").split()
+    groups = next(line for line in evidence.splitlines() if "GROUPS [" in line).split("[", 1)[1].rstrip("]").split()
+    assert "root" in users and "nobody" in users, evidence
+    assert not host_users & set(users), users
+    assert not host_groups & set(groups), groups
+    me = f"[{pwd.getpwuid(os.getuid()).pw_name}:{grp.getgrgid(os.getgid()).gr_name}]"
+    assert f"ME {me}" in evidence, evidence

@@ -3,11 +3,12 @@
 As Zuul tells FAILURE from ERROR, rdoflow tells "the cloud under test failed" from "rdoflow could not
 test": a failed check, resource, remote command, timeout or OpenStack API answer is the cloud's (1); bad
 input is the user's (2); an unreachable host or API after the retries, or a fault rdoflow does not know,
-means no verdict was reached (3). Ctrl-C is 130, as a shell reports it; SIGTERM 143.
+means no verdict was reached (3). Ctrl-C is 130, as a shell reports it; SIGHUP 129, SIGTERM 143.
 """
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
 from rdoflow.cli.output import err
@@ -28,20 +29,25 @@ class ExitStatus(IntEnum):
     FAILED = 1  # the cloud under test failed: a check, a resource, a remote command, the verdict
     BAD_INPUT = 2  # a file or option is not what rdoflow expects
     ERROR = 3  # rdoflow could not test: a host or API unreachable after the retries, or a fault it does not know
+    HANGUP = 129  # SIGHUP (128 + 1): the terminal the run was started from closed
     INTERRUPTED = 130  # Ctrl-C
     TERMINATED = 143  # SIGTERM (128 + 15): a CI job cancelled, `timeout`, a service stopped
 
 
 class Terminated(KeyboardInterrupt):
-    """Raised in the main thread when the process receives SIGTERM (``rdoflow.cli.main``), so that the
-    command unwinds as Ctrl-C does: every ``finally`` runs (the built-in lab is taken down, Prefect's
-    temporary server stopped) before it exits 143."""
+    """Raised in the main thread when the process receives SIGTERM or SIGHUP (``rdoflow.cli.main``), so
+    that the command unwinds as Ctrl-C does: every ``finally`` runs (the built-in lab is taken down,
+    Prefect's temporary server stopped) before it exits 128 + the signal's number (143, 129)."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def exit_status_for(exc: BaseException) -> ExitStatus:
     """The exit status for an exception that ended a command (whether or not a pipeline stage raised it)."""
     if isinstance(exc, Terminated):
-        return ExitStatus.TERMINATED
+        return ExitStatus.HANGUP if exc.signum == signal.SIGHUP else ExitStatus.TERMINATED
     if isinstance(exc, KeyboardInterrupt):
         return ExitStatus.INTERRUPTED
     if isinstance(exc, ConfigError):

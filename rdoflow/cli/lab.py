@@ -46,7 +46,11 @@ def lab_status_command(lab_dir: LabDir = DEFAULT_DIR) -> None:
 
 @lab_app.command("down")
 def lab_down(lab_dir: LabDir = DEFAULT_DIR) -> None:
-    """Stop every process the lab started (by PID) and remove its directory."""
+    """Stop every process the lab started (by PID) and remove its directory; and stop Prefect's temporary
+    server of a run that was killed (SIGKILL), recorded in the Prefect home."""
+    from rdoflow.cli.prefect_api import stop_orphaned_servers
     from rdoflow.lab.control import down
 
-    down(lab_dir, say=lambda line: out.print(line, markup=False, highlight=False))
+    say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
+    stop_orphaned_servers(say)
+    down(lab_dir, say=say)

@@ -179,39 +179,57 @@ review_commands.register(app)
 deploy_commands.register(app)
 
 
+ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # a cancelled job or `timeout`; a closed terminal
+
+
 @contextmanager
 def _sigterm_raises() -> Iterator[list[int]]:
-    """For the block, SIGTERM raises ``Terminated`` in the main thread (once: a repeat while the command
-    unwinds is ignored, so that taking the lab down is not cut short); yields the signals received."""
+    """For the block, SIGTERM and SIGHUP raise ``Terminated`` in the main thread (once: a repeat, or the
+    other signal, while the command unwinds is ignored, so that taking the lab down is not cut short);
+    yields the signals received."""
     received: list[int] = []
 
     def terminate(signum, frame) -> None:
         received.append(signum)
         if len(received) == 1:
-            raise Terminated()
+            raise Terminated(signum)
 
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # A SIGHUP ignored on purpose (nohup, a service manager) stays ignored: the run goes on.
+    previous = {signum: signal.signal(signum, terminate) for signum in ENDING_SIGNALS
+                if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """The ``rdoflow`` command: run it, map how it ended to its exit status (``rdoflow.cli.exits``).
 
     ``argv`` defaults to the process's arguments; ``stdout`` and ``stderr`` to the process's streams.
-    SIGTERM ends the command as an exception does, with exit status 143: its ``finally`` blocks run, and
-    the process exits as usual, so Prefect's ``atexit`` hook stops the temporary server (uvicorn)."""
+    SIGTERM (or SIGHUP: the terminal closed) ends the command as an exception does, with exit status 143
+    (129): its ``finally`` blocks run, and the process exits as usual, so Prefect's ``atexit`` hook stops
+    the temporary server (uvicorn)."""
     with _sigterm_raises() as received:
-        status = _main(argv, stdout, stderr, received)
+        try:
+            status = _main(argv, stdout, stderr, received)
+        except OSError:  # the terminal closed (SIGHUP): writing what went wrong failed too (EIO)
+            if not received:
+                raise
+            status = None
         if received:
-            with streams(stdout, stderr):
-                err.print("rdoflow: terminated", markup=False, highlight=False)
-            return ExitStatus.TERMINATED
+            ending = Terminated(received[0])
+            try:  # after SIGHUP the terminal may be gone: the exit status still says what happened
+                with streams(stdout, stderr):
+                    err.print("rdoflow: terminated" + (" (SIGHUP)" if ending.signum == signal.SIGHUP else ""),
+                              markup=False, highlight=False)
+            except OSError:
+                pass
+            return exit_status_for(ending)
         return status
 
 
@@ -225,8 +243,8 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None, 
             exc.show(file=err.file)
             return exc.exit_code
         except (typer.Abort, KeyboardInterrupt) as exc:
-            if terminated or isinstance(exc, Terminated):  # SIGTERM (click wraps it in Abort): main() says so
-                return ExitStatus.TERMINATED
+            if terminated or isinstance(exc, Terminated):  # SIGTERM, SIGHUP (click wraps it in Abort): main() says so
+                return exit_status_for(Terminated(terminated[0]) if terminated else exc)
             err.print("rdoflow: interrupted", markup=False, highlight=False)
             return ExitStatus.INTERRUPTED
         except RdoflowError as exc:

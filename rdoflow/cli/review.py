@@ -52,6 +52,7 @@ def review(
 ) -> None:
     """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input."""
     from rdoflow.cli.console import quiet_diagnosed_tracebacks
+    from rdoflow.cli.prefect_api import start_temporary_server
     from rdoflow.flows.package_review import package_review
     from rdoflow.tasks.review.sandbox import check_sandbox, require_tools
     from rdoflow.tasks.review.sources import ReviewSettings
@@ -69,6 +70,7 @@ def review(
         check_sandbox()
     quiet_diagnosed_tracebacks()
     report_dir = report_dir_for(reports, "package-review")
+    start_temporary_server()  # when no PREFECT_API_URL: up (or named) before the flow, closed to other users
     try:
         package_review(packages, settings, report_dir)
     finally:  # the reviews' table, whether they passed or not (a failed review is exit 1, with its diagnosis)

@@ -3,8 +3,8 @@
 Parsing a spec executes it: ``%(shell)`` and ``%{lua: ...}`` run under ``rpmspec``, ``rpmbuild -bs``
 and ``rpmlint`` (even on an SRPM, which re-parses its spec). So every step that lets rpm parse a spec
 runs here, never on the host. The sandbox starts from an empty root and gets, read-only, only what the
-tools need (/usr, a few files of /etc, the interpreter and the venv); the package's work directory is its
-only writable place. Nothing of the project, the user's home, the host's /tmp, /run or /proc, no network,
+tools need (/usr, a few files of /etc, its own passwd and group, the interpreter and the venv); the
+package's work directory is its only writable place. Nothing of the project, the user's home, the host's /tmp, /run or /proc, no network,
 no capabilities, no environment. What the tools print is bounded while it is read (tasks/local.py) and
 redacted before it is recorded. When bubblewrap does not work on a host the review refuses to run; there
 is no fallback.
@@ -12,7 +12,9 @@ is no fallback.
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import shutil
 import sys
 import tempfile
@@ -35,9 +37,9 @@ TOOL_PACKAGES: dict[str, str] = {
 }
 # The sandbox starts from an empty root; these are bound into it read-only, when the host has them.
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# /etc as the tools need it: users and groups by name, the loader, rpm's and perl's config, the time zone.
-# Never shadow, gshadow, ssh/, ssl/ or anything else of the host's.
-ETC_ENTRIES = ("passwd", "group", "nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
+# /etc as the tools need it: the loader, rpm's and perl's config, the time zone. Never passwd, group (the
+# sandbox has its own: ACCOUNTS), shadow, gshadow, ssh/, ssl/ or anything else of the host's.
+ETC_ENTRIES = ("nsswitch.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives",
                "localtime", "os-release", "rpm", "perl", "xdg/rpmlint", "magic", "mime.types")
 
 
@@ -94,8 +96,29 @@ def _system_binds() -> list[str]:
     return argv
 
 
-def _bwrap_argv(workdir: Path, ro_binds: Sequence[Path]) -> list[str]:
-    argv = [shutil.which("bwrap") or "bwrap", *_system_binds(),
+def _write_accounts(directory: Path, home: Path) -> list[str]:
+    """The sandbox's own /etc/passwd and /etc/group, written into ``directory``: root, the build user (the
+    one running the review, whose uid the sandbox keeps; its home is the work directory) and nobody. A
+    spec reading them learns nothing of the host's accounts; rpm and the tools still map names and ids."""
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = "builder"
+    try:
+        group = grp.getgrgid(gid).gr_name
+    except KeyError:
+        group = user
+    users = {0: ("root", 0, "/root"), uid: (user, gid, str(home)), 65534: ("nobody", 65534, "/nonexistent")}
+    groups = {0: "root", gid: group, 65534: "nobody"}
+    (directory / "passwd").write_text("".join(f"{name}:x:{number}:{group_id}:{name}:{user_home}:/bin/sh\n"
+                                              for number, (name, group_id, user_home) in users.items()))
+    (directory / "group").write_text("".join(f"{name}:x:{number}:\n" for number, name in groups.items()))
+    return ["--ro-bind", str(directory / "passwd"), "/etc/passwd", "--ro-bind", str(directory / "group"), "/etc/group"]
+
+
+def _bwrap_argv(workdir: Path, ro_binds: Sequence[Path], accounts: Path) -> list[str]:
+    argv = [shutil.which("bwrap") or "bwrap", *_system_binds(), *_write_accounts(accounts, workdir),
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp"]
     # The interpreter and the venv (for specfacts.py and rpmlint), and whatever one step needs, read-only.
     for path in dict.fromkeys([Path(sys.base_prefix).resolve(), Path(sys.prefix), *ro_binds]):
@@ -127,6 +150,9 @@ def run_sandboxed(argv: Sequence[str], workdir: Path, *, timeout: float = 300,
     A command still running after ``timeout`` seconds is killed (status timeout, no exit status); the
     result records ``argv`` as given, without the sandbox's own wrapper."""
     workdir = Path(workdir).resolve()
-    # bubblewrap's own process (pid 1 in the sandbox, /proc/1/environ) gets no environment either.
-    ran = run_local([*_bwrap_argv(workdir, ro_binds), "--", *argv], timeout=timeout, env={}, recorded_argv=argv)
+    # The accounts files sit outside the work directory (read-only inside), in a directory of this call's own.
+    with tempfile.TemporaryDirectory(prefix="rdoflow-sandbox-etc-") as accounts:
+        # bubblewrap's own process (pid 1 in the sandbox, /proc/1/environ) gets no environment either.
+        ran = run_local([*_bwrap_argv(workdir, ro_binds, Path(accounts)), "--", *argv], timeout=timeout, env={},
+                        recorded_argv=argv)
     return ran.model_copy(update={"stdout": redact(ran.stdout), "stderr": redact(ran.stderr)})

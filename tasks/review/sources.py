@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import shutil
 import socket
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -118,20 +119,56 @@ def content_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+class _Refused(Exception):
+    """Why a URL may not be fetched for a review (the message)."""
+
+
 def refusal(url: str, allow_hosts: Sequence[str], mirror: str | None = None) -> str | None:
-    """Why ``url`` may not be fetched for a review, or None: only http(s), and only public addresses unless
-    the host is allowed or the URL is under the mirror the user named."""
+    """Why ``url`` may not be fetched for a review, or None: only http(s), not through a proxy, and only
+    public addresses unless the host is allowed or the URL is under the mirror the user named."""
+    try:
+        _checked_address(url, allow_hosts, mirror)
+    except _Refused as exc:
+        return str(exc)
+    except socket.gaierror:
+        return None  # not refused: the download fails, saying the name does not resolve
+    return None
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (http_proxy, https_proxy, all_proxy; no_proxy heeded)."""
+    parsed = urlparse(url)
+    proxies = urllib.request.getproxies_environment()
+    if not proxies or urllib.request.proxy_bypass_environment(parsed.hostname or "", proxies):
+        return None
+    return proxies.get(parsed.scheme) or proxies.get("all")
+
+
+def _checked_address(url: str, allow_hosts: Sequence[str], mirror: str | None) -> str | None:
+    """The address to connect to for ``url``, checked once (a later lookup of the name is never made, so a
+    rebinding DNS server cannot move the download elsewhere); None when the user trusts the URL as given
+    (under the mirror, or an allowed host). Raises _Refused, or socket.gaierror for a name that does not
+    resolve.
+
+    A proxy from the environment is refused for a checked URL: the proxy would resolve the name again, and
+    may reach addresses this machine cannot, so the check would not hold for where it connects."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https"):
-        return f"{parsed.scheme or 'schemeless'}:// URLs are not fetched, only http and https"
+        raise _Refused(f"{parsed.scheme or 'schemeless'}:// URLs are not fetched, only http and https")
     host = parsed.hostname or ""
     if (mirror and url.startswith(mirror.rstrip("/") + "/")) or host.lower() in {h.lower() for h in allow_hosts}:
         return None
+    if _proxy_for(url):
+        raise _Refused(f"a proxy is set for {parsed.scheme} ({parsed.scheme}_proxy in the environment), and the "
+                       f"proxy would resolve {host} itself, unchecked; use --source-mirror, allow the host with "
+                       f"--allow-host {host}, or name it in no_proxy")
     try:
-        found = socket.getaddrinfo(host, parsed.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return None  # the download itself fails, saying the name does not resolve
-    for address in dict.fromkeys(info[4][0] for info in found):
+        found = socket.getaddrinfo(host, parsed.port or (443 if parsed.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except UnicodeError as exc:
+        raise socket.gaierror(str(exc)) from exc
+    addresses = list(dict.fromkeys(info[4][0] for info in found))
+    for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
         ip = getattr(ip, "ipv4_mapped", None) or ip
         kind = next((kind for kind in NON_PUBLIC if getattr(ip, f"is_{kind}")), None)
@@ -140,26 +177,47 @@ def refusal(url: str, allow_hosts: Sequence[str], mirror: str | None = None) -> 
         if kind is not None:
             kind = kind.replace("_", "-")
             what = f"{host} is" if host == address else f"{host} resolves to {address},"
-            return f"{what} {'an' if kind[0] in 'aeiou' else 'a'} {kind} address (allow it with --allow-host {host})"
-    return None
+            raise _Refused(f"{what} {'an' if kind[0] in 'aeiou' else 'a'} {kind} address "
+                           f"(allow it with --allow-host {host})")
+    return addresses[0]
+
+
+def _pinned_request(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """``url`` sent to ``address``: (the URL with the address for its host, the Host header, the TLS name),
+    so that the connection goes where the check looked and TLS still verifies the name."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(host=address)), {"Host": parsed.netloc.decode("ascii")}, {"sni_hostname": parsed.host}
 
 
 def download(url: str, destination: Path, *, timeout: float, allow_hosts: Sequence[str] = (),
              mirror: str | None = None, max_bytes: int = MAX_SOURCE_BYTES) -> Path:
-    """GET ``url`` into ``destination`` (streamed), each redirect followed only if ``refusal`` allows it;
-    SourceFetchFailed names the URL and the reason (a refusal, an HTTP status, a network error)."""
+    """GET ``url`` into ``destination`` (streamed), each redirect followed only if ``refusal`` allows it, and
+    sent to the address that was checked; SourceFetchFailed names the URL and the reason (a refusal, an
+    HTTP status, a network error).
+
+    A URL the user trusts (under the mirror, or an allowed host) is fetched as the environment says,
+    through its proxy if one is set; any other goes straight to the checked address."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     current = url
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            for _ in range(MAX_REDIRECTS + 1):
-                reason = refusal(current, allow_hosts, mirror)
-                if reason:
-                    hop = "" if current == url else f"redirected to {current}: "
-                    raise SourceFetchFailed(url, [f"{url}: {hop}refused: {reason}"])
-                with client.stream("GET", current) as response:
+        for _ in range(MAX_REDIRECTS + 1):
+            hop = "" if current == url else f"redirected to {current}: "
+            try:
+                address = _checked_address(current, allow_hosts, mirror)
+            except _Refused as exc:
+                raise SourceFetchFailed(url, [f"{url}: {hop}refused: {exc}"]) from None
+            except socket.gaierror as exc:
+                raise SourceFetchFailed(url, [f"{url}: {hop}{urlparse(current).hostname} does not resolve: "
+                                              f"{exc}"]) from None
+            target, headers, extensions = current, {}, {}
+            if address is not None:
+                target, headers, extensions = _pinned_request(current, address)
+            # A checked URL: a transport of its own, so the environment's proxy is not used.
+            transport = None if address is None else httpx.HTTPTransport()
+            with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport) as client:
+                with client.stream("GET", target, headers=headers, extensions=extensions) as response:
                     if response.is_redirect:
-                        current = str(response.url.join(response.headers["location"]))
+                        current = str(httpx.URL(current).join(response.headers["location"]))
                         continue
                     response.raise_for_status()
                     _save(response, destination, max_bytes, url)
