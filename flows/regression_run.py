@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Literal
 
 from prefect import flow
+from prefect.logging import get_run_logger
 from pydantic import Field
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import SiteConfig
 from rdoflow.tasks.regression.model import RegressionRun
 from rdoflow.tasks.regression.stage import run_suite_task, store_run_task
+from rdoflow.tasks.regression.tempest_setup import setup_tempest
 
 
 @flow(name="regression-run", flow_run_name="regression-{label}-{site.name}")
@@ -21,9 +23,13 @@ def regression_run(
     drop: str = Field("", description="The DLRN hash under test, recorded with the results."),
     report_dir: Path | None = Field(None, description="Also write the report here (a directory)."),
 ) -> RegressionRun:
-    """Run the configured suite (Tempest/stestr, Rally or scripts) over SSH; failing tests are results, not a
-    failed stage: the stage fails when nothing ran, the suite crashed or timed out. Not cached: a
-    regression run is the measurement itself."""
+    """Set Tempest up where the site asks it (regression.setup: tempest init, tempest.conf from the cloud's
+    credentials), then run the configured suite (Tempest/stestr, Rally or scripts) over SSH; failing tests
+    are results, not a failed stage: the stage fails when nothing ran, the suite crashed or timed out. Not
+    cached: a regression run is the measurement itself."""
     host = SSHHost.from_target(site.undercloud.ssh)
+    if site.regression.kind == "tempest" and site.regression.setup is not None:
+        done = setup_tempest(host, site.regression)
+        get_run_logger().info("Tempest in %s: %s%s", done.workdir, "set up, " if done.changed else "", done.why)
     suite_run = run_suite_task(host, site.regression, label, report_dir)
     return store_run_task(suite_run, site, drop, report_dir)

@@ -181,6 +181,14 @@ BROKEN_SITES = [
         id="clouds-yaml-is-a-directory",
     ),
     pytest.param(
+        "name: lab\nundercloud: {ssh: {host: uc}}\nregression:\n  setup:\n    overrides:\n"
+        "      auth: {admin_password: hunter2}\n",
+        ["site.yaml: regression.setup.overrides: auth.admin_password: a secret does not belong in the site config "
+         "(the Prefect UI shows it in clear); write env:NAME to take it from the credentials file's variable NAME "
+         "on the undercloud, e.g. env:OS_PASSWORD (line 5)"],
+        id="secret-in-tempest-overrides",
+    ),
+    pytest.param(
         "name: lab\nundercloud: {ssh: {host: uc}}\ncloud: {block: uc-cloud, from_undercloud: true}\n",
         ["site.yaml: cloud: from_undercloud and block both name where the cloud comes from: keep one (line 3)"],
         id="cloud-from-two-places",

@@ -236,6 +236,52 @@ class OvercloudSite(BaseModel):
     )
 
 
+ENV_REFERENCE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def _tempest_overrides(sections: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    for section, values in sections.items():
+        for key, value in values.items():
+            if _SECRET_KEY.search(key) and not (isinstance(value, str) and ENV_REFERENCE.match(value)):
+                raise ValueError(f"{section}.{key}: a secret does not belong in the site config (the Prefect UI "
+                                 "shows it in clear); write env:NAME to take it from the credentials file's "
+                                 "variable NAME on the undercloud, e.g. env:OS_PASSWORD")
+    return sections
+
+
+class TempestSetup(BaseModel):
+    """Tempest set up where it runs, as on a real site: ``tempest init`` makes the workspace, and
+    python-tempestconf's ``discover-tempest-config`` writes its tempest.conf from the cloud's credentials."""
+
+    model_config = SECTION
+
+    credentials: str = Field(
+        "overcloudrc", min_length=1,
+        description="File on the undercloud with the OS_* variables of the cloud under test (TripleO's deploy "
+        "writes ~/<stack>rc); relative to the home. It is sourced there, never read by rdoflow.",
+    )
+    create: bool = Field(
+        True, description="Let discover-tempest-config create the flavors, image and accounts Tempest needs "
+        "(--create); off for a cloud without Nova and Glance.",
+    )
+    deployer_input: str | None = Field(
+        None, description="A deployer input file on the undercloud (--deployer-input), e.g. "
+        "tempest-deployer-input.conf, which Train's deploy writes.",
+    )
+    overrides: Annotated[dict[str, dict[str, IniValue]], AfterValidator(_tempest_overrides)] = Field(
+        default_factory=dict,
+        description="tempest.conf settings applied last: section, then key and value (e.g. compute: "
+        "{min_compute_nodes: 2}). A value env:NAME is the credentials file's variable NAME, read on the "
+        "undercloud (how a password gets there).",
+    )
+    plugins: list[str] = Field(
+        default_factory=list, description="Tempest plugins that must be installed where Tempest runs, as "
+        "'tempest list-plugins' names them (e.g. ironic_tests, heat): a missing one fails the setup.",
+    )
+    extra_args: list[str] = Field(
+        default_factory=list, description="More discover-tempest-config arguments, e.g. [--network-id, ID].")
+
+
 class RegressionSite(BaseModel):
     """The regression suite run before and after the upgrade."""
 
@@ -266,6 +312,11 @@ class RegressionSite(BaseModel):
     concurrency: int = Field(4, ge=1, description="Test workers run at the same time.")
     timeout: int = Field(10800, gt=0, description="Seconds one whole run (pre or post) may take.")
     script_timeout: int = Field(900, gt=0, description="Seconds one script may take ('scripts' only).")
+    setup: TempestSetup | None = Field(
+        None, description="Set Tempest up in 'workdir' before the run ('tempest' only): tempest init where "
+        "there is no workspace yet, tempest.conf generated from the cloud's credentials. Empty: the workspace "
+        "is used as it is.",
+    )
 
     @field_validator("selection")
     @classmethod
