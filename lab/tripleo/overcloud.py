@@ -10,6 +10,7 @@ from .. import config as labconfig
 from .clients import baremetal
 from .console import CommandFailed, say
 from .hoststate import host_state, lab_dir
+from .overcloudrc import write_overcloud_credentials
 from .provision import hostname, provision
 from .stack import create_or_update, load_environment
 from .undercloud import upgraded_version
@@ -27,6 +28,7 @@ def deploy(templates: Path, env_files: list[str], stack: str, timeout_minutes: i
     environment["parameter_defaults"].update(extra)
     _record(stack, templates, env_files, counts)
     create_or_update(stack, template, files, environment, timeout_minutes)
+    write_overcloud_credentials(lab_dir(), Path.home(), stack)
     print("Overcloud Endpoint: https://overcloud.localdomain:13000\nOvercloud Deployed without error", flush=True)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .client_env import client_environment
 from .hoststate import host_state
+from .overcloudrc import write_overcloud_credentials
 from .relay import run_relayed
 
 DEFAULT_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
@@ -111,6 +112,7 @@ def deploy(global_options: list[str], command: list[str], lab_dir: Path, client:
 
     status = run_config_download(stack, working_dir, lab_dir, client, env)
     if status == 0:  # what the lab's upgrade stand-ins go by, as after the lab's own deploy
+        write_overcloud_credentials(lab_dir, home, stack, working_dir)
         with host_state(lab_dir) as state:
             state.setdefault("overcloud", {})[stack] = {
                 "templates": str(templates), "environment_files": _environment_files(argv, home),

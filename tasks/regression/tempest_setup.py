@@ -62,6 +62,8 @@ os.umask(old)
 os.replace(sys.argv[1] + ".rdoflow", sys.argv[1])
 """
 PLUGIN_ROW = re.compile(r"^\|\s*([^|\s][^|]*?)\s*\|")
+LABEL = re.compile(r"^(stdout|stderr): ")
+OSLO_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \d+ [A-Z]+ \S+ ?")
 
 
 class TempestSetupFailed(RdoflowError):
@@ -188,9 +190,12 @@ def _discover(host: SSHHost, setup: TempestSetup, workdir: str) -> None:
 
 
 def _last_error(lines: list[str]) -> str:
+    """The last line that says something: the exception after a traceback, without the output's label
+    and oslo.log's prefix (date, pid, level, logger)."""
     for line in reversed(lines):
-        if line.strip() and not line.startswith(" "):
-            return line.strip()
+        text = OSLO_PREFIX.sub("", LABEL.sub("", line, count=1), count=1)
+        if text.strip() and not text[:1].isspace():
+            return text.strip()
     return "no output"
 
 
