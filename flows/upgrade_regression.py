@@ -13,6 +13,9 @@ from rdoflow.flows.upgrade import upgrade
 from rdoflow.tasks.pipeline.record import Pipeline, run_report_dir
 from rdoflow.tasks.results.model import Verdict
 from rdoflow.tasks.results.verdict import judge_runs
+from rdoflow.tasks.workload.record import judge_workload, record_checks
+from rdoflow.tasks.workload.validations import validations_task
+from rdoflow.tasks.workload.watch import watched
 
 STAGES = ["regression-pre", "upgrade", "regression-post", "compare"]
 
@@ -24,15 +27,21 @@ def upgrade_regression(
                                       "post-upgrade run."),
     report_dir: Path | None = Field(None, description="Where the reports are written (a directory)."),
 ) -> Verdict:
-    """Run the suite (pre), upgrade, run it again (post), compare: a regression turns the verdict red."""
+    """Run the suite and the validations (pre), upgrade with the workload watched throughout, run them again
+    (post), add the validations and the workload to the two runs, compare: a regression turns the verdict red."""
     report_dir = report_dir or run_report_dir("upgrade-regression")
     with Pipeline("upgrade-regression", site.name, stages=STAGES, drop=drop, report_dir=report_dir) as pipeline:
         with pipeline.stage("regression-pre"):
             pre = regression_run(site, label="pre", report_dir=report_dir)
+            validated_pre = validations_task(site, "pre")
         with pipeline.stage("upgrade"):
-            upgrade(site, report_dir=report_dir)
+            with watched(site) as watch:  # set up before the first step, taken down after the last, come what may
+                upgraded = upgrade(site, report_dir=report_dir)
+                workload = judge_workload(watch, upgraded)
         with pipeline.stage("regression-post"):
             post = regression_run(site, label="post", drop=drop, report_dir=report_dir)
+            validated_post = validations_task(site, "post")
+            record_checks(site, pre.meta, post.meta, validated_pre, validated_post, workload)
             pipeline.report("handover (post)", post.handover["html"])
         with pipeline.stage("compare") as compared:
             verdict = judge_runs(pre.meta, post.meta, site.policy, site.results.location, report_dir)

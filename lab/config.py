@@ -56,6 +56,14 @@ class SSHDrop(Strict):
                                               "output lost), as tripleoclient's do; otherwise it dies with it.")
 
 
+class WorkloadOutage(Strict):
+    """rdoflow's workload goes down during one role's 'overcloud upgrade run', as a node rebooted by it would."""
+
+    role: str = Field("Compute", description="The role whose 'upgrade run' takes the workload down.")
+    seconds: float = Field(8.0, ge=0, le=600, description="How long: the node holding the workload's allocation "
+                                                          "stays in maintenance this long.")
+
+
 class Faults(Strict):
     inspect_fail: dict[str, str] = Field(
         default_factory=dict, description="Node name -> the error its inspection ramdisk reports to Ironic.")
@@ -68,6 +76,9 @@ class Faults(Strict):
     ssh_drop: SSHDrop | None = Field(None, description="An SSH session that is cut during a command.")
     fail_after_upgrade: list[str] = Field(
         default_factory=list, description="Regression test ids (regular expressions) that fail once upgraded.")
+    workload_outage: WorkloadOutage | None = Field(
+        None, description="rdoflow's workload (the node of its allocation 'rdoflow-workload-*') is down during an "
+                          "upgrade run.")
     install_echoes_passwords: bool = Field(
         False, description="The undercloud install prints the passwords it generated, as an ansible task run "
                            "verbosely does: what rdoflow must mask in its logs and reports.")

@@ -47,7 +47,9 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
                       "environment_files": [str(lab_dir / NODE_INFO)],
                       "roles": {"Controller": knobs.controllers, "Compute": computes}, "timeout": 30},
         "regression": {"kind": "tempest", "workdir": str(lab_dir / SUITE_DIR), "concurrency": 2, "timeout": 1800},
-        "upgrade": {"roles_order": ["Controller", "Compute"]},
+        # rdoflow's own workload across the upgrade: a Heat stack and an allocation on the lab's Ironic.
+        "upgrade": {"roles_order": ["Controller", "Compute"],
+                    "workload": {"kind": "cloud", "name": "lab-cloud", "interval": 1, "max_downtime": 5}},
     }
     if results is not None:
         site["results"] = {"location": str(results)}

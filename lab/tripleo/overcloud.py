@@ -16,6 +16,7 @@ from .stack import create_or_update, load_environment
 from .undercloud import upgraded_version
 
 ROLES = ("Controller", "Compute")
+WORKLOAD_PREFIX = "rdoflow-workload-"  # the names rdoflow gives its workload's stack and allocation
 
 
 def deploy(templates: Path, env_files: list[str], stack: str, timeout_minutes: int) -> None:
@@ -79,6 +80,9 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
         raise CommandFailed(f"--limit {limit}: no such role in stack {stack} (roles: {', '.join(ROLES)})")
     active = {(n.instance_info or {}).get("display_name"): n for n in baremetal().nodes(details=True)}
     print(f"PLAY [Upgrade {', '.join(roles)}] " + "*" * 40, flush=True)
+    outage = knobs.faults.workload_outage
+    if outage is not None and outage.role in roles:
+        _workload_outage(outage.role, outage.seconds)
     recap = {}
     for role in roles:
         for index, name in enumerate(_hostnames(stack, role, deployed["counts"][role])):
@@ -104,6 +108,20 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
         # Zed has no converge: the upgrade is over once every role with nodes has run.
         every_role = {role for role, count in stack_state["counts"].items() if count}
         stack_state["upgraded"] = knobs.release == "zed" and every_role <= set(stack_state["upgraded_roles"])
+
+
+def _workload_outage(role: str, seconds: float) -> None:
+    """The fault workload_outage: each node holding an allocation of rdoflow's workload goes into maintenance
+    for ``seconds``, as if this role's upgrade rebooted it, then comes back."""
+    bm = baremetal()
+    held = [a.node_id for a in bm.allocations() if (a.name or "").startswith(WORKLOAD_PREFIX) and a.node_id]
+    for node in held:
+        bm.set_node_maintenance(node, f"lab fault workload_outage: rebooted by upgrade run {role}")
+    try:
+        time.sleep(seconds)
+    finally:
+        for node in held:
+            bm.unset_node_maintenance(node)
 
 
 def _hostnames(stack: str, role: str, count: int) -> list[str]:

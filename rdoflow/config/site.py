@@ -29,6 +29,7 @@ from pydantic import (
 from rdoflow.config.catalogue import OTHER, Regex, load_catalogue
 from rdoflow.config.releases import Release
 from rdoflow.config.ssh import SSHTarget
+from rdoflow.config.upgrade_checks import Validations, WorkloadCheck
 from rdoflow.config.yamlsource import (
     Problem,
     YamlDocument,
@@ -355,6 +356,11 @@ class UpgradePlan(BaseModel):
         default_factory=list, description="Environment files on the undercloud added for the upgrade (-e each)."
     )
     undercloud: bool = Field(True, description="Upgrade the undercloud first.")
+    workload: WorkloadCheck | None = Field(
+        None, description="A workload watched from before the upgrade to after it (docs/upgrade-checks.md); "
+        "empty: none.")
+    validations: Validations = Field(default_factory=Validations, description="Checks run before and after "
+                                     "the upgrade (docs/upgrade-checks.md).")
 
 
 class KnownFailure(BaseModel):

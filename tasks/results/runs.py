@@ -21,7 +21,7 @@ from rdoflow.reports.comparison import (
     write_markdown,
 )
 from rdoflow.tasks.results.compare import compare, history_flips
-from rdoflow.tasks.results.model import Comparison, RunMeta
+from rdoflow.tasks.results.model import Comparison, RunMeta, frame
 from rdoflow.tasks.results.readers import read_run
 from rdoflow.tasks.results.store import ResultsStore
 
@@ -121,3 +121,15 @@ def judge_stored(pre: StoredRun, post: StoredRun, *, policy: ComparisonPolicy, l
     """Compare two stored runs and write the four reports."""
     comparison = compare_stored(pre, post, policy, location)
     return Judged(comparison, pre, post, write_reports(report_dir, comparison, pre, post, names))
+
+
+def add_rows(meta: RunMeta, location: str, rows: list[dict]) -> StoredRun:
+    """Rows (``raw_id``, status, duration, reason, worker) added to a stored run, which is written again;
+    a row whose id the run has replaces it."""
+    stored = read_stored(meta, location)
+    if not rows:
+        return stored
+    table = pd.concat([stored.table, frame(rows, meta)], ignore_index=True)
+    table = table.drop_duplicates("test_id", keep="last").reset_index(drop=True)
+    ResultsStore(location).write(table, meta)
+    return StoredRun(meta=meta, table=table, location=location)
