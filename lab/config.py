@@ -74,8 +74,13 @@ class Faults(Strict):
 
 
 class Suite(Strict):
-    """The Tempest-like tests generated beside the real checks of the lab cloud, and the script suite."""
+    """The lab's Tempest (the real one, or generated Tempest-like tests), and the script suite."""
 
+    tempest: Literal["real", "generated"] = Field(
+        "real", description="~/tempest on the lab host (read at lab up). 'real': Tempest 47 with the Ironic and "
+                            "Heat plugins, a workspace configured for the lab's cloud, and Keystone for it to "
+                            "authenticate against. 'generated': the lab's real checks plus the generated "
+                            "Tempest-like tests the knobs below describe (quick, outcomes chosen).")
     generated: int = Field(100, ge=0, description="How many generated tests.")
     failing: int = Field(0, ge=0, description="How many of them always fail.")
     skipped: int = Field(3, ge=0, description="How many of them are skipped.")

@@ -10,6 +10,7 @@ Layout of a lab directory::
     ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
     redfish/    the Redfish emulator's config, state and log (bmc: redfish only)
     inspector/  ironic-inspector's (release wallaby and zed only)
+    keystone/   Keystone's config, fernet keys, logs and the lab's admin and demo passwords (suite.tempest: real)
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .hostfiles import install_host_files
 from .inspector_service import INSPECTOR, start_inspector
 from .inventory import INSTACKENV, write_instackenv
 from .ironic_service import start_ironic
+from .keystone_service import KEYSTONE, start_keystone
 from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
 from .site import SITE_FILE, write_site_files
@@ -86,6 +88,11 @@ class LabState:
         """ironic-inspector's API, when the lab runs one (release wallaby or zed)."""
         return f"http://127.0.0.1:{self.ports['inspector']}" if "inspector" in self.ports else None
 
+    @property
+    def keystone_url(self) -> str | None:
+        """Keystone's v3 API, when the lab runs one (suite.tempest: real)."""
+        return f"http://127.0.0.1:{self.ports['keystone']}/v3" if "keystone" in self.ports else None
+
     def sshd(self) -> LoopbackSSHD:
         """The running sshd, as the site config and tests reach it."""
         return LoopbackSSHD(root=Path(self.dir) / "ssh", port=self.ports["ssh"], process=None,
@@ -121,6 +128,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
+    if real_tempest(knobs):  # created (the first time) before any service starts
+        ensure_venv(KEYSTONE, say=say)
     state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
     try:
         _start_services(state, knobs, say)
@@ -161,12 +170,12 @@ def _refuse_second_lab(lab_dir: Path) -> None:
 
 def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
-    redfish, inspector = knobs.bmc == "redfish", uses_inspector(knobs)
+    redfish, inspector, keystone = knobs.bmc == "redfish", uses_inspector(knobs), real_tempest(knobs)
     for sub in ("ironic", "heat", "nodes", "home", *(["redfish"] if redfish else []),
                 *(["inspector"] if inspector else [])):
         (lab_dir / sub).mkdir(exist_ok=True)
     services = ("ssh", "postgres", "ironic", "heat", *(["redfish"] if redfish else []),
-                *(["inspector"] if inspector else []))
+                *(["inspector"] if inspector else []), *(["keystone"] if keystone else []))
     state.ports = dict(zip(services, free_ports(len(services))))
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers,
                      ports_form=knobs.release in REAL_CLIENT_RELEASES, redfish_port=state.ports.get("redfish"),
@@ -192,7 +201,7 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                 state.save()
         return record
 
-    with ThreadPoolExecutor(3) as pool:
+    with ThreadPoolExecutor(4) as pool:
         futures = [
             pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
                         inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
@@ -207,11 +216,17 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
         if inspector:  # it needs Ironic only once nodes are introspected: it starts beside it
             futures.append(pool.submit(start_inspector, lab_dir / "inspector", inspector_venv(say),
                                        state.ports["inspector"], state.ironic_url, started=started("inspector")))
+        if keystone:  # its catalog names Ironic and Heat; nothing asks it before Tempest runs
+            catalog = {"baremetal": state.ironic_url,
+                       "orchestration": f"http://127.0.0.1:{state.ports['heat']}/v1/%(project_id)s"}
+            futures.append(pool.submit(start_keystone, lab_dir / "keystone", ensure_venv(KEYSTONE, say=say),
+                                       state.ports["keystone"], postgres, catalog, started=started("keystone")))
         for future in futures:
             future.result()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}"
         + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else "")
-        + (f"   ironic-inspector: {state.inspector_url}" if inspector else ""))
+        + (f"   ironic-inspector: {state.inspector_url}" if inspector else "")
+        + (f"   keystone: {state.keystone_url}" if keystone else ""))
     bridge = ["--inspector", state.inspector_url] if inspector else []
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
                    "--ironic", state.ironic_url, "--heat", state.heat_url, *bridge],
@@ -224,6 +239,11 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
 def uses_inspector(knobs: labconfig.LabConfig) -> bool:
     """Wallaby and Zed underclouds introspect through ironic-inspector; Train's lab does without."""
     return knobs.release in ("wallaby", "zed")
+
+
+def real_tempest(knobs: labconfig.LabConfig) -> bool:
+    """Keystone for the real Tempest (``suite.tempest: real``)."""
+    return knobs.suite.tempest == "real"
 
 
 def inspector_venv(say=print) -> Path:
@@ -254,7 +274,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "inspector", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "inspector", "keystone", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:
