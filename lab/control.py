@@ -44,6 +44,8 @@ from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
 from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
+from .tempest_venv import TEMPEST
+from .tempest_workspace import install_workspace
 from .tripleoclient_venv import TRIPLEOCLIENT
 from .venv import ensure_venv
 
@@ -69,6 +71,7 @@ class LabState:
     dir: str
     venv: str
     client_venv: str = ""  # the real python-tripleoclient's venv (releases wallaby and zed)
+    tempest_venv: str = ""  # the real Tempest's venv (suite.tempest: real)
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
     postgres: dict = field(default_factory=dict)
@@ -128,9 +131,12 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
+    tempest_venv = None
     if real_tempest(knobs):  # created (the first time) before any service starts
         ensure_venv(KEYSTONE, say=say)
-    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
+        tempest_venv = ensure_venv(TEMPEST, say=say)
+    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""),
+                     tempest_venv=str(tempest_venv or ""), started_at=time.time())
     try:
         _start_services(state, knobs, say)
         write_site_files(state.sshd(), lab_dir, state.ports, results)
@@ -182,7 +188,8 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                      bmc_down=knobs.faults.bmc_down)
     bmc_venv = ensure_venv(SUSHY, say=say) if redfish else None
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
-                       client_venv=Path(state.client_venv) if state.client_venv else None, say=say)
+                       client_venv=Path(state.client_venv) if state.client_venv else None,
+                       tempest_venv=Path(state.tempest_venv) if state.tempest_venv else None, say=say)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username
@@ -227,6 +234,8 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
         + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else "")
         + (f"   ironic-inspector: {state.inspector_url}" if inspector else "")
         + (f"   keystone: {state.keystone_url}" if keystone else ""))
+    if keystone:
+        install_workspace(lab_dir, Path(state.tempest_venv), ports=state.ports, say=say)
     bridge = ["--inspector", state.inspector_url] if inspector else []
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
                    "--ironic", state.ironic_url, "--heat", state.heat_url, *bridge],
@@ -242,7 +251,7 @@ def uses_inspector(knobs: labconfig.LabConfig) -> bool:
 
 
 def real_tempest(knobs: labconfig.LabConfig) -> bool:
-    """Keystone for the real Tempest (``suite.tempest: real``)."""
+    """The real Tempest in ~/tempest, and Keystone for it (``suite.tempest: real``)."""
     return knobs.suite.tempest == "real"
 
 

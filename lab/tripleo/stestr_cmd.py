@@ -1,4 +1,7 @@
-"""The lab host's ``stestr``: the real stestr of the lab venv, under the lab's ``ssh_drop`` fault.
+"""The lab host's ``stestr``: the real stestr, under the lab's ``ssh_drop`` fault.
+
+With ``suite.tempest: real`` it is the Tempest venv's (``RDOFLOW_LAB_TEMPEST_VENV``, set by the host's
+command script), which discovers Tempest and its plugins; with the generated suite, the lab venv's.
 
 ``faults.ssh_drop.command`` matches the words that start the command line, as
 for ``openstack``: ``stestr run`` cuts the session of the next ``stestr run``.
@@ -30,9 +33,15 @@ def _stop_when_orphaned(child: subprocess.Popen, parent: int) -> None:
         threading.Event().wait(HANG_UP_POLL_SECONDS)
 
 
+def program() -> Path:
+    """The stestr to run: the real Tempest venv's when the lab has one, else the lab venv's."""
+    tempest = os.environ.get("RDOFLOW_LAB_TEMPEST_VENV")
+    return Path(tempest) / "bin" / "stestr" if tempest else Path(sys.executable).parent / "stestr"
+
+
 def main(argv: list[str]) -> int:
     _maybe_drop_session(" ".join(["stestr", *argv[:1]]))
-    stestr = Path(sys.executable).parent / "stestr"
+    stestr = program()
     child = subprocess.Popen([str(stestr), *argv])
     watcher = threading.Thread(target=_stop_when_orphaned, args=(child, os.getppid()), daemon=True)
     watcher.start()
