@@ -211,6 +211,7 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     with ThreadPoolExecutor(4) as pool:
         futures = [
             pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
+                        postgres.create_database("ironic"),
                         inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
                         deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic")),
             pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
