@@ -18,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from . import hoststate, tempest_clean
 from .__main__ import _maybe_drop_session
 
 HANG_UP_POLL_SECONDS = 0.2
@@ -39,13 +40,26 @@ def program() -> Path:
     return Path(tempest) / "bin" / "stestr" if tempest else Path(sys.executable).parent / "stestr"
 
 
+def real_workspace() -> bool:
+    """The current directory is the real Tempest's workspace (``suite.tempest: real``)."""
+    return bool(os.environ.get("RDOFLOW_LAB_TEMPEST_VENV")) and (Path.cwd() / "etc" / "tempest.conf").exists()
+
+
 def main(argv: list[str]) -> int:
     _maybe_drop_session(" ".join(["stestr", *argv[:1]]))
     stestr = program()
+    # A real run's leftovers in the cloud are removed when it ends (lab/tripleo/tempest_clean.py).
+    cleaning = tempest_clean.begin(Path.cwd(), hoststate.lab_dir()) if argv[:1] == ["run"] and real_workspace() \
+        else None
     child = subprocess.Popen([str(stestr), *argv])
     watcher = threading.Thread(target=_stop_when_orphaned, args=(child, os.getppid()), daemon=True)
     watcher.start()
-    return child.wait()
+    status = child.wait()
+    if cleaning is not None:
+        removed = tempest_clean.end(Path.cwd(), cleaning)
+        if removed:
+            print(f"lab: removed what the run left in the cloud: {', '.join(removed)}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":
