@@ -11,6 +11,7 @@ user's).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +19,31 @@ from pathlib import Path
 from .hostfiles import SUITE_DIR
 from .keystone_service import REGION, read_identity
 from .process import ServiceFailed
+
+# The lab site's regression selection (site.yaml's regression.include and exclude): Ironic's admin API
+# classes for nodes, ports, allocations, drivers and chassis, and Heat's API tests; ~100 tests, all passing
+# against the lab (docs/lab.md has the times). Left out, as the note found them failing for the lab's
+# reasons, not Ironic's or Heat's: a console on fake-hardware (the lab's default console interface is
+# no-console), the 403 that a noauth Heat never answers, and Ironic's RBAC tests (noauth: no policy).
+INCLUDE = (
+    r"^ironic_tempest_plugin\.tests\.api\.admin\.test_nodes\.TestNodes\.",
+    r"^ironic_tempest_plugin\.tests\.api\.admin\.test_ports\.TestPorts\.",
+    r"^ironic_tempest_plugin\.tests\.api\.admin\.test_allocations\.TestAllocations\.",
+    r"^ironic_tempest_plugin\.tests\.api\.admin\.test_drivers\.TestDrivers\.",
+    r"^ironic_tempest_plugin\.tests\.api\.admin\.test_chassis\.TestChassis\.",
+    r"^heat_tempest_plugin\.tests\.api\.",
+)
+EXCLUDE = (
+    r"\.test_set_console_mode\b",
+    r"softwareconfig_show_deployment_metadata",
+    r"\.rbac_defaults\.",
+)
+
+# stestr's groups (what one worker runs in order): Tempest's, a test class, except that Heat's API tests,
+# gabbi tests whose each YAML file is a sequence (create a stack, show it, delete it), go to one worker per
+# file. Split up, a worker whose first test is a file's fifth runs the four before it again, as gabbi does,
+# and leaves their stacks behind: the selection took 103 s of tests where it now takes 70 s (load 4).
+GROUP_REGEX = r"(heat_tempest_plugin\.tests\.api\.test_heat_api\.[a-z]+_|([^\.]*\.)*)"
 
 # oslo.config: no inline comments in this file.
 TEMPEST_CONF = """\
@@ -105,6 +131,9 @@ def install_workspace(lab_dir: Path, venv: Path, *, ports: dict[str, int], say=p
     if done.returncode != 0:
         raise ServiceFailed(f"tempest init {workspace} exited with status {done.returncode}",
                             evidence=log.read_text(errors="replace").splitlines()[-12:])
+    stestr_conf = workspace / ".stestr.conf"
+    stestr_conf.write_text(re.sub(r"(?m)^group_regex=.*$", lambda _: f"group_regex={GROUP_REGEX}",
+                                  stestr_conf.read_text()))
     identity = read_identity(lab_dir / "keystone", ports["keystone"])
     conf = workspace / "etc" / "tempest.conf"
     conf.unlink(missing_ok=True)
