@@ -68,6 +68,12 @@ class Faults(Strict):
     ssh_drop: SSHDrop | None = Field(None, description="An SSH session that is cut during a command.")
     fail_after_upgrade: list[str] = Field(
         default_factory=list, description="Regression test ids (regular expressions) that fail once upgraded.")
+    ironic_conf_after_upgrade: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Ironic options (section -> option -> value) that the overcloud upgrade "
+                                          "leaves: once it is over, the lab's Ironic restarts with them, and the "
+                                          "real Tempest meets what they break. {api: {public_endpoint: "
+                                          "'http://undercloud.ctlplane.localdomain:6385'}} fails test_ports."
+                                          "TestPorts.test_list_ports and test_list_ports_details.")
     install_echoes_passwords: bool = Field(
         False, description="The undercloud install prints the passwords it generated, as an ansible task run "
                            "verbosely does: what rdoflow must mask in its logs and reports.")

@@ -13,6 +13,7 @@ from .hoststate import host_state, lab_dir
 from .provision import hostname, provision
 from .stack import create_or_update, load_environment
 from .undercloud import upgraded_version
+from .upgrade_faults import after_upgrade
 
 ROLES = ("Controller", "Compute")
 
@@ -46,6 +47,8 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
         with host_state() as state:
             state["overcloud"][stack]["upgrade"] = step
             state["overcloud"][stack]["upgraded"] = step == "converge"
+        if step == "converge":
+            after_upgrade()
         print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)
         return
     templates = templates or Path(deployed["templates"])
@@ -60,6 +63,8 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
     with host_state() as state:
         state["overcloud"][stack]["upgrade"] = step
         state["overcloud"][stack]["upgraded"] = step == "converge"
+    if step == "converge":
+        after_upgrade()
     print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)
 
 
@@ -103,6 +108,9 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
         # Zed has no converge: the upgrade is over once every role with nodes has run.
         every_role = {role for role, count in stack_state["counts"].items() if count}
         stack_state["upgraded"] = knobs.release == "zed" and every_role <= set(stack_state["upgraded_roles"])
+        upgraded = stack_state["upgraded"]
+    if upgraded:
+        after_upgrade()
 
 
 def _record(stack: str, templates: Path, env_files: list[str], counts: dict[str, int]) -> None:
