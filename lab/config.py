@@ -79,14 +79,25 @@ class Faults(Strict):
     workload_outage: WorkloadOutage | None = Field(
         None, description="rdoflow's workload (the node of its allocation 'rdoflow-workload-*') is down during an "
                           "upgrade run.")
+    ironic_conf_after_upgrade: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Ironic options (section -> option -> value) that the overcloud upgrade "
+                                          "leaves: once it is over, the lab's Ironic restarts with them, and the "
+                                          "real Tempest meets what they break. {api: {public_endpoint: "
+                                          "'http://undercloud.ctlplane.localdomain:6385'}} fails test_ports."
+                                          "TestPorts.test_list_ports and test_list_ports_details.")
     install_echoes_passwords: bool = Field(
         False, description="The undercloud install prints the passwords it generated, as an ansible task run "
                            "verbosely does: what rdoflow must mask in its logs and reports.")
 
 
 class Suite(Strict):
-    """The Tempest-like tests generated beside the real checks of the lab cloud, and the script suite."""
+    """The lab's Tempest (the real one, or generated Tempest-like tests), and the script suite."""
 
+    tempest: Literal["real", "generated"] = Field(
+        "real", description="~/tempest on the lab host (read at lab up). 'real': Tempest 47 with the Ironic and "
+                            "Heat plugins, a workspace configured for the lab's cloud, and Keystone for it to "
+                            "authenticate against. 'generated': the lab's real checks plus the generated "
+                            "Tempest-like tests the knobs below describe (quick, outcomes chosen).")
     generated: int = Field(100, ge=0, description="How many generated tests.")
     failing: int = Field(0, ge=0, description="How many of them always fail.")
     skipped: int = Field(3, ge=0, description="How many of them are skipped.")

@@ -10,6 +10,7 @@ Layout of a lab directory::
     ironic/ heat/ nodes/   configs, databases and logs of each service (nodes: ramdisk + config agent)
     redfish/    the Redfish emulator's config, state and log (bmc: redfish only)
     inspector/  ironic-inspector's (release wallaby and zed only)
+    keystone/   Keystone's config, fernet keys, logs and the lab's admin and demo passwords (suite.tempest: real)
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ from .hostfiles import install_host_files
 from .inspector_service import INSPECTOR, start_inspector
 from .inventory import INSTACKENV, write_instackenv
 from .ironic_service import start_ironic
+from .keystone_service import KEYSTONE, start_keystone
 from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
 from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
+from .tempest_venv import TEMPEST
+from .tempest_workspace import install_workspace
 from .tripleoclient_venv import TRIPLEOCLIENT
 from .venv import ensure_venv
 
@@ -67,6 +71,7 @@ class LabState:
     dir: str
     venv: str
     client_venv: str = ""  # the real python-tripleoclient's venv (releases wallaby and zed)
+    tempest_venv: str = ""  # the real Tempest's venv (suite.tempest: real)
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
     postgres: dict = field(default_factory=dict)
@@ -85,6 +90,11 @@ class LabState:
     def inspector_url(self) -> str | None:
         """ironic-inspector's API, when the lab runs one (release wallaby or zed)."""
         return f"http://127.0.0.1:{self.ports['inspector']}" if "inspector" in self.ports else None
+
+    @property
+    def keystone_url(self) -> str | None:
+        """Keystone's v3 API, when the lab runs one (suite.tempest: real)."""
+        return f"http://127.0.0.1:{self.ports['keystone']}/v3" if "keystone" in self.ports else None
 
     def sshd(self) -> LoopbackSSHD:
         """The running sshd, as the site config and tests reach it."""
@@ -121,7 +131,12 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
-    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
+    tempest_venv = None
+    if real_tempest(knobs):  # created (the first time) before any service starts
+        ensure_venv(KEYSTONE, say=say)
+        tempest_venv = ensure_venv(TEMPEST, say=say)
+    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""),
+                     tempest_venv=str(tempest_venv or ""), started_at=time.time())
     try:
         _start_services(state, knobs, say)
         write_site_files(state.sshd(), lab_dir, state.ports, results)
@@ -161,19 +176,20 @@ def _refuse_second_lab(lab_dir: Path) -> None:
 
 def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     lab_dir, venv = Path(state.dir), Path(state.venv)
-    redfish, inspector = knobs.bmc == "redfish", uses_inspector(knobs)
+    redfish, inspector, keystone = knobs.bmc == "redfish", uses_inspector(knobs), real_tempest(knobs)
     for sub in ("ironic", "heat", "nodes", "home", *(["redfish"] if redfish else []),
                 *(["inspector"] if inspector else [])):
         (lab_dir / sub).mkdir(exist_ok=True)
     services = ("ssh", "postgres", "ironic", "heat", *(["redfish"] if redfish else []),
-                *(["inspector"] if inspector else []))
+                *(["inspector"] if inspector else []), *(["keystone"] if keystone else []))
     state.ports = dict(zip(services, free_ports(len(services))))
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers,
                      ports_form=knobs.release in REAL_CLIENT_RELEASES, redfish_port=state.ports.get("redfish"),
                      bmc_down=knobs.faults.bmc_down)
     bmc_venv = ensure_venv(SUSHY, say=say) if redfish else None
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
-                       client_venv=Path(state.client_venv) if state.client_venv else None, say=say)
+                       client_venv=Path(state.client_venv) if state.client_venv else None,
+                       tempest_venv=Path(state.tempest_venv) if state.tempest_venv else None, say=say)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username
@@ -192,9 +208,10 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                 state.save()
         return record
 
-    with ThreadPoolExecutor(3) as pool:
+    with ThreadPoolExecutor(4) as pool:
         futures = [
             pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
+                        postgres.create_database("ironic"),
                         inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
                         deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic")),
             pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
@@ -207,11 +224,19 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
         if inspector:  # it needs Ironic only once nodes are introspected: it starts beside it
             futures.append(pool.submit(start_inspector, lab_dir / "inspector", inspector_venv(say),
                                        state.ports["inspector"], state.ironic_url, started=started("inspector")))
+        if keystone:  # its catalog names Ironic and Heat; nothing asks it before Tempest runs
+            catalog = {"baremetal": state.ironic_url,
+                       "orchestration": f"http://127.0.0.1:{state.ports['heat']}/v1/%(project_id)s"}
+            futures.append(pool.submit(start_keystone, lab_dir / "keystone", ensure_venv(KEYSTONE, say=say),
+                                       state.ports["keystone"], postgres, catalog, started=started("keystone")))
         for future in futures:
             future.result()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}"
         + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else "")
-        + (f"   ironic-inspector: {state.inspector_url}" if inspector else ""))
+        + (f"   ironic-inspector: {state.inspector_url}" if inspector else "")
+        + (f"   keystone: {state.keystone_url}" if keystone else ""))
+    if keystone:
+        install_workspace(lab_dir, Path(state.tempest_venv), ports=state.ports, say=say)
     bridge = ["--inspector", state.inspector_url] if inspector else []
     nodes = spawn([venv / "bin/python", "-m", "lab.nodes", "--lab-dir", lab_dir,
                    "--ironic", state.ironic_url, "--heat", state.heat_url, *bridge],
@@ -224,6 +249,11 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
 def uses_inspector(knobs: labconfig.LabConfig) -> bool:
     """Wallaby and Zed underclouds introspect through ironic-inspector; Train's lab does without."""
     return knobs.release in ("wallaby", "zed")
+
+
+def real_tempest(knobs: labconfig.LabConfig) -> bool:
+    """The real Tempest in ~/tempest, and Keystone for it (``suite.tempest: real``)."""
+    return knobs.suite.tempest == "real"
 
 
 def inspector_venv(say=print) -> Path:
@@ -254,7 +284,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "inspector", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "inspector", "keystone", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:

@@ -35,6 +35,9 @@ def lab_status(lab_dir: Path) -> list[ServiceStatus]:
          Path(state.postgres.get("root", "")) / "postgres.log"),
         ("nodes", "ramdisk + config agent", lambda: "running", root / "nodes" / "nodes.log"),
     ]
+    if state.keystone_url:
+        checks.insert(2, ("keystone", state.keystone_url, lambda: _http(state.keystone_url),
+                          root / "keystone" / "keystone.log"))
     if state.inspector_url:
         checks.insert(2, ("inspector", state.inspector_url, lambda: _http(state.inspector_url + "/v1"),
                           root / "inspector" / "inspector.log"))

@@ -73,8 +73,10 @@ parameter_defaults:
 
 
 def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: dict[str, int],
-                       client_venv: Path | None = None, say=print) -> None:
-    """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed."""
+                       client_venv: Path | None = None, tempest_venv: Path | None = None, say=print) -> None:
+    """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed;
+    ``tempest_venv`` (the real Tempest) for ``suite.tempest: real``, whose workspace is made once Keystone
+    answers (lab/tempest_workspace.py): the generated suite is then not copied."""
     bin_dir = lab_dir / "bin"
     bin_dir.mkdir(exist_ok=True)
     if client_venv is not None:
@@ -85,12 +87,14 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
                  ("The undercloud's openstack: the real python-tripleoclient, or the lab's own where it cannot run.",
                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.dispatch",
                   "".join(f" {name}={shlex.quote(value)}" for name, value in deploy_env.items())))
+    # stestr and rally run the real Tempest venv's stestr in the real workspace
+    tempest = f" RDOFLOW_LAB_TEMPEST_VENV={shlex.quote(str(tempest_venv))}" if tempest_venv is not None else ""
     commands = {
         "openstack": openstack,
         "stestr": ("stestr from the lab host's Python (under the ssh_drop fault).",
-                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd", ""),
+                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd", tempest),
         "rally": ("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite.",
-                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd", ""),
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd", tempest),
         "rpm": ("rpm -q python3-tripleoclient: the undercloud's installed version; otherwise the system's rpm.",
                 f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rpm_cmd", ""),
     }
@@ -104,7 +108,8 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
     shutil.copytree(HERE / "tht", templates)
     suite = lab_dir / SUITE_DIR
     shutil.rmtree(suite, ignore_errors=True)
-    shutil.copytree(HERE / "suite", suite, ignore=shutil.ignore_patterns("__pycache__"))
+    if tempest_venv is None:
+        shutil.copytree(HERE / "suite", suite, ignore=shutil.ignore_patterns("__pycache__"))
     install_scripts(lab_dir, venv=venv, project_root=project_root, count=labconfig.load(lab_dir).suite.scripts)
     services = {"baremetal": f"http://127.0.0.1:{ports['ironic']}",
                 "orchestration": f"http://127.0.0.1:{ports['heat']}/v1/admin"}

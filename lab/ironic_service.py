@@ -1,4 +1,4 @@
-"""Ironic 39, all-in-one (API + conductor in one process), noauth, SQLite, fake-hardware or redfish nodes.
+"""Ironic 39, all-in-one (API + conductor in one process), noauth, PostgreSQL, fake-hardware or redfish nodes.
 
 Configured like an undercloud's Ironic as far as the flows can see: nodes are
 inspected by the ``agent`` interface (the lab's simulated ramdisk answers), and
@@ -13,6 +13,8 @@ its TFTP and HTTP boot roots at start: ``[pxe]`` and ``[deploy]`` keep them in t
 lab directory (the defaults are /tftpboot and /httpboot). ``[redfish] connection_attempts = 1``:
 sushy already tries an unreachable BMC 10 times, 3 s apart (Ironic cannot change
 that); Ironic's default of 5 attempts would take over two minutes per call.
+Its database is one of the lab's PostgreSQL cluster (as Heat's): on SQLite, two Tempest workers
+met ``database is locked`` on node traits, allocations and chassis (docs/lab.md).
 The lab's services and what starting them costs: docs/lab.md.
 """
 
@@ -55,7 +57,7 @@ host_ip = 127.0.0.1
 port = {port}
 api_workers = 1
 [database]
-connection = sqlite:///{root}/ironic.sqlite
+connection = {db}
 [dhcp]
 dhcp_provider = none
 [conductor]
@@ -81,16 +83,16 @@ lock_path = {root}/locks
 """
 
 
-def start_ironic(root: Path, venv: Path, port: int, *, inspect_wait_timeout: int, deploy_callback_timeout: int,
-                 started: Callable[[int], None]):
+def start_ironic(root: Path, venv: Path, port: int, database_url: str, *, inspect_wait_timeout: int,
+                 deploy_callback_timeout: int, started: Callable[[int], None]):
     """Write ironic.conf under ``root``, create the schema, start ``ironic``; return the process once it answers."""
     for sub in ("state", "locks"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     conf = root / "ironic.conf"
-    conf.write_text(IRONIC_CONF.format(root=root, port=port, inspect_wait_timeout=inspect_wait_timeout,
+    conf.write_text(IRONIC_CONF.format(root=root, port=port, db=database_url,
+                                       inspect_wait_timeout=inspect_wait_timeout,
                                        deploy_callback_timeout=deploy_callback_timeout))
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    (root / "ironic.sqlite").unlink(missing_ok=True)  # create_schema needs a fresh file; upgrade fails on SQLite
     run_once("ironic", [venv / "bin/ironic-dbsync", "--config-file", conf, "create_schema"],
              log_file=root / "ironic-dbsync.log", env=env)
     process = spawn([venv / "bin/ironic", "--config-file", conf], log_file=root / "ironic-stdout.log", env=env)

@@ -60,6 +60,11 @@ class PostgresCluster:
     def log_file(self) -> Path:
         return self.root / "postgres.log"
 
+    def create_database(self, name: str) -> str:
+        """A further database of this cluster (owner ``heat``, the cluster's one role); its SQLAlchemy URL."""
+        _as_owner(self.root, [self.bindir / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "heat", name])
+        return f"postgresql+psycopg2://heat@127.0.0.1:{self.port}/{name}"
+
     def stop(self) -> None:
         if (self.root / "data" / "postmaster.pid").exists():
             _as_owner(self.root, [self.bindir / "pg_ctl", "-D", self.root / "data", "-m", "fast", "-w", "stop"],

@@ -10,6 +10,7 @@ from . import config as labconfig
 from .hostfiles import SUITE_DIR, TEMPLATES
 from .inventory import INSTACKENV
 from .sshd import LoopbackSSHD
+from .tempest_workspace import EXCLUDE, INCLUDE
 
 SITE_FILE = "site.yaml"
 CLOUDS_FILE = "clouds.yaml"
@@ -46,7 +47,10 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
                       "templates": REAL_TEMPLATES if knobs.release in ("wallaby", "zed") else str(lab_dir / TEMPLATES),
                       "environment_files": [str(lab_dir / NODE_INFO)],
                       "roles": {"Controller": knobs.controllers, "Compute": computes}, "timeout": 30},
-        "regression": {"kind": "tempest", "workdir": str(lab_dir / SUITE_DIR), "concurrency": 2, "timeout": 1800},
+        "regression": {"kind": "tempest", "workdir": str(lab_dir / SUITE_DIR), "concurrency": 2, "timeout": 1800,
+                       # the real Tempest: the selection that passes against the lab (lab/tempest_workspace.py)
+                       **({"include": list(INCLUDE), "exclude": list(EXCLUDE)} if knobs.suite.tempest == "real"
+                          else {})},
         # rdoflow's own workload across the upgrade: a Heat stack and an allocation on the lab's Ironic.
         "upgrade": {"roles_order": ["Controller", "Compute"],
                     "workload": {"kind": "cloud", "name": "lab-cloud", "interval": 1, "max_downtime": 5}},

@@ -24,6 +24,8 @@ def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path)
         status = rdoflow("lab", "status", "--dir", str(lab_dir))
         assert status.exit_code == 0, status.output
         assert "ironic" in status.output and "HTTP 200" in status.output
+        assert "keystone" in status.output  # suite.tempest: real, the default, runs it
+        assert (lab_dir / "keystone" / "admin-password").stat().st_mode & 0o777 == 0o600
         with pytest.raises(LabAlreadyRunning, match="a lab already runs in"):
             up(lab_dir, say=lambda line: None)
         assert LabState.load(lab_dir).pids == pids  # the refused attempt changed nothing

@@ -14,6 +14,7 @@ from .overcloudrc import write_overcloud_credentials
 from .provision import hostname, provision
 from .stack import create_or_update, load_environment
 from .undercloud import upgraded_version
+from .upgrade_faults import after_upgrade
 
 ROLES = ("Controller", "Compute")
 WORKLOAD_PREFIX = "rdoflow-workload-"  # the names rdoflow gives its workload's stack and allocation
@@ -49,6 +50,8 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
         with host_state() as state:
             state["overcloud"][stack]["upgrade"] = step
             state["overcloud"][stack]["upgraded"] = step == "converge"
+        if step == "converge":
+            after_upgrade()
         print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)
         return
     templates = templates or Path(deployed["templates"])
@@ -63,6 +66,8 @@ def upgrade(step: str, templates: Path | None, env_files: list[str], stack: str,
     with host_state() as state:
         state["overcloud"][stack]["upgrade"] = step
         state["overcloud"][stack]["upgraded"] = step == "converge"
+    if step == "converge":
+        after_upgrade()
     print(f"Completed Overcloud Upgrade {step.capitalize()} for stack {stack}", flush=True)
 
 
@@ -108,6 +113,9 @@ def _upgrade_role(stack: str, limit: str | None, deployed: dict) -> None:
         # Zed has no converge: the upgrade is over once every role with nodes has run.
         every_role = {role for role, count in stack_state["counts"].items() if count}
         stack_state["upgraded"] = knobs.release == "zed" and every_role <= set(stack_state["upgraded_roles"])
+        upgraded = stack_state["upgraded"]
+    if upgraded:
+        after_upgrade()
 
 
 def _workload_outage(role: str, seconds: float) -> None:

@@ -27,6 +27,7 @@ import subunit
 import testtools
 
 from .. import yamlfile
+from .stestr_cmd import program as stestr_program
 
 STATUS = {"success": "success", "fail": "fail", "skip": "skip", "xfail": "xfail", "uxsuccess": "uxsuccess"}
 
@@ -42,7 +43,7 @@ def _store() -> Path:
 
 
 def _stestr(*argv: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "stestr"), *argv]
+    return [str(stestr_program()), *argv]
 
 
 def list_tests(pattern: str | None) -> list[str]:

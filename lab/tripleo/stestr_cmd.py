@@ -1,4 +1,7 @@
-"""The lab host's ``stestr``: the real stestr of the lab venv, under the lab's ``ssh_drop`` fault.
+"""The lab host's ``stestr``: the real stestr, under the lab's ``ssh_drop`` fault.
+
+With ``suite.tempest: real`` it is the Tempest venv's (``RDOFLOW_LAB_TEMPEST_VENV``, set by the host's
+command script), which discovers Tempest and its plugins; with the generated suite, the lab venv's.
 
 ``faults.ssh_drop.command`` matches the words that start the command line, as
 for ``openstack``: ``stestr run`` cuts the session of the next ``stestr run``.
@@ -15,6 +18,7 @@ import sys
 import threading
 from pathlib import Path
 
+from . import hoststate, tempest_clean
 from .__main__ import _maybe_drop_session
 
 HANG_UP_POLL_SECONDS = 0.2
@@ -30,13 +34,32 @@ def _stop_when_orphaned(child: subprocess.Popen, parent: int) -> None:
         threading.Event().wait(HANG_UP_POLL_SECONDS)
 
 
+def program() -> Path:
+    """The stestr to run: the real Tempest venv's when the lab has one, else the lab venv's."""
+    tempest = os.environ.get("RDOFLOW_LAB_TEMPEST_VENV")
+    return Path(tempest) / "bin" / "stestr" if tempest else Path(sys.executable).parent / "stestr"
+
+
+def real_workspace() -> bool:
+    """The current directory is the real Tempest's workspace (``suite.tempest: real``)."""
+    return bool(os.environ.get("RDOFLOW_LAB_TEMPEST_VENV")) and (Path.cwd() / "etc" / "tempest.conf").exists()
+
+
 def main(argv: list[str]) -> int:
     _maybe_drop_session(" ".join(["stestr", *argv[:1]]))
-    stestr = Path(sys.executable).parent / "stestr"
+    stestr = program()
+    # A real run's leftovers in the cloud are removed when it ends (lab/tripleo/tempest_clean.py).
+    cleaning = tempest_clean.begin(Path.cwd(), hoststate.lab_dir()) if argv[:1] == ["run"] and real_workspace() \
+        else None
     child = subprocess.Popen([str(stestr), *argv])
     watcher = threading.Thread(target=_stop_when_orphaned, args=(child, os.getppid()), daemon=True)
     watcher.start()
-    return child.wait()
+    status = child.wait()
+    if cleaning is not None:
+        removed = tempest_clean.end(Path.cwd(), cleaning)
+        if removed:
+            print(f"lab: removed what the run left in the cloud: {', '.join(removed)}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

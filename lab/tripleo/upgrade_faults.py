@@ -1,0 +1,109 @@
+"""``faults.ironic_conf_after_upgrade``: the upgrade leaves the undercloud's Ironic configured otherwise.
+
+A real upgrade restarts the services with their new configuration; the lab's does the same to its
+Ironic once the overcloud upgrade is over (``upgraded`` in the host's state), when the knob names
+options: they are written to ``DIR/ironic/ironic-upgraded.conf``, and Ironic is restarted with that
+file after its own ``--config-file`` (later files win). Its data is in the lab's PostgreSQL, so the
+nodes and everything else survive the restart. What the options break, the real Tempest run after the
+upgrade meets with its real traceback. ``{"api": {"public_endpoint":
+"http://undercloud.ctlplane.localdomain:6385"}}`` (an upgrade that names the undercloud by its host name
+in the links Ironic returns) fails ``test_ports.TestPorts.test_list_ports`` and ``test_list_ports_details``
+(``MismatchError``: the self links no longer name the URL the client used) and leaves the rest of the
+lab's selection passing. The new PID goes to ``lab.json``,
+so ``lab status`` and ``lab down`` follow it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .. import config as labconfig
+from .console import CommandFailed, say
+from .hoststate import host_state, lab_dir, read_state
+
+UPGRADED_CONF = "ironic-upgraded.conf"
+STOP_SECONDS, ANSWER_SECONDS = 15.0, 300.0
+
+
+def after_upgrade() -> None:
+    """Once per lab: Ironic restarted with the knob's options, if it names any."""
+    lab = lab_dir()
+    options = labconfig.load(lab).faults.ironic_conf_after_upgrade
+    if not options or read_state().get("ironic_upgraded_conf"):
+        return
+    extra = lab / "ironic" / UPGRADED_CONF
+    extra.write_text("".join(f"[{section}]\n" + "".join(f"{key} = {value}\n" for key, value in values.items())
+                             for section, values in options.items()))
+    say("Restarting ironic with its upgraded configuration")
+    restart_ironic(lab, extra)
+    with host_state() as state:
+        state["ironic_upgraded_conf"] = str(extra)
+
+
+def restart_ironic(lab: Path, extra_conf: Path) -> int:
+    """Stop the lab's Ironic (its process group), start it again with ``extra_conf`` too; its new PID.
+    (Its command line is the lab's own, lab/ironic_service.py: Ironic retitles its processes.)"""
+    with open(lab / "lab.json.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = json.loads((lab / "lab.json").read_text())
+        _stop(state["pids"]["ironic"])
+        argv = [str(Path(state["venv"]) / "bin" / "ironic"), "--config-file", str(lab / "ironic" / "ironic.conf"),
+                "--config-file", str(extra_conf)]
+        with (lab / "ironic" / "ironic-stdout.log").open("ab") as log:
+            process = subprocess.Popen(argv, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=dict(os.environ, PYTHONWARNINGS="ignore"), start_new_session=True)
+        state["pids"]["ironic"] = process.pid
+        tmp = lab / "lab.json.tmp"
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        tmp.replace(lab / "lab.json")
+    _wait_answer(f"http://127.0.0.1:{state['ports']['ironic']}/v1", process)
+    return process.pid
+
+
+def _stop(pid: int) -> None:
+    for sig, budget in ((signal.SIGTERM, STOP_SECONDS), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + budget
+        while time.monotonic() < deadline:
+            if not _group_alive(pid):
+                return
+            time.sleep(0.2)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Some process of the group still runs (a zombie, left for its parent to reap, does not count)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _wait_answer(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + ANSWER_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandFailed(f"ironic exited with status {process.returncode} after its restart")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise CommandFailed(f"ironic did not answer at {url} within {ANSWER_SECONDS:.0f} s of its restart")
