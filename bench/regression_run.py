@@ -40,8 +40,9 @@ def main() -> None:
         lab_dir = Path(root) / "lab"
         lab_dir.mkdir()
         knobs = labconfig.LabConfig(nodes=2, controllers=1)
-        knobs.suite = labconfig.Suite(generated=args.tests, failing=7, skipped=20, seconds=args.seconds,
-                                      scripts=args.scripts, failing_scripts=5, skipped_scripts=10)
+        knobs.suite = labconfig.Suite(tempest="generated", generated=args.tests, failing=7, skipped=20,
+                                      seconds=args.seconds, scripts=args.scripts, failing_scripts=5,
+                                      skipped_scripts=10)
         labconfig.save(lab_dir, knobs)
         up(lab_dir, results=Path(root) / "results", say=lambda line: None)
         try:

@@ -215,7 +215,7 @@ def stestr_run(host, tmp_path) -> dict[str, list[str]]:
 
 @pytest.mark.usefixtures("overcloud")
 def test_stestr_run_on_the_host_writes_subunit_with_the_configured_counts(lab, undercloud, lab_knobs, tmp_path):
-    lab_knobs.suite = labconfig.Suite(generated=1300, failing=7, skipped=20)
+    lab_knobs.suite = labconfig.Suite(tempest="generated", generated=1300, failing=7, skipped=20)
     labconfig.save(lab.dir, lab_knobs)
     by_status = stestr_run(undercloud, tmp_path)
     assert len(by_status["fail"]) == 7
@@ -226,7 +226,7 @@ def test_stestr_run_on_the_host_writes_subunit_with_the_configured_counts(lab, u
 
 @pytest.mark.usefixtures("overcloud")
 def test_the_upgrade_runs_role_by_role_and_regresses_the_configured_tests(lab, undercloud, lab_knobs, tmp_path):
-    lab_knobs.suite = labconfig.Suite(generated=40, failing=0, skipped=0)
+    lab_knobs.suite = labconfig.Suite(tempest="generated", generated=40, failing=0, skipped=0)
     lab_knobs.faults.fail_after_upgrade = [r"test_list_servers"]
     lab_knobs.faults.stack_fail = [labconfig.StackFault(role="Compute", index=1, reason="yum: conflicting requests",
                                                         stage="upgrade")]

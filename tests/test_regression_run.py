@@ -31,8 +31,8 @@ API_ONLY = [r"^tempest\.api\."]  # the generated tests; the lab's real checks ne
 
 def _knobs():
     knobs = fast_knobs(nodes=2, controllers=1)
-    knobs.suite = labconfig.Suite(generated=60, failing=3, skipped=4, scripts=12, failing_scripts=2,
-                                  skipped_scripts=3, hanging_scripts=1)
+    knobs.suite = labconfig.Suite(tempest="generated", generated=60, failing=3, skipped=4, scripts=12,
+                                  failing_scripts=2, skipped_scripts=3, hanging_scripts=1)
     return knobs
 
 
