@@ -103,6 +103,11 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
         script.write_text(COMMAND.format(what=what, project=shlex.quote(str(project_root)),
                                          lab_dir=shlex.quote(str(lab_dir)), program=program, extra=extra))
         script.chmod(0o755)
+    for name in ("tempest", "discover-tempest-config") if tempest_venv is not None else ():
+        script = bin_dir / name  # as an undercloud with openstack-tempest and python3-tempestconf has them
+        script.write_text(f"#!/bin/sh\n# The real {name} of the lab's Tempest venv (Tempest 47, python-tempestconf "
+                          f"3.5.4).\nexec {shlex.quote(str(tempest_venv / 'bin' / name))} \"$@\"\n")
+        script.chmod(0o755)
     templates = lab_dir / TEMPLATES
     shutil.rmtree(templates, ignore_errors=True)
     shutil.copytree(HERE / "tht", templates)

@@ -97,6 +97,18 @@ def test_a_retried_test_keeps_its_last_status_and_is_marked_flaky_in_run(tmp_pat
     assert not table.loc["m.C.test_b", "flaky_in_run"]
 
 
+def test_two_tests_of_one_name_told_apart_by_their_idempotent_id_both_stay(tmp_path):
+    """heat-tempest-plugin 3.0.0 has such pairs (test_heat_api's gabbi tests): one name, two ids. Each
+    keeps its id in its name; the same name and id twice is still a retry."""
+    name = "heat_tempest_plugin.tests.api.test_heat_api.stacks_create_stack.test_request"
+    path = write(tmp_path / "s", [(f"{name}[id-aa]", "success", 1, None), (f"{name}[id-bb]", "fail", 1, "boom"),
+                                  (f"{name}[id-bb]", "success", 1, None), ("m.C.test_a", "success", 1, None)])
+    table = read_run(path, META).set_index("test_id")
+    assert sorted(table.index) == [f"{name}[id-aa]", f"{name}[id-bb]", "m.C.test_a"]
+    assert table.loc[f"{name}[id-bb]", "status"] == "pass" and table.loc[f"{name}[id-bb]", "flaky_in_run"]
+    assert not table.loc[f"{name}[id-aa]", "flaky_in_run"]
+
+
 def test_unicode_and_a_huge_traceback_are_kept_trimmed_to_their_end(tmp_path):
     huge = "Traceback (most recent call last):\n" + "  frame ✓ ünïcode\n" * 20000 + "ValueError: the end ☃"
     table = read_run(write(tmp_path / "s", [("m.C.test_u", "fail", 1, huge)]), META)

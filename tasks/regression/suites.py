@@ -92,10 +92,13 @@ def remove_scratch(suite_run: SuiteRun) -> None:
 
 
 def _run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path) -> SuiteRun:
-    workdir = run(host, ["test", "-d", regression.workdir], timeout=60, check=False, log_output=False)
+    # From the root: the commands run in it, and the lists staged in it are named from there.
+    workdir = run(host, ["sh", "-c", 'cd -- "$1" && pwd', "rdoflow-workdir", regression.workdir], timeout=60,
+                  check=False, log_output=False)
     if workdir.exit_status != 0:
         raise ConfigError("site", [f"regression.workdir: {regression.workdir} is not a directory on {workdir.host}"],
                           hint="point it at the Tempest workspace (where .stestr.conf is) or the scripts' directory")
+    regression = regression.model_copy(update={"workdir": workdir.stdout.strip()})
     staging = f"{regression.workdir.rstrip('/')}/{STAGING}"
     run(host, ["mkdir", "-p", staging], timeout=60, log_output=False)
     if regression.kind == "rally":  # Rally takes no regex lists: the filters select the tests here

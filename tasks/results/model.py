@@ -77,6 +77,16 @@ def _split_ids(raw: pa.Array) -> pd.DataFrame:
                          "fixture": pc.is_valid(owner).to_pandas()})
 
 
+def _named_apart(table: pd.DataFrame) -> pd.DataFrame:
+    """Two tests of one name that Tempest tells apart by their idempotent id (heat-tempest-plugin has such
+    pairs) keep that id in their name: the same name reported twice with one id is a retry, folded below."""
+    distinct = table.groupby("test_id")["idempotent_id"].transform("nunique") > 1
+    if distinct.any():
+        table.loc[distinct, "test_id"] = (table.loc[distinct, "test_id"] + "[id-"
+                                          + table.loc[distinct, "idempotent_id"] + "]")
+    return table
+
+
 def trim(text: str | None) -> str:
     """Huge tracebacks keep their end, where the error is."""
     if not text:
@@ -111,6 +121,8 @@ def frame(rows: list | dict[str, list], meta: RunMeta) -> pd.DataFrame:
         "worker": pd.array([w or "" for w in columns.pop("worker")], dtype="str"),
     })
     table = pd.concat([ids, table], axis=1)
+    if not table["test_id"].is_unique:
+        table = _named_apart(table)
     if table["test_id"].is_unique:  # the usual run: no id reported twice, nothing to fold (hashed in Arrow)
         table["flaky_in_run"] = False
     else:
