@@ -98,6 +98,10 @@ class Suite(Strict):
                             "Heat plugins, a workspace configured for the lab's cloud, and Keystone for it to "
                             "authenticate against. 'generated': the lab's real checks plus the generated "
                             "Tempest-like tests the knobs below describe (quick, outcomes chosen).")
+    selection: Literal["lab", "full"] = Field(
+        "lab", description="With tempest 'real', what the lab site runs (read at lab up): 'lab', the selection "
+                           "of 102 tests (a few minutes a run); 'full', the Ironic plugin's admin API tests and "
+                           "the Heat plugin's API and functional tests, less what fails for the lab's reasons.")
     generated: int = Field(100, ge=0, description="How many generated tests.")
     failing: int = Field(0, ge=0, description="How many of them always fail.")
     skipped: int = Field(3, ge=0, description="How many of them are skipped.")

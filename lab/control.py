@@ -117,7 +117,8 @@ class LabState:
         return {name: alive(pid) for name, pid in self.pids.items()}
 
 
-def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = None, say=print) -> LabState:
+def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = None, say=print,
+       tempest_selection: str | None = None) -> LabState:
     """Bring the lab up in ``lab_dir``; refuse when one already runs there."""
     lab_dir = Path(lab_dir).resolve()
     _refuse_second_lab(lab_dir)
@@ -125,6 +126,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     knobs = checked_knobs(lab_dir)
     if nodes is not None:
         knobs = knobs.model_copy(update={"nodes": nodes})
+    if tempest_selection is not None:
+        knobs.suite.selection = tempest_selection
     labconfig.save(lab_dir, knobs)
     started = time.monotonic()
     venv = ensure_venv(say=say)

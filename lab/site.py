@@ -10,7 +10,7 @@ from . import config as labconfig
 from .hostfiles import SUITE_DIR, TEMPLATES
 from .inventory import INSTACKENV
 from .sshd import LoopbackSSHD
-from .tempest_workspace import EXCLUDE, INCLUDE
+from .tempest_workspace import EXCLUDE, FULL_EXCLUDE, FULL_INCLUDE, INCLUDE
 
 SITE_FILE = "site.yaml"
 CLOUDS_FILE = "clouds.yaml"
@@ -49,8 +49,7 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
                       "roles": {"Controller": knobs.controllers, "Compute": computes}, "timeout": 30},
         "regression": {"kind": "tempest", "workdir": str(lab_dir / SUITE_DIR), "concurrency": 2, "timeout": 1800,
                        # the real Tempest: the selection that passes against the lab (lab/tempest_workspace.py)
-                       **({"include": list(INCLUDE), "exclude": list(EXCLUDE)} if knobs.suite.tempest == "real"
-                          else {})},
+                       **(_selection(knobs) if knobs.suite.tempest == "real" else {})},
         # rdoflow's own workload across the upgrade: a Heat stack and an allocation on the lab's Ironic.
         "upgrade": {"roles_order": ["Controller", "Compute"],
                     "workload": {"kind": "cloud", "name": "lab-cloud", "interval": 1, "max_downtime": 5}},
@@ -58,6 +57,11 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
     if results is not None:
         site["results"] = {"location": str(results)}
     return site
+
+
+def _selection(knobs: labconfig.LabConfig) -> dict:
+    include, exclude = (FULL_INCLUDE, FULL_EXCLUDE) if knobs.suite.selection == "full" else (INCLUDE, EXCLUDE)
+    return {"include": list(include), "exclude": list(exclude)}
 
 
 def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int], results: Path | str | None) -> Path:

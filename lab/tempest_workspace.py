@@ -39,6 +39,25 @@ EXCLUDE = (
     r"\.rbac_defaults\.",
 )
 
+# The whole run ('suite.selection: full'): what the note on the real Tempest ran, less what fails for the
+# lab's reasons: the RBAC tests (noauth), the console and the interface resets (fake-hardware's defaults
+# here are not all 'fake'), nodes left in 'inspect failed' by the agent inspect interface the lab's
+# introspection needs, the 403 a noauth Heat never answers, and Heat tests without a skip guard for
+# services the lab has not (Nova, Neutron) or for another Heat's error strings.
+FULL_INCLUDE = (
+    r"^ironic_tempest_plugin\.tests\.api\.admin\.",
+    r"^heat_tempest_plugin\.tests\.(api|functional)\.",
+)
+FULL_EXCLUDE = (
+    *EXCLUDE,
+    r"\.test_reset_interfaces\b",
+    r"test_nodestates\..*V1_(6|11)",
+    r"StackPreviewTest",
+    r"test_db_encryption",
+    r"test_res_group_with_nested_template",
+    r"test_basic_fail",
+)
+
 # stestr's groups (what one worker runs in order): Tempest's, a test class, except that Heat's API tests,
 # gabbi tests whose each YAML file is a sequence (create a stack, show it, delete it), go to one worker per
 # file. Split up, a worker whose first test is a file's fifth runs the four before it again, as gabbi does,

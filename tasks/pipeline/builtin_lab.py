@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 from uuid import uuid4
 
 from prefect import task
@@ -35,6 +36,10 @@ class LabOptions(BaseModel):
                                                          "(relative to the working directory) or an fsspec URL.")
     keep: bool = Field(False, description="Leave the lab running after the run, to look at it; take it down "
                                           "with 'rdoflow lab down --dir DIR'.")
+    tempest: Literal["lab", "full"] = Field(
+        "lab", description="The real Tempest's selection: 'lab', 102 tests of the Ironic and Heat plugins; "
+                           "'full', their whole admin API, API and functional suites (about 500 tests, "
+                           "docs/lab.md).")
 
 
 def lab_directory(options: LabOptions) -> Path:
@@ -80,7 +85,8 @@ def lab_up(options: LabOptions) -> Path:
 
     lab_dir = lab_directory(options)
     started = time.monotonic()
-    up(lab_dir, nodes=options.nodes, results=_results_location(options.results), say=_say)
+    up(lab_dir, nodes=options.nodes, results=_results_location(options.results), say=_say,
+       tempest_selection=options.tempest)
     create_markdown_artifact(_report(lab_dir, time.monotonic() - started), key="lab",
                              description=f"the built-in lab in {lab_dir}")
     return lab_dir / "site.yaml"
