@@ -42,11 +42,11 @@ from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
 from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
-from .tripleoclient_venv import TRIPLEOCLIENT
+from .tripleoclient_venv import CLIENTS
 from .venv import ensure_venv
 
 STATE_FILE = "lab.json"
-REAL_CLIENT_RELEASES = ("wallaby", "zed")  # lab.yaml's releases whose host runs the real python-tripleoclient
+REAL_CLIENT_RELEASES = tuple(CLIENTS)  # lab.yaml's releases whose host runs the real python-tripleoclient (its own)
 # The directory holding this package as ``lab``: the lab host's programs run from it as ``python -m lab.…``
 # in the lab's own venv, where rdoflow is not installed (a checkout's root; an install's rdoflow/).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +118,7 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     labconfig.save(lab_dir, knobs)
     started = time.monotonic()
     venv = ensure_venv(say=say)
-    client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
+    client_venv = ensure_venv(CLIENTS[knobs.release], say=say) if knobs.release in CLIENTS else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
     state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
