@@ -42,7 +42,7 @@ from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
 from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
-from .tripleoclient_venv import CLIENTS
+from .tripleoclient_venv import CLIENTS, DEPLOY_CLIENTS
 from .venv import ensure_venv
 
 STATE_FILE = "lab.json"
@@ -67,6 +67,7 @@ class LabState:
     dir: str
     venv: str
     client_venv: str = ""  # the real python-tripleoclient's venv (releases wallaby and zed)
+    deploy_client_venv: str = ""  # the one that runs 'overcloud deploy' (wallaby: Zed's; lab/tripleoclient_venv.py)
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
     postgres: dict = field(default_factory=dict)
@@ -119,9 +120,11 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     started = time.monotonic()
     venv = ensure_venv(say=say)
     client_venv = ensure_venv(CLIENTS[knobs.release], say=say) if knobs.release in CLIENTS else None
+    deploy_venv = ensure_venv(DEPLOY_CLIENTS[knobs.release], say=say) if knobs.release in DEPLOY_CLIENTS else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
-    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""), started_at=time.time())
+    state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""),
+                     deploy_client_venv=str(deploy_venv or ""), started_at=time.time())
     try:
         _start_services(state, knobs, say)
         write_site_files(state.sshd(), lab_dir, state.ports, results)
@@ -173,7 +176,9 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                      bmc_down=knobs.faults.bmc_down)
     bmc_venv = ensure_venv(SUSHY, say=say) if redfish else None
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
-                       client_venv=Path(state.client_venv) if state.client_venv else None, say=say)
+                       client_venv=Path(state.client_venv) if state.client_venv else None,
+                       deploy_client_venv=Path(state.deploy_client_venv) if state.deploy_client_venv else None,
+                       say=say)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username

@@ -137,3 +137,14 @@ TRIPLEOCLIENT_WALLABY = VenvSpec(
 
 # lab.yaml's release -> the venv of its real client.
 CLIENTS = {"wallaby": TRIPLEOCLIENT_WALLABY, "zed": TRIPLEOCLIENT}
+# lab.yaml's release -> the venv of the client that runs 'overcloud deploy' (and the provision stand-in's
+# expansion). Wallaby's deploy runs Zed's client on Zed's templates: its own does not get through here.
+# With tripleo-heat-templates 14.3.0 (Wallaby's), past four lab-side patches (openstacksdk 4's NotSupported
+# and deferred proxies where Wallaby's OSC raised EndpointNotFound, so that it assumes --deployed-server; the
+# native Heat launcher's missing heat_db_sync(restore_db), wait_for_message_queue and rm_heat, upstream bugs
+# of 16.5.0; the ctlplane VIP port that 'network vip provision' maps; the post-stack unprovision play, which
+# reaches Neutron), the stack reaches CREATE_COMPLETE, then config-download fails: tripleo-ansible 6.0.0's
+# tripleo_generate_ansible_inventory calls generate_tripleo_ansible_inventory(cloud_name=...), which
+# tripleo-common 18 has and 15.4.0 has not (it takes auth_url, username, project_name). Wallaby's own
+# tripleo-ansible would match it, and it is not on PyPI (docs/releases.md).
+DEPLOY_CLIENTS = {"wallaby": TRIPLEOCLIENT, "zed": TRIPLEOCLIENT}

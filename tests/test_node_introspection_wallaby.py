@@ -45,6 +45,10 @@ def test_the_host_runs_wallaby_s_client_and_the_bootstrap_sees_wallaby(module_la
     client = Path(module_lab.client_venv) / "bin/python"
     versions = subprocess.run([str(client), "-c", script], capture_output=True, text=True, check=True).stdout.split()
     assert versions == ["16.5.0", "15.4.0", "6.0.0", "2.15.13"]
+    # 'overcloud deploy' runs Zed's client (lab/tripleoclient_venv.py says why): its venv, set for the host
+    assert Path(module_lab.deploy_client_venv).name.startswith("tripleoclient-venv-")
+    assert f"RDOFLOW_LAB_TRIPLEOCLIENT_DEPLOY={module_lab.deploy_client_venv}" in (
+        Path(module_lab.dir) / "bin/openstack").read_text()
     assert site.undercloud.release == "wallaby"
 
 
