@@ -46,11 +46,11 @@ from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
 from .tempest_venv import TEMPEST
 from .tempest_workspace import install_workspace
-from .tripleoclient_venv import TRIPLEOCLIENT
+from .tripleoclient_venv import CLIENTS, DEPLOY_CLIENTS
 from .venv import ensure_venv
 
 STATE_FILE = "lab.json"
-REAL_CLIENT_RELEASES = ("wallaby", "zed")  # lab.yaml's releases whose host runs the real python-tripleoclient
+REAL_CLIENT_RELEASES = tuple(CLIENTS)  # lab.yaml's releases whose host runs the real python-tripleoclient (its own)
 # The directory holding this package as ``lab``: the lab host's programs run from it as ``python -m lab.…``
 # in the lab's own venv, where rdoflow is not installed (a checkout's root; an install's rdoflow/).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,7 @@ class LabState:
     venv: str
     client_venv: str = ""  # the real python-tripleoclient's venv (releases wallaby and zed)
     tempest_venv: str = ""  # the real Tempest's venv (suite.tempest: real)
+    deploy_client_venv: str = ""  # the one that runs 'overcloud deploy' (wallaby: Zed's; lab/tripleoclient_venv.py)
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
     postgres: dict = field(default_factory=dict)
@@ -131,7 +132,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     labconfig.save(lab_dir, knobs)
     started = time.monotonic()
     venv = ensure_venv(say=say)
-    client_venv = ensure_venv(TRIPLEOCLIENT, say=say) if knobs.release in REAL_CLIENT_RELEASES else None
+    client_venv = ensure_venv(CLIENTS[knobs.release], say=say) if knobs.release in CLIENTS else None
+    deploy_venv = ensure_venv(DEPLOY_CLIENTS[knobs.release], say=say) if knobs.release in DEPLOY_CLIENTS else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
     tempest_venv = None
@@ -139,7 +141,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
         ensure_venv(KEYSTONE, say=say)
         tempest_venv = ensure_venv(TEMPEST, say=say)
     state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""),
-                     tempest_venv=str(tempest_venv or ""), started_at=time.time())
+                     deploy_client_venv=str(deploy_venv or ""), tempest_venv=str(tempest_venv or ""),
+                     started_at=time.time())
     try:
         _start_services(state, knobs, say)
         write_site_files(state.sshd(), lab_dir, state.ports, results)
@@ -192,6 +195,7 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     bmc_venv = ensure_venv(SUSHY, say=say) if redfish else None
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
                        client_venv=Path(state.client_venv) if state.client_venv else None,
+                       deploy_client_venv=Path(state.deploy_client_venv) if state.deploy_client_venv else None,
                        tempest_venv=Path(state.tempest_venv) if state.tempest_venv else None, say=say)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))

@@ -73,8 +73,10 @@ parameter_defaults:
 
 
 def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: dict[str, int],
-                       client_venv: Path | None = None, tempest_venv: Path | None = None, say=print) -> None:
-    """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed;
+                       client_venv: Path | None = None, deploy_client_venv: Path | None = None,
+                       tempest_venv: Path | None = None, say=print) -> None:
+    """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed,
+    and ``deploy_client_venv``, the one its ``overcloud deploy`` runs where that is another;
     ``tempest_venv`` (the real Tempest) for ``suite.tempest: real``, whose workspace is made once Keystone
     answers (lab/tempest_workspace.py): the generated suite is then not copied."""
     bin_dir = lab_dir / "bin"
@@ -82,6 +84,8 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
     if client_venv is not None:
         deploy_env = install_deploy_host(lab_dir, venv=venv, postgres_port=ports["postgres"], say=say)
         deploy_env["RDOFLOW_LAB_TRIPLEOCLIENT"] = str(client_venv)
+        if deploy_client_venv is not None and deploy_client_venv != client_venv:
+            deploy_env["RDOFLOW_LAB_TRIPLEOCLIENT_DEPLOY"] = str(deploy_client_venv)
     openstack = (("The lab's python-tripleoclient: acts on the lab's real Ironic and Heat.",
                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo", "") if client_venv is None else
                  ("The undercloud's openstack: the real python-tripleoclient, or the lab's own where it cannot run.",

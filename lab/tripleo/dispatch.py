@@ -1,7 +1,8 @@
 """The lab host's ``openstack`` for the wallaby and zed releases: the real python-tripleoclient where it runs.
 
 ``overcloud deploy`` is the real client's for the stack, then a stand-in for config-download's
-playbooks (lab/tripleo/real_deploy.py says what the lab adds to its arguments).
+playbooks (lab/tripleo/real_deploy.py says what the lab adds to its arguments); on wallaby it is Zed's
+client (``RDOFLOW_LAB_TRIPLEOCLIENT_DEPLOY``): Wallaby's own does not get through here (lab/tripleoclient_venv.py).
 ``overcloud node provision`` is a stand-in (lab/tripleo/node_provision.py): metalsmith needs Neutron.
 What cannot run on this host at all (no containers, no VMs) stays the lab's own (``lab.tripleo``):
 ``undercloud install|upgrade`` and ``overcloud upgrade ...``. Every other command, ``--version`` and
@@ -60,7 +61,9 @@ def main(argv: list[str]) -> int:
     armed = _maybe_drop_session(" ".join(words))  # the lab's own commands arm it themselves
     if words[:2] == REAL_DEPLOY or words[:3] == PROVISION:
         global_options, command = split_global_options(argv)
-        lab_dir, client = Path(os.environ["RDOFLOW_LAB_DIR"]), Path(os.environ["RDOFLOW_LAB_TRIPLEOCLIENT"])
+        # Wallaby's lab deploys with Zed's client (lab/tripleoclient_venv.py, DEPLOY_CLIENTS)
+        client = os.environ.get("RDOFLOW_LAB_TRIPLEOCLIENT_DEPLOY") or os.environ["RDOFLOW_LAB_TRIPLEOCLIENT"]
+        lab_dir, client = Path(os.environ["RDOFLOW_LAB_DIR"]), Path(client)
         if words[:2] == REAL_DEPLOY:
             from .real_deploy import deploy
 
