@@ -46,7 +46,9 @@ class PrefectServer:
         env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
         return env | {"PREFECT_API_URL": self.api_url, "PREFECT_API_AUTH_STRING": self.auth_string,
                       "PREFECT_HOME": str(self.home / "client"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                      "PATH": f"{BIN}:{env.get('PATH', '')}"}
+                      "PATH": f"{BIN}:{env.get('PATH', '')}",
+                      # the workers' nightlies test deployments, events and workers: the lab's quick suite
+                      "RDOFLOW_LAB_TEMPEST": "generated"}
 
     def settings(self) -> dict:
         """Prefect settings for a client in the test's own process (``temporary_settings``)."""

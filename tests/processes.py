@@ -41,7 +41,8 @@ def isolated_env(prefect_home: Path) -> dict[str, str]:
     """This process's environment without its PREFECT_* settings, with a Prefect home of its own, importing
     this checkout's rdoflow."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    return env | {"PREFECT_HOME": str(prefect_home), "PYTHONPATH": str(PROJECT)}
+    # The nightlies these processes run test signals and take-downs, not Tempest: the lab's quick suite.
+    return env | {"PREFECT_HOME": str(prefect_home), "PYTHONPATH": str(PROJECT), "RDOFLOW_LAB_TEMPEST": "generated"}
 
 
 def nightly_in_its_own_process(tmp_path: Path, **popen) -> tuple[subprocess.Popen, Path, Path]:
