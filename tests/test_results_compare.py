@@ -113,3 +113,20 @@ def test_real_runs_a_rename_and_three_fixes_pass():
                      ComparisonPolicy())
     assert result.verdict.outcome == "pass"
     assert result.counts["fixed"] == 3 and result.counts["removed"] == 1 and result.counts["added"] == 1
+
+
+def test_the_evidence_of_a_regression_keeps_a_multi_line_exception_whole(tmp_path):
+    """testtools' MismatchError goes on over lines (reference, actual): the evidence keeps both values, as
+    the lab's real Tempest showed it (TestPorts.test_list_ports after faults.ironic_conf_after_upgrade)."""
+    from rdoflow.tasks.results.verdict import blocking_evidence
+
+    reason = ('Traceback (most recent call last):\n  File "ironic_tempest_plugin/tests/api/admin/test_ports.py", '
+              'line 120, in test_list_ports\n    self.validate_self_link(...)\n'
+              "testtools.matchers._impl.MismatchError: !=:\nreference = 'http://127.0.0.1:6385/v1/ports/p1'\n"
+              "actual    = 'http://undercloud.ctlplane.localdomain:6385/v1/ports/p1'\n")
+    pre = run(tmp_path, "pre", [("m.TestPorts.test_list_ports", "success", 1, None)])
+    post = run(tmp_path, "post", [("m.TestPorts.test_list_ports", "fail", 1, reason)], "post")
+    assert blocking_evidence(compare(pre, post, ComparisonPolicy())) == [
+        "regression: m.TestPorts.test_list_ports (pass -> fail)",
+        "    testtools.matchers._impl.MismatchError: !=: reference = 'http://127.0.0.1:6385/v1/ports/p1' "
+        "actual    = 'http://undercloud.ctlplane.localdomain:6385/v1/ports/p1'"]

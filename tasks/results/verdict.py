@@ -19,7 +19,9 @@ from prefect.cache_policies import NO_CACHE
 
 from rdoflow.config.site import ComparisonPolicy
 from rdoflow.errors import ResourceFailed
+from rdoflow.redaction import redact
 from rdoflow.reports.comparison import markdown
+from rdoflow.tasks.results.handover import FRAME, first_real_line
 from rdoflow.tasks.results.model import BLOCKING, Comparison, RunMeta, Verdict
 from rdoflow.tasks.results.runs import (
     Judged,
@@ -56,11 +58,19 @@ def blocking_evidence(comparison: Comparison) -> list[str]:
     lines = []
     for row in rows.head(EVIDENCE_TESTS).itertuples():
         lines.append(f"{row.category}: {row.test_id} ({row.status_pre} -> {row.status_post})")
-        last = [line.strip() for line in str(row.reason or "").splitlines() if line.strip()][-1:]
-        lines += [f"    {line[:300]}" for line in last]  # a traceback's last line: the exception and its message
+        lines += [f"    {line}" for line in _why(str(row.reason or ""))]
     if len(rows) > EVIDENCE_TESTS:
         lines.append(f"... and {len(rows) - EVIDENCE_TESTS} more blocking tests")
     return lines
+
+
+def _why(reason: str) -> list[str]:
+    """A traceback's exception with its message, whole (testtools' ``MismatchError: !=:`` goes on with the
+    reference and actual values); otherwise the reason's last line (a script's output ends with its error)."""
+    lines = [line for line in reason.splitlines() if line.strip()]
+    if any(FRAME.match(line) for line in lines):
+        return [first_real_line(reason)]
+    return [redact(line.strip())[:300] for line in lines[-1:]]
 
 
 def require_pass(verdict: Verdict, comparison: Comparison) -> None:
