@@ -156,3 +156,23 @@ def test_the_junit_report_reads_back_with_junitparser(tmp_path):
     cases = [case for suite in JUnitXml.fromfile(str(tmp_path / "out.xml")) for case in suite]
     assert {(case.classname, case.name) for case in cases} == {("m.C", "test_a"), ("m.C", "test_b")}
     assert all(isinstance(case.result[0], Failure) for case in cases)
+
+
+def test_runs_the_regression_stage_stored_are_not_their_own_history_when_compared_again(tmp_path):
+    """The stage stores a run as pre-<time>-<digest>; `rdoflow compare` of the same two files stores them
+    again as pre-<digest>. The stage's copies are the same runs, not history: a regression between them
+    stays a regression (it was called flaky, and the verdict passed)."""
+    import hashlib
+
+    from rdoflow.tasks.results.model import RunMeta
+    from rdoflow.tasks.results.runs import read_and_store
+
+    pre = write(tmp_path / "pre", GOOD)
+    post = write(tmp_path / "post", [GOOD[0], ("m.C.test_b", "fail", 1, "Traceback\nValueError: broke")])
+    for path, label in ((pre, "pre"), (post, "post")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        read_and_store(path, RunMeta(run_id=f"{label}-20261207T140906Z-{digest}", label=label, suite="tempest"),
+                       str(tmp_path / "store"))
+    result = compare(tmp_path, pre, post)
+    assert result.exit_code == 1, result.output
+    assert "1 test passed before and failed after: m.C.test_b" in result.output

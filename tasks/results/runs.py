@@ -75,8 +75,12 @@ def read_stored(meta: RunMeta, location: str) -> StoredRun:
 
 def compare_stored(pre: StoredRun, post: StoredRun, policy: ComparisonPolicy, location: str) -> Comparison:
     # The two runs compared are not their own history: a test that differs between them is what is judged.
-    history = ResultsStore(location).history(post.meta.suite or "unnamed", policy.history_runs,
-                                             excluding=(pre.meta.run_id, post.meta.run_id))
+    # Nor are copies of them stored under another id (a run id ends with its raw results' digest: the
+    # stage's "pre-<time>-<digest>" and `rdoflow compare`'s "pre-<digest>" of the same file).
+    store, suite = ResultsStore(location), post.meta.suite or "unnamed"
+    same = {run.meta.run_id.rsplit("-", 1)[-1] for run in (pre, post)}
+    copies = tuple(m["run_id"] for m in store.runs(suite) if m["run_id"].rsplit("-", 1)[-1] in same)
+    history = store.history(suite, policy.history_runs, excluding=(pre.meta.run_id, post.meta.run_id, *copies))
     return compare(pre.table, post.table, policy, history_flaky=history_flips(history, policy.history_runs))
 
 
