@@ -26,20 +26,24 @@ LOOKALIKE = [sys.executable, "-c", "import time; time.sleep(300)", "-m", "uvicor
 
 
 @pytest.fixture
-def prefect_home(tmp_path, monkeypatch):
-    from prefect.context import refresh_global_settings_context
+def prefect_home(tmp_path):
+    """A Prefect home of the test's own, in the settings context: an environment variable would not reach past
+    a context another test of the same worker entered (a Prefect server fixture's temporary settings)."""
+    from prefect.settings import PREFECT_HOME, temporary_settings
 
     home = tmp_path / "prefect-home"
-    monkeypatch.setenv("PREFECT_HOME", str(home))
-    refresh_global_settings_context()
-    yield home
-    monkeypatch.undo()
-    refresh_global_settings_context()
+    with temporary_settings(updates={PREFECT_HOME: str(home)}):
+        yield home
 
 
 @pytest.fixture
 def lookalike():
     process = subprocess.Popen(LOOKALIKE)
+    from rdoflow.waiting import Deadline
+
+    for _ in Deadline(30, f"process {process.pid}", target="running its command line"):  # exec'd, not forked
+        if "prefect.server.api.server:create_app" in Path(f"/proc/{process.pid}/cmdline").read_bytes().decode():
+            break
     yield process
     process.kill()
     process.wait()
