@@ -224,3 +224,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.quick)
+    # The longest files first: with --dist loadfile a long file handed out last is the whole run's tail. A file's
+    # largest timeout (3x what its tests were measured to take) stands for its length. The sort is stable: each
+    # file's tests keep their order, and files of one weight theirs.
+    default = float(config.getini("timeout") or 0)
+
+    def timeout(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("timeout")
+        return float(marker.args[0]) if marker and marker.args else default
+
+    weight: dict = {}
+    for item in items:
+        weight[item.path] = max(weight.get(item.path, 0.0), timeout(item))
+    items.sort(key=lambda item: -weight[item.path])
