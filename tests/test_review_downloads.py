@@ -106,7 +106,9 @@ def secret_server(tmp_path):
 
 def test_dns_rebinding_cannot_move_a_checked_source_to_loopback(tmp_path, monkeypatch, secret_server):
     """The name resolves to a public address when checked, then to 127.0.0.1 (a rebinding DNS server):
-    the download connects to the address that was checked, and never resolves the name again."""
+    the download connects to the address that was checked, and never resolves the name again. Stand-in: the
+    resolver and the connect are replaced, because no rebinding DNS server, and no public address serving
+    the secret, can exist on this machine; the HTTP server the connection reaches is real."""
     import socket
 
     port, secret = secret_server

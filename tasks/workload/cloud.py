@@ -56,16 +56,22 @@ def new_workload(check_name: str) -> CloudWorkload:
 def create_stack(heat: Any, workload: CloudWorkload, budget: float) -> None:
     created = heat.stacks.create(stack_name=workload.name, template=TEMPLATE, tags=TAG)
     workload.stack_id = created["stack"]["id"]
-    wait = Deadline(budget, f"workload stack {workload.name}", target="CREATE_COMPLETE", max_delay=2)
+    stack = _stack_until(heat, workload, "CREATE_COMPLETE", budget)
+    if stack.stack_status != "CREATE_COMPLETE":
+        raise WorkloadNotStarted(f"the workload stack {workload.name} failed to create: "
+                                 f"{stack.stack_status}: {stack.stack_status_reason}",
+                                 hint="is the undercloud's Heat working? ('openstack stack list')")
+
+
+def _stack_until(heat: Any, workload: CloudWorkload, target: str, budget: float) -> Any:
+    """The workload's stack once it reached ``target`` or failed (StageTimeout past ``budget``)."""
+    wait = Deadline(budget, f"workload stack {workload.name}", target=target, max_delay=2)
     for _ in wait:
         stack = heat.stacks.get(workload.stack_id)
         wait.last_seen = stack.stack_status
-        if stack.stack_status == "CREATE_COMPLETE":
-            return
-        if stack.stack_status.endswith("_FAILED"):
-            raise WorkloadNotStarted(f"the workload stack {workload.name} failed to create: "
-                                     f"{stack.stack_status}: {stack.stack_status_reason}",
-                                     hint="is the undercloud's Heat working? ('openstack stack list')")
+        if stack.stack_status == target or stack.stack_status.endswith("_FAILED"):
+            return stack
+    raise wait.timeout()  # not reached: the deadline raises once it runs out
 
 
 def create_allocation(conn: Any, workload: CloudWorkload, budget: float) -> None:
@@ -141,12 +147,9 @@ def remove(conn: Any, heat: Any, workload: CloudWorkload, budget: float) -> list
     if workload.stack_id:
         try:
             heat.stacks.delete(workload.stack_id)
-            wait = Deadline(budget, f"workload stack {workload.name}", target="deleted", max_delay=2)
-            for _ in wait:
-                stack = heat.stacks.get(workload.stack_id)
-                wait.last_seen = stack.stack_status
-                if stack.stack_status == "DELETE_COMPLETE":
-                    break
+            stack = _stack_until(heat, workload, "DELETE_COMPLETE", budget)
+            if stack.stack_status != "DELETE_COMPLETE":
+                left.append(f"stack {workload.name} ({workload.stack_id}): {stack.stack_status}")
         except Exception as exc:  # noqa: BLE001
             if getattr(exc, "code", None) != 404:
                 left.append(f"stack {workload.name} ({workload.stack_id}): {exc}")
