@@ -25,6 +25,7 @@ from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import RegressionSite
 from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
 from rdoflow.outcome import CommandResult
+from rdoflow.redaction import redact
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.ssh.processes import wait_until_ended
 from rdoflow.tasks.ssh.remote import RemoteCommandTimeout, get, put, run
@@ -339,7 +340,8 @@ def _run_rally_tasks(host: SSHHost, regression: RegressionSite, label: str, stag
                   check=False, log_output=False)
     if created.exit_status != 0:
         raise SuiteCrashed(f"rally env create --from-sysenv failed on {created.host} with exit status "
-                           f"{created.exit_status} (credentials: {credentials})", evidence=created.tail(10),
+                           f"{created.exit_status} (credentials: {credentials})",
+                           evidence=[redact(line) for line in created.tail(10)],
                            hint="check regression.rally.credentials: a file of OS_* variables for the cloud "
                                 "('source' it and run 'openstack token issue'); is Rally installed (rally-openstack)?")
     task_args = {"heat_template": f"{staging}/rally-tasks/random-string.hot.yaml", **settings.task_args}
@@ -347,11 +349,11 @@ def _run_rally_tasks(host: SSHHost, regression: RegressionSite, label: str, stag
     uuids, duration, exit_status = [], 0.0, 0
     for done, task in enumerate(settings.tasks, 1):
         file = f"{staging}/rally-tasks/{task}.yaml" if "/" not in task else _under_home(home, task)
+        found: list[str] = []  # read as it comes: a long run's output keeps only its last lines
         result = run(host, [*rally, "task", "start", "--task", file, "--env", env_name, "--task-args",
                             json.dumps(task_args), "--no-use"], cwd=regression.workdir, timeout=regression.timeout,
-                     check=False, log_output=False, on_line=_log_matching(RALLY_ITERATION))
+                     check=False, log_output=False, on_line=_rally_task_lines(found))
         _refuse_timeout(result, regression.timeout)
-        found = [match.group(1) for line in result.stdout.splitlines() if (match := RALLY_TASK_UUID.search(line))]
         if not found:
             raise SuiteCrashed(f"rally task start {file} on {result.host} started no task (exit status "
                                f"{result.exit_status})", evidence=result.tail(),
@@ -372,10 +374,14 @@ def _run_rally_tasks(host: SSHHost, regression: RegressionSite, label: str, stag
                     result_file=str(local))
 
 
-def _log_matching(pattern: re.Pattern) -> Callable[[str, str], None]:
-    """Logs the lines of a command's output that match (Rally's iteration ends); the rest stays out of the log."""
+def _rally_task_lines(found: list[str]) -> Callable[[str, str], None]:
+    """Keeps the task id 'rally task start' prints in ``found`` and logs its iteration ends; the rest of its
+    output stays out of the run log."""
     def on_line(stream: str, line: str) -> None:
-        if pattern.search(line):
+        if stream == "stdout" and (match := RALLY_TASK_UUID.search(line)):
+            found.append(match.group(1))
+            _logger().info("%s", line)
+        elif RALLY_ITERATION.search(line):
             _logger().info("%s", line)
     return on_line
 
