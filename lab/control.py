@@ -43,6 +43,7 @@ from .ironic_service import start_ironic
 from .keystone_service import KEYSTONE, start_keystone
 from .postgres import PostgresCluster, start_postgres
 from .process import alive, spawn, stop_tree
+from .rally_venv import RALLY
 from .site import SITE_FILE, write_site_files
 from .sshd import LoopbackSSHD, free_ports, start_sshd
 from .tempest_venv import TEMPEST
@@ -73,6 +74,7 @@ class LabState:
     venv: str
     client_venv: str = ""  # the real python-tripleoclient's venv (releases wallaby and zed)
     tempest_venv: str = ""  # the real Tempest's venv (suite.tempest: real)
+    rally_venv: str = ""  # the real Rally's venv, for 'rally task' (suite.tempest: real: it needs Keystone)
     deploy_client_venv: str = ""  # the one that runs 'overcloud deploy' (wallaby: Zed's; lab/tripleoclient_venv.py)
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
@@ -137,12 +139,14 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
     deploy_venv = ensure_venv(DEPLOY_CLIENTS[knobs.release], say=say) if knobs.release in DEPLOY_CLIENTS else None
     if uses_inspector(knobs):
         inspector_venv(say)  # created (the first time) before any service starts
-    tempest_venv = None
+    tempest_venv = rally_venv = None
     if real_tempest(knobs):  # created (the first time) before any service starts
         ensure_venv(KEYSTONE, say=say)
         tempest_venv = ensure_venv(TEMPEST, say=say)
+        rally_venv = ensure_venv(RALLY, say=say)
     state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""),
                      deploy_client_venv=str(deploy_venv or ""), tempest_venv=str(tempest_venv or ""),
+                     rally_venv=str(rally_venv or ""),
                      started_at=time.time())
     try:
         _start_services(state, knobs, say)
@@ -202,7 +206,8 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     install_host_files(lab_dir, venv=venv, project_root=PROJECT_ROOT, ports=state.ports,
                        client_venv=Path(state.client_venv) if state.client_venv else None,
                        deploy_client_venv=Path(state.deploy_client_venv) if state.deploy_client_venv else None,
-                       tempest_venv=Path(state.tempest_venv) if state.tempest_venv else None, say=say)
+                       tempest_venv=Path(state.tempest_venv) if state.tempest_venv else None,
+                       rally_venv=Path(state.rally_venv) if state.rally_venv else None, say=say)
     sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
                       extra_config=_session_environment(lab_dir))
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username

@@ -74,11 +74,12 @@ parameter_defaults:
 
 def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: dict[str, int],
                        client_venv: Path | None = None, deploy_client_venv: Path | None = None,
-                       tempest_venv: Path | None = None, say=print) -> None:
+                       tempest_venv: Path | None = None, rally_venv: Path | None = None, say=print) -> None:
     """The host's commands and files; ``client_venv`` (the real python-tripleoclient) for wallaby and zed,
     and ``deploy_client_venv``, the one its ``overcloud deploy`` runs where that is another;
     ``tempest_venv`` (the real Tempest) for ``suite.tempest: real``, whose workspace is made once Keystone
-    answers (lab/tempest_workspace.py): the generated suite is then not copied."""
+    answers (lab/tempest_workspace.py): the generated suite is then not copied; ``rally_venv`` (the real
+    Rally) runs the host's ``rally`` commands but ``rally verify``, which stays the lab's stand-in."""
     bin_dir = lab_dir / "bin"
     bin_dir.mkdir(exist_ok=True)
     if client_venv is not None:
@@ -93,12 +94,14 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
                   "".join(f" {name}={shlex.quote(value)}" for name, value in deploy_env.items())))
     # stestr and rally run the real Tempest venv's stestr in the real workspace
     tempest = f" RDOFLOW_LAB_TEMPEST_VENV={shlex.quote(str(tempest_venv))}" if tempest_venv is not None else ""
+    rally = tempest + (f" RDOFLOW_LAB_RALLY_VENV={shlex.quote(str(rally_venv))}" if rally_venv is not None else "")
     commands = {
         "openstack": openstack,
         "stestr": ("stestr from the lab host's Python (under the ssh_drop fault).",
                    f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.stestr_cmd", tempest),
-        "rally": ("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite.",
-                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd", tempest),
+        "rally": (("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite; the real "
+                   "Rally for the rest (rally task, env, db) where the lab has it."),
+                  f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd", rally),
         "rpm": ("rpm -q python3-tripleoclient: the undercloud's installed version; otherwise the system's rpm.",
                 f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rpm_cmd", ""),
     }

@@ -72,7 +72,7 @@ def test_the_ui_form_describes_every_field_of_the_site(deployed):
 def test_choices_render_as_dropdowns(deployed):
     definitions = deployed["undercloud-preflight/adhoc"].parameter_openapi_schema["definitions"]
     assert definitions["SSHTarget"]["properties"]["host_key_policy"]["enum"] == ["verify", "trust-on-first-use"]
-    assert definitions["RegressionSite"]["properties"]["kind"]["enum"] == ["tempest", "rally", "scripts"]
+    assert definitions["RegressionSite"]["properties"]["kind"]["enum"] == ["tempest", "rally", "rally-task", "scripts"]
 
 
 @pytest.mark.parametrize("preset", sorted(p.name for p in (PROJECT / "deployments" / "sites").glob("*.yaml")))

@@ -6,6 +6,9 @@
   the verification under ``~/.rally/verifications/<uuid>.json``;
 - ``rally verify report [--uuid U] --type junit-xml --to FILE``: JUnit XML as Rally's reporter writes it.
 
+Any other command (``rally task start``, ``rally env create``, ``rally db ensure``...) is the real Rally 5.1
+of the lab's Rally venv (``RDOFLOW_LAB_RALLY_VENV``, set where the lab runs Keystone), run as it is.
+
 Rally's own options and messages are kept (``Starting verification (UUID=...)``, ``Using
 verification (UUID=...) as the default verification``); a ``--skip-list`` is a YAML mapping of test
 id to reason, as Rally reads it. Exit status 0 when the verification finished, 1 on an error.
@@ -154,6 +157,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    real = os.environ.get("RDOFLOW_LAB_RALLY_VENV")
+    if real and argv[:1] != ["verify"]:  # the real Rally, without the lab's PYTHONPATH (rdoflow's tree)
+        program = str(Path(real) / "bin" / "rally")
+        os.execve(program, [program, *argv], {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     args = parser().parse_args(argv)
     try:
         if args.action == "list-verifier-tests":

@@ -283,13 +283,49 @@ class TempestSetup(BaseModel):
         default_factory=list, description="More discover-tempest-config arguments, e.g. [--network-id, ID].")
 
 
+SHIPPED_RALLY_TASKS = ("heat", "ironic")  # tasks/regression/rally_tasks/<name>.yaml
+
+
+class RallyTasks(BaseModel):
+    """Rally task scenarios run before and after the upgrade ('rally-task'): each scenario and each of its SLA
+    criteria is a result, its iterations' mean duration the scenario's duration."""
+
+    model_config = SECTION
+
+    tasks: list[str] = Field(
+        default_factory=lambda: list(SHIPPED_RALLY_TASKS), min_length=1,
+        description="Rally task files on the undercloud (a path with a '/', relative to the home), or names of "
+        "the tasks rdoflow ships: " + ", ".join(SHIPPED_RALLY_TASKS) + ".",
+    )
+    credentials: str = Field(
+        "overcloudrc", min_length=1,
+        description="File on the undercloud with the OS_* variables of the cloud under test; relative to the "
+        "home. It is sourced there for 'rally env create --from-sysenv', never read by rdoflow.",
+    )
+    task_args: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Rally's --task-args for every task (the shipped ones take times, concurrency, "
+        "max_seconds_per_iteration and failure_rate_max). No secret: it is on the command line.",
+    )
+
+    @field_validator("tasks")
+    @classmethod
+    def _task_names(cls, tasks: list[str]) -> list[str]:
+        unknown = [task for task in tasks if "/" not in task and task not in SHIPPED_RALLY_TASKS]
+        if unknown:
+            raise ValueError(f"expected a file on the undercloud (a path with a '/', e.g. ./my-task.yaml) or a "
+                             f"shipped task ({', '.join(SHIPPED_RALLY_TASKS)}), got {', '.join(map(repr, unknown))}")
+        return _once(tasks)
+
+
 class RegressionSite(BaseModel):
     """The regression suite run before and after the upgrade."""
 
     model_config = SECTION
 
-    kind: Literal["tempest", "rally", "scripts"] = Field(
-        "tempest", description="Tempest (stestr), a Rally verification, or a directory of test scripts."
+    kind: Literal["tempest", "rally", "rally-task", "scripts"] = Field(
+        "tempest", description="Tempest (stestr), a Rally verification, Rally task scenarios with their SLAs "
+        "('rally' below), or a directory of test scripts."
     )
     workdir: str = Field(
         "/home/stack/tempest", min_length=1,
@@ -313,6 +349,10 @@ class RegressionSite(BaseModel):
     concurrency: int = Field(4, ge=1, description="Test workers run at the same time.")
     timeout: int = Field(10800, gt=0, description="Seconds one whole run (pre or post) may take.")
     script_timeout: int = Field(900, gt=0, description="Seconds one script may take ('scripts' only).")
+    rally: RallyTasks = Field(
+        default_factory=RallyTasks, description="The Rally tasks, the credentials and the task args "
+        "('rally-task' only; its workdir is where Rally's database and reports are kept).",
+    )
     setup: TempestSetup | None = Field(
         None, description="Set Tempest up in 'workdir' before the run ('tempest' only): tempest init where "
         "there is no workspace yet, tempest.conf generated from the cloud's credentials. Empty: the workspace "

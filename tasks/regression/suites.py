@@ -8,6 +8,7 @@ Everything the stage puts on the host goes to ``<workdir>/.rdoflow/``.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -24,11 +25,13 @@ from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import RegressionSite
 from rdoflow.errors import ConfigError, RemoteCommandFailed, ResourceFailed
 from rdoflow.outcome import CommandResult
+from rdoflow.redaction import redact
 from rdoflow.tasks.progress import StageProgress
 from rdoflow.tasks.ssh.processes import wait_until_ended
 from rdoflow.tasks.ssh.remote import RemoteCommandTimeout, get, put, run
 
 RUNNER = Path(__file__).resolve().parent / "run_scripts.py"
+RALLY_TASKS = Path(__file__).resolve().parent / "rally_tasks"  # the shipped tasks, <name>.yaml, and their files
 STAGING = ".rdoflow"
 NOTHING_MATCHED = 3  # run_scripts.py's exit status when no script matched the filters
 # subunit-trace's line for a finished test: "{worker} test.id[tags] [0.12s] ... ok | FAILED | SKIPPED: why"
@@ -38,6 +41,13 @@ SCRIPT_DONE = re.compile(r"^rdoflow-scripts done (\d+)/(\d+) ")
 # Rally's line per test (a log line prefix may come first): "{0} test.id [0.32s] ... success"
 RALLY_TEST_LINE = re.compile(r"\{\d+\} \S+.* \.\.\. (success|fail|skip|xfail|uxsuccess)\b")
 RALLY_UUID = re.compile(r"[Vv]erification \(UUID=([0-9a-f-]{36})\)")
+# 'rally task start' prints "Task <tags> <uuid>: started"; each iteration ends with "ITER: N END: ..."
+RALLY_TASK_UUID = re.compile(r"^Task\b.*?\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}): started")
+RALLY_ITERATION = re.compile(r"ITER: \d+ END:")
+# Rally's own database and settings for rdoflow's runs, in the staging directory (its default is /tmp's)
+RALLY_CONF = "[database]\nconnection = sqlite:///{staging}/rally.sqlite\n"
+# The credentials file's variables, exported, for the command after it ("$1": the file, "$@": the command)
+SOURCED = 'set -a && . "$1" && set +a && shift && exec "$@"'
 
 
 class NothingRan(ResourceFailed):
@@ -55,7 +65,7 @@ class SuiteCrashed(RemoteCommandFailed):
 class SuiteRun(BaseModel):
     """One run of the suite on the host: how it went, and the local copy of its raw results."""
 
-    kind: str = Field(description="tempest, rally or scripts.")
+    kind: str = Field(description="tempest, rally, rally-task or scripts.")
     label: str = Field(description="pre or post.")
     host: str = Field(description="user@host:port it ran on.")
     workdir: str = Field(description="Directory on the host it ran in.")
@@ -92,6 +102,8 @@ def remove_scratch(suite_run: SuiteRun) -> None:
 
 
 def _run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir: Path) -> SuiteRun:
+    if regression.kind == "rally-task":  # only Rally's database and reports go there: made where missing
+        run(host, ["mkdir", "-p", "--", regression.workdir], timeout=60, log_output=False)
     # From the root: the commands run in it, and the lists staged in it are named from there.
     workdir = run(host, ["sh", "-c", 'cd -- "$1" && pwd', "rdoflow-workdir", regression.workdir], timeout=60,
                   check=False, log_output=False)
@@ -103,6 +115,8 @@ def _run_suite(host: SSHHost, regression: RegressionSite, label: str, local_dir:
     run(host, ["mkdir", "-p", staging], timeout=60, log_output=False)
     if regression.kind == "rally":  # Rally takes no regex lists: the filters select the tests here
         return _run_rally(host, regression, label, staging, local_dir)
+    if regression.kind == "rally-task":
+        return _run_rally_tasks(host, regression, label, staging, local_dir)
     options = _upload_filters(host, regression, staging)
     runner = _run_tempest if regression.kind == "tempest" else _run_scripts
     return runner(host, regression, label, staging, options, local_dir)
@@ -291,6 +305,89 @@ def _run_rally(host: SSHHost, regression: RegressionSite, label: str, staging: s
     return SuiteRun(kind="rally", label=label, host=result.host, workdir=regression.workdir, started_at=started,
                     duration=result.duration, expected=len(tests), exit_status=result.exit_status,
                     result_file=str(local))
+
+
+def _run_rally_tasks(host: SSHHost, regression: RegressionSite, label: str, staging: str,
+                     local_dir: Path) -> SuiteRun:
+    """Each of ``regression.rally.tasks`` with ``rally task start`` in an environment made from the credentials
+    file (sourced on the host, never read here), then one ``rally task report --json`` of them all, fetched.
+
+    Rally's database is ``<staging>/rally.sqlite`` (its settings in ``<staging>/rally.conf``): not /tmp's,
+    which other users of the host share. A task whose SLA fails is a result; a task Rally could not start
+    (no task id in its output) is a crash."""
+    settings = regression.rally
+    home = run(host, ["pwd"], timeout=60, log_output=False).stdout.strip()  # commands start in the home
+    credentials = _under_home(home, settings.credentials)
+    started = datetime.now(timezone.utc)
+    stamp = f"{label}-{_stamp(started)}"
+    conf = f"{staging}/rally.conf"
+    with tempfile.TemporaryDirectory(prefix="rdoflow-rally-") as scratch:
+        local_conf = Path(scratch) / "rally.conf"
+        local_conf.write_text(RALLY_CONF.format(staging=staging))
+        put(host, local_conf, conf)
+        shipped = [name for name in settings.tasks if "/" not in name]
+        if shipped:
+            run(host, ["mkdir", "-p", f"{staging}/rally-tasks"], timeout=60, log_output=False)
+            for file in sorted(RALLY_TASKS.iterdir()):
+                if file.suffix == ".yaml":
+                    put(host, file, f"{staging}/rally-tasks/{file.name}")
+    rally = ["rally", "--config-file", conf]
+    run(host, ["sh", "-c", 'umask 077 && exec "$@"', "rdoflow-rally", *rally, "db", "ensure"],
+        cwd=regression.workdir, timeout=600)
+    env_name = f"rdoflow-{stamp}"
+    created = run(host, ["bash", "-c", SOURCED, "rdoflow-rally", credentials, *rally, "env", "create",
+                         "--from-sysenv", "--name", env_name, "--no-use"], cwd=regression.workdir, timeout=600,
+                  check=False, log_output=False)
+    if created.exit_status != 0:
+        raise SuiteCrashed(f"rally env create --from-sysenv failed on {created.host} with exit status "
+                           f"{created.exit_status} (credentials: {credentials})",
+                           evidence=[redact(line) for line in created.tail(10)],
+                           hint="check regression.rally.credentials: a file of OS_* variables for the cloud "
+                                "('source' it and run 'openstack token issue'); is Rally installed (rally-openstack)?")
+    task_args = {"heat_template": f"{staging}/rally-tasks/random-string.hot.yaml", **settings.task_args}
+    progress = _progress("rally-task", label, len(settings.tasks))
+    uuids, duration, exit_status = [], 0.0, 0
+    for done, task in enumerate(settings.tasks, 1):
+        file = f"{staging}/rally-tasks/{task}.yaml" if "/" not in task else _under_home(home, task)
+        found: list[str] = []  # read as it comes: a long run's output keeps only its last lines
+        result = run(host, [*rally, "task", "start", "--task", file, "--env", env_name, "--task-args",
+                            json.dumps(task_args), "--no-use"], cwd=regression.workdir, timeout=regression.timeout,
+                     check=False, log_output=False, on_line=_rally_task_lines(found))
+        _refuse_timeout(result, regression.timeout)
+        if not found:
+            raise SuiteCrashed(f"rally task start {file} on {result.host} started no task (exit status "
+                               f"{result.exit_status})", evidence=result.tail(),
+                               hint="read Rally's output above: a task file that does not validate, a missing "
+                                    "file, a service the environment does not have ('rally env check')")
+        uuids.append(found[-1])
+        duration += result.duration
+        exit_status = exit_status or (result.exit_status or 0)
+        progress.update(done)
+    report = f"{staging}/rally-task-{stamp}.json"
+    run(host, [*rally, "task", "report", *uuids, "--json", "--out", report], cwd=regression.workdir,
+        timeout=600, log_output=False)
+    local = local_dir / f"regression-{stamp}.rally.json"
+    get(host, report, local)
+    progress.finish()
+    return SuiteRun(kind="rally-task", label=label, host=created.host, workdir=regression.workdir,
+                    started_at=started, duration=duration, expected=len(settings.tasks), exit_status=exit_status,
+                    result_file=str(local))
+
+
+def _rally_task_lines(found: list[str]) -> Callable[[str, str], None]:
+    """Keeps the task id 'rally task start' prints in ``found`` and logs its iteration ends; the rest of its
+    output stays out of the run log."""
+    def on_line(stream: str, line: str) -> None:
+        if stream == "stdout" and (match := RALLY_TASK_UUID.search(line)):
+            found.append(match.group(1))
+            _logger().info("%s", line)
+        elif RALLY_ITERATION.search(line):
+            _logger().info("%s", line)
+    return on_line
+
+
+def _under_home(home: str, path: str) -> str:
+    return path if path.startswith("/") else f"{home.rstrip('/')}/{path.removeprefix('~/')}"
 
 
 def _filters_shown(regression: RegressionSite) -> list[str]:

@@ -4,7 +4,8 @@ Formats: subunit v2 (what ``stestr last --subunit`` and ``tempest run --subunit`
 write), subunit v1 (stestr repository files), JUnit XML (``subunit2junitxml``,
 Rally, most CI tools; parsed with defusedxml: no entities, no DTDs), a stestr
 repository directory (its latest run), and the JSON-lines results of a script
-suite (``SCRIPT_RESULTS``: one object per script, see ``read_scripts``).
+suite (``SCRIPT_RESULTS``: one object per script, see ``read_scripts``), and Rally's task report
+(``rally task report --json``: a row per scenario and per SLA criterion, see ``rally_report``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rdoflow.tasks.results.model import (
     reader_columns,
     trim,
 )
+from rdoflow.tasks.results.rally_report import is_rally_report, read_rally_report
 from rdoflow.tasks.results.subunit_fast import NotFastPath, packets
 
 SUBUNIT_V2 = 0xB3
@@ -68,6 +70,8 @@ def _rows(source: str, data: bytes) -> list | dict[str, list]:
         return read_subunit_v2(source, data)
     if head.startswith((b"<?xml", b"<testsuite", b"<testsuites")):
         return read_junit(source, data)
+    if is_rally_report(head):
+        return read_rally_report(source, data)
     if head.startswith(b"{"):
         return read_scripts(source, data)
     if head.startswith((b"time:", b"test:", b"tags:", b"testing:")):
@@ -78,7 +82,8 @@ def _rows(source: str, data: bytes) -> list | dict[str, list]:
     # The file's bytes are not echoed: they may be anything (/etc/passwd, escape sequences for the terminal).
     raise ResultFileError(
         source, f"not a result file: starts with {min(len(data), 16)} bytes that are not subunit, JUnit XML or "
-        f"JSON (rdoflow reads subunit v2 or v1, JUnit XML, or a script suite's {SCRIPT_RESULTS})", hint=hint)
+        f"JSON (rdoflow reads subunit v2 or v1, JUnit XML, a script suite's {SCRIPT_RESULTS} or Rally's task "
+        "report)", hint=hint)
 
 
 class _Folded(testtools.StreamResult):
