@@ -12,6 +12,7 @@ from rdoflow.errors import ConfigError
 from rdoflow.tasks.regression.suites import selected_tests
 from rdoflow.tasks.results.model import RunMeta
 from rdoflow.tasks.results.readers import read_run
+from rdoflow.tasks.workload.model import VALIDATION_PREFIX, WORKLOAD_PREFIX
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tempest"
 # Listed by tempest 47.0.0 with ironic-tempest-plugin 3.2.0 and heat-tempest-plugin 3.0.0 (see the file's header).
@@ -20,6 +21,10 @@ LISTED = [line for line in (FIXTURES / "tempest-47-ids.txt").read_text().splitli
 TEMPEST_47 = [re.sub(r"\[[^\]]*\]$", "", line) for line in LISTED]
 # A full run of an older Tempest (fuel-ccp's), from the days of tempest.api.orchestration and .baremetal.
 OLDER = read_run(FIXTURES / "fuelccp-tempest.xml", RunMeta(run_id="fuelccp"))["test_id"].tolist()
+# Rows that are not Tempest's: a real Rally 5.1.1 report's scenarios and SLA criteria, and the upgrade checks' rows
+# (tasks/workload: the workload watched across the upgrade, the site's validations).
+RALLY = read_run(FIXTURES.parent / "rally" / "heat-ironic-sla.rally.json", RunMeta(run_id="rally"))["test_id"].tolist()
+CHECKS = [WORKLOAD_PREFIX + "heat-stack", VALIDATION_PREFIX + "undercloud-services"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,7 @@ def test_the_sample_is_real_and_spans_tempest_and_both_plugins():
 
 def test_every_real_id_matches_the_expressions_of_at_most_one_area(catalogue):
     patterns = catalogue.area_patterns()
-    overlapping = {test: hits for test in TEMPEST_47 + OLDER
+    overlapping = {test: hits for test in TEMPEST_47 + OLDER + RALLY + CHECKS
                    if len(hits := [name for name, p in patterns.items() if p.match(test)]) > 1}
     assert overlapping == {}
 
@@ -44,9 +49,11 @@ def test_only_the_dashboard_of_tempest_47_falls_in_other(catalogue):
     assert others == ["tempest.scenario.test_dashboard_basic_ops.TestDashboardBasicOps.test_basic_scenario"]
 
 
-def test_each_area_has_real_tests_of_tempest_47(catalogue):
-    found = {catalogue.area_of(test) for test in TEMPEST_47}
-    assert found == set(catalogue.areas)
+def test_each_area_has_real_tests_of_tempest_47_or_rows_of_rally_and_the_upgrade_checks(catalogue):
+    assert {catalogue.area_of(test) for test in TEMPEST_47} == set(catalogue.areas) - {"performance",
+                                                                                       "across-the-upgrade"}
+    assert {catalogue.area_of(test) for test in RALLY} == {"performance"}
+    assert {catalogue.area_of(test) for test in CHECKS} == {"across-the-upgrade"}
 
 
 @pytest.mark.parametrize(("test_id", "area"), [
@@ -67,13 +74,16 @@ def test_each_area_has_real_tests_of_tempest_47(catalogue):
     ("tempest.serial_tests.api.compute.admin.test_aggregates.AggregatesAdminTestJSON.test_aggregate_create_delete",
      "admin"),
     ("site_tests.test_backup.BackupTest.test_nightly_backup", OTHER),
+    ("rally.HeatStacks.create_and_delete_stack.sla.max_seconds_per_iteration", "performance"),
+    ("workload.guest-ping", "across-the-upgrade"),
+    ("validation.ceph-health", "across-the-upgrade"),
 ])
 def test_a_test_goes_to_the_area_a_customer_reads_it_in(catalogue, test_id, area):
     assert catalogue.area_of(test_id) == area
 
 
 def test_no_expression_is_dead_on_real_ids(catalogue):
-    ids = TEMPEST_47 + OLDER
+    ids = TEMPEST_47 + OLDER + RALLY + CHECKS
     dead = [(name, pattern) for name, area in catalogue.areas.items() for pattern in area.tests
             if not any(re.match(pattern, test) for test in ids)]
     assert dead == []
@@ -114,6 +124,9 @@ def test_areas_added_to_a_selection_widen_its_include_list(catalogue):
      "areas.a.tests[0]: expected a regular expression"),
     ("areas: {a: {title: A, reads_as: x, tests: ['^a']}, other: {title: O, reads_as: y}}\n"
      "selections: {s: {description: d, areas: [b]}}", "selection 's' names b: expected areas among a"),
+    ("areas: {a: {title: A, reads_as: x, tests: ['^a']}, r: {title: R, reads_as: z, tests: ['^rally'], "
+     "selectable: false}, other: {title: O, reads_as: y}}\nselections: {s: {description: d, areas: [r]}}",
+     "selection 's' names r: expected areas among a"),
 ])
 def test_a_broken_catalogue_is_refused_naming_the_file_and_what_is_wrong(tmp_path, text, message):
     path = tmp_path / "catalogue.yaml"

@@ -47,6 +47,8 @@ class Area(BaseModel):
     title: str = Field(..., min_length=1, description="What a report calls the area.")
     reads_as: str = Field(..., min_length=1, description="One line: what a customer reads its results as.")
     tests: list[Regex] = Field(default_factory=list, description="Expressions matched at the start of a test id.")
+    selectable: bool = Field(True, description="Whether a selection may name it: false for the areas of rows "
+                                               "that are not Tempest tests (Rally's, the upgrade checks').")
 
 
 class Selection(BaseModel):
@@ -72,11 +74,15 @@ class Catalogue(BaseModel):
         if not names or names[-1] != OTHER or self.areas[OTHER].tests:
             raise ValueError(f"the last area must be '{OTHER}', with no tests: it takes what no other area matches")
         for name, selection in self.selections.items():
-            unknown = [area for area in selection.areas if area not in self.areas or area == OTHER]
+            unknown = [area for area in selection.areas if area not in self.selectable()]
             if unknown:
                 raise ValueError(f"selection '{name}' names {', '.join(unknown)}: expected areas among "
-                                 f"{', '.join(names[:-1])}")
+                                 f"{', '.join(self.selectable())}")
         return self
+
+    def selectable(self) -> list[str]:
+        """The areas a selection, or a site's ``regression.areas``, may name: Tempest's."""
+        return [name for name, area in self.areas.items() if area.selectable and name != OTHER]
 
     def area_patterns(self) -> dict[str, re.Pattern]:
         """Each area but ``other`` as one compiled expression, anchored at the start of the id."""

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from rdoflow.config.catalogue import OTHER, Regex, load_catalogue
+from rdoflow.config.catalogue import Regex, load_catalogue
 from rdoflow.config.releases import Release
 from rdoflow.config.ssh import SSHTarget
 from rdoflow.config.upgrade_checks import Validations, WorkloadCheck
@@ -99,7 +99,7 @@ SECTION = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 # The catalogue's names, for the fields that choose among them and their descriptions in the UI's form.
 _SELECTIONS = tuple(load_catalogue().selections)
-_AREAS = tuple(name for name in load_catalogue().areas if name != OTHER)
+_AREAS = tuple(load_catalogue().selectable())
 SitePath = Annotated[Path, AfterValidator(_from_site_dir)]
 IniValue = Annotated[str | int | float | bool, BeforeValidator(_ini_value)]
 IniSection = dict[Annotated[str, AfterValidator(_not_a_secret)], IniValue]
