@@ -18,7 +18,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,11 +211,3 @@ def _password(path: Path) -> str:
         out.write(password + "\n")
     return password
 
-
-def healthy(dlrn: DlrnEndpoint, timeout: float = 10) -> bool:
-    """Whether the API answers its health check (no account needed)."""
-    try:
-        with urllib.request.urlopen(f"{dlrn.api_url}/api/health", timeout=timeout) as answer:
-            return answer.status == 200
-    except OSError:
-        return False
