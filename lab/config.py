@@ -126,7 +126,8 @@ class LabConfig(Strict):
     suite: Suite = Field(default_factory=Suite)
     dlrn: bool = Field(False, description="DLRN's own API and the lab's pre-release drops (read at lab up): "
                                           "publish_drop (lab/drops.py) builds and promotes them, votes land "
-                                          "there. About 2 s beside the other services; 99 MB of venv once.")
+                                          "there. DLRN starts in about 3 s, beside Ironic and Heat; its venv "
+                                          "(99 MB) is made once.")
 
 
 def inspect_wait_timeout(config: LabConfig) -> int:
