@@ -124,6 +124,10 @@ class LabConfig(Strict):
     timing: Timing = Field(default_factory=Timing)
     faults: Faults = Field(default_factory=Faults)
     suite: Suite = Field(default_factory=Suite)
+    dlrn: bool = Field(False, description="DLRN's own API and the lab's pre-release drops (read at lab up): "
+                                          "publish_drop (lab/drops.py) builds and promotes them, votes land "
+                                          "there. DLRN starts in about 3 s, beside Ironic and Heat; its venv "
+                                          "(99 MB) is made once.")
 
 
 def inspect_wait_timeout(config: LabConfig) -> int:

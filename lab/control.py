@@ -11,6 +11,8 @@ Layout of a lab directory::
     redfish/    the Redfish emulator's config, state and log (bmc: redfish only)
     inspector/  ironic-inspector's (release wallaby and zed only)
     keystone/   Keystone's config, fernet keys, logs and the lab's admin and demo passwords (suite.tempest: real)
+    dlrn/       DLRN's API: api.cfg, projects.ini, its database, the lab's rdoinfo, data/repos (the drops),
+                logs and the CI account's password (dlrn: true)
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from rdoflow.errors import RdoflowError
 
 from . import config as labconfig
 from .bmc_service import SUSHY, start_bmc
+from .dlrn_service import DLRN, DlrnEndpoint, start_dlrn
+from .dlrn_service import endpoint as dlrn_endpoint
 from .heat_service import start_heat
 from .hostfiles import install_host_files
 from .inspector_service import INSPECTOR, start_inspector
@@ -100,6 +104,12 @@ class LabState:
         """Keystone's v3 API, when the lab runs one (suite.tempest: real)."""
         return f"http://127.0.0.1:{self.ports['keystone']}/v3" if "keystone" in self.ports else None
 
+    def dlrn(self) -> DlrnEndpoint | None:
+        """The lab's DLRN (its API, its repositories, the CI account), when it runs one (dlrn: true)."""
+        if "dlrn" not in self.ports:
+            return None
+        return dlrn_endpoint(Path(self.dir) / "dlrn", self.ports["dlrn"], self.ports["dlrn-repos"])
+
     def sshd(self) -> LoopbackSSHD:
         """The running sshd, as the site config and tests reach it."""
         return LoopbackSSHD(root=Path(self.dir) / "ssh", port=self.ports["ssh"], process=None,
@@ -144,6 +154,8 @@ def up(lab_dir: Path, *, nodes: int | None = None, results: Path | str | None = 
         ensure_venv(KEYSTONE, say=say)
         tempest_venv = ensure_venv(TEMPEST, say=say)
         rally_venv = ensure_venv(RALLY, say=say)
+    if knobs.dlrn:
+        ensure_venv(DLRN, say=say)
     state = LabState(dir=str(lab_dir), venv=str(venv), client_venv=str(client_venv or ""),
                      deploy_client_venv=str(deploy_venv or ""), tempest_venv=str(tempest_venv or ""),
                      rally_venv=str(rally_venv or ""),
@@ -197,7 +209,8 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                 *(["inspector"] if inspector else [])):
         (lab_dir / sub).mkdir(exist_ok=True)
     services = ("ssh", "postgres", "ironic", "heat", *(["redfish"] if redfish else []),
-                *(["inspector"] if inspector else []), *(["keystone"] if keystone else []))
+                *(["inspector"] if inspector else []), *(["keystone"] if keystone else []),
+                *(["dlrn", "dlrn-repos"] if knobs.dlrn else []))
     state.ports = dict(zip(services, free_ports(len(services))))
     write_instackenv(lab_dir / INSTACKENV, knobs.nodes, knobs.controllers,
                      ports_form=knobs.release in REAL_CLIENT_RELEASES, redfish_port=state.ports.get("redfish"),
@@ -247,12 +260,16 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                        "orchestration": f"http://127.0.0.1:{state.ports['heat']}/v1/%(project_id)s"}
             futures.append(pool.submit(start_keystone, lab_dir / "keystone", ensure_venv(KEYSTONE, say=say),
                                        state.ports["keystone"], postgres, catalog, started=started("keystone")))
+        if knobs.dlrn:  # nothing else asks it: it starts beside the others
+            futures.append(pool.submit(start_dlrn, lab_dir / "dlrn", ensure_venv(DLRN, say=say), state.ports["dlrn"],
+                                       state.ports["dlrn-repos"], started=lambda name, pid: started(name)(pid)))
         for future in futures:
             future.result()
     say(f"ironic: {state.ironic_url}   heat: {state.heat_url}"
         + (f"   redfish BMCs: http://127.0.0.1:{state.ports['redfish']}" if redfish else "")
         + (f"   ironic-inspector: {state.inspector_url}" if inspector else "")
-        + (f"   keystone: {state.keystone_url}" if keystone else ""))
+        + (f"   keystone: {state.keystone_url}" if keystone else "")
+        + (f"   dlrn: http://127.0.0.1:{state.ports['dlrn']}" if knobs.dlrn else ""))
     if keystone:
         install_workspace(lab_dir, Path(state.tempest_venv), ports=state.ports, say=say)
     bridge = ["--inspector", state.inspector_url] if inspector else []
@@ -302,7 +319,7 @@ def _session_environment(lab_dir: Path) -> str:
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "inspector", "keystone", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "inspector", "keystone", "dlrn", "dlrn-repos", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:

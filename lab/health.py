@@ -41,6 +41,11 @@ def lab_status(lab_dir: Path) -> list[ServiceStatus]:
     if state.inspector_url:
         checks.insert(2, ("inspector", state.inspector_url, lambda: _http(state.inspector_url + "/v1"),
                           root / "inspector" / "inspector.log"))
+    if (dlrn := state.dlrn()) is not None:
+        checks.insert(-1, ("dlrn", dlrn.api_url, lambda: _http(dlrn.api_url + "/api/health"),
+                           root / "dlrn" / "dlrn-stdout.log"))
+        checks.insert(-1, ("dlrn-repos", dlrn.repos_url, lambda: _http(dlrn.repos_url + "/"),
+                           root / "dlrn" / "repos-http.log"))
     statuses = []
     for name, address, probe, log in checks:
         pid = state.pids.get(name) if name != "postgres" else _postmaster_pid(state)

@@ -85,6 +85,21 @@ def answering(status: int) -> Iterator[str]:
 
 
 @contextmanager
+def flooding(size: int) -> Iterator[str]:
+    """A server that answers every GET with 200 and ``size`` bytes that never end a JSON list; yields its URL."""
+
+    class Handler(_QuietHandler):
+        def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"[" + b" " * size)
+
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url
+
+
+@contextmanager
 def redirecting(location: str) -> Iterator[str]:
     """A server that answers every GET with a 302 to ``location`` plus the request's path; yields its URL."""
 

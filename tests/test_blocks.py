@@ -1,4 +1,4 @@
-"""The SSHHost and OpenStackCloud blocks: registration with a real Prefect server, validation, secrets kept secret."""
+"""The SSHHost, OpenStackCloud and DlrnApiCredentials blocks: registration with a real Prefect server, validation, secrets kept secret."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from prefect.testing.standard_test_suites import BlockStandardTestSuite
 from pydantic import SecretStr, ValidationError
 
-from rdoflow.blocks import OpenStackCloud, SSHHost
+from rdoflow.blocks import DlrnApiCredentials, OpenStackCloud, SSHHost
 from rdoflow.config.ssh import SSHTarget
 
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -40,16 +40,25 @@ class TestOpenStackCloudMeetsPrefectsBlockStandards(BlockStandardTestSuite):
         return OpenStackCloud
 
 
+class TestDlrnApiCredentialsMeetsPrefectsBlockStandards(BlockStandardTestSuite):
+    test_has_a_valid_image = None
+
+    @pytest.fixture
+    def block(self):
+        return DlrnApiCredentials
+
+
 @pytest.mark.usefixtures("prefect_server")
-def test_prefect_block_register_finds_both_block_types():
+def test_prefect_block_register_finds_every_block_type():
     from prefect.client.orchestration import get_client
 
     done = subprocess.run([PREFECT, "block", "register", "-m", "rdoflow.blocks"], env=_cli_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     with get_client(sync_client=True) as client:
-        names = {client.read_block_type_by_slug(slug).name for slug in ("ssh-host", "openstack-cloud")}
-    assert names == {"SSH Host", "OpenStack Cloud"}
+        names = {client.read_block_type_by_slug(slug).name
+                 for slug in ("ssh-host", "openstack-cloud", "dlrn-api-credentials")}
+    assert names == {"SSH Host", "OpenStack Cloud", "DLRN API Credentials"}
 
 
 @pytest.mark.usefixtures("prefect_server")

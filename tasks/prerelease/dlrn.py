@@ -88,6 +88,7 @@ class Component(BaseModel):
     component: str | None
     commit_hash: str
     distro_hash: str
+    extended_hash: str | None = None  # a vote on the build names it whole (its path has 8 characters of it)
     branch: str | None
     built: datetime
 
@@ -169,7 +170,8 @@ def read_drop(base_url: str, link: str, *, timeout: float = 30) -> Drop:
     return Drop(base_url=base_url, link=link, full_hash=full_hash(first),
                 timestamp=datetime.fromtimestamp(first.dt_build, tz=timezone.utc),
                 components=[Component(project=c.project_name, component=c.component, commit_hash=c.commit_hash,
-                                      distro_hash=c.distro_hash, branch=c.commit_branch,
+                                      distro_hash=c.distro_hash, extended_hash=c.extended_hash,
+                                      branch=c.commit_branch,
                                       built=datetime.fromtimestamp(c.dt_build, tz=timezone.utc))
                             for c in commits.commits],
                 repo_url=repo_baseurl(repo) if repo else None, md5=md5.split()[0] if md5 and md5.split() else None)
