@@ -150,6 +150,8 @@ class Verdict(BaseModel):
     summary: str = Field("", description="On a pass: what did not regress.")
     counts: dict[str, int] = Field(default_factory=dict, description="Tests per category.")
     reports: dict[str, str] = Field(default_factory=dict, description="The reports written: kind -> path.")
+    urls: dict[str, str] = Field(default_factory=dict, description="The same reports in the results store: "
+                                                                   "kind -> the URL a team opens.")
 
     @computed_field
     @property
@@ -227,3 +229,19 @@ class Handover(BaseModel):
     totals: dict[str, int] = Field(description="Tests per status over the whole run, and 'tests'.")
     areas: list[HandoverArea] = Field(description="In the catalogue's order; areas with tests only.")
     failed_per_area: int = Field(description="How many failed tests each area lists at most.")
+
+
+class VerdictRecord(BaseModel):
+    """A comparison's verdict as stored beside the run it judged (``verdict.json`` in the post run's partition)."""
+
+    outcome: Literal["pass", "fail"]
+    blocking: list[str] = Field(default_factory=list, description="Why it is red.")
+    excused: list[str] = Field(default_factory=list, description="Changes the policy excused.")
+    counts: dict[str, int] = Field(default_factory=dict, description="Tests per category.")
+    pre: str = Field(description="The run compared against (its run id).")
+    post: str = Field(description="The run judged (its run id).")
+    drop: str = Field("", description="The drop the post run tested.")
+    judged_at: datetime = Field(description="When (UTC).")
+    reports: dict[str, str] = Field(default_factory=dict, description="Its reports in the store, kind -> path "
+                                    "from the store's top (reports/<suite>/<run id>/...).")
+
