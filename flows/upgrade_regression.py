@@ -49,4 +49,5 @@ def upgrade_regression(
             compared.summary = ", ".join(f"{count} {name}" for name, count in verdict.counts.items() if count)
             pipeline.report("HTML report", verdict.reports["html"])
             pipeline.report("HTML report, in the results store", verdict.urls["html"])
+            pipeline.report("trend", verdict.urls["trend"])
     return verdict

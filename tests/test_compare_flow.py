@@ -53,9 +53,9 @@ def test_a_green_comparison_completes_with_its_counts(tmp_path):
 
 
 @pytest.mark.usefixtures("prefect_server")
-def test_the_ui_link_opens_the_report_at_the_public_url(tmp_path):
-    """The link a team clicks in the UI: the report in the store, under the site's public URL (served by the
-    team's web server over the store: here the URL is checked, and the file behind it)."""
+def test_the_ui_links_open_the_reports_and_the_trend_at_the_public_url(tmp_path):
+    """The links a team clicks in the UI: the report and the suite's trend in the store, under the site's public
+    URL (served by the team's web server over the store: here the URL is checked, and the files behind it)."""
     from tests.conftest import artifact_of
 
     from rdoflow.flows.compare_runs import compare_runs
@@ -70,6 +70,12 @@ def test_the_ui_link_opens_the_report_at_the_public_url(tmp_path):
     report = artifact_of(run_id, "regression-report").data
     assert report == f"[HTML report](https://ci.example/rdoflow/reports/tacker/{post}/comparison.html)"
     assert "test_deregister_vim_barbican" in (store / "reports" / "tacker" / post / "comparison.html").read_text()
+    trend = artifact_of(run_id, "results-trend")
+    assert trend.data == "[trend of tacker](https://ci.example/rdoflow/reports/tacker/trend.html)"
+    assert trend.description.endswith("latest 7b3e5d4c_1a2b3c4d: FAIL")
+    page = (store / "reports" / "tacker" / "trend.html").read_text()
+    assert "7b3e5d4c_1a2b3c4d" in page and f'href="https://ci.example/rdoflow/reports/tacker/{post}/comparison.html"' \
+        in page
     with pytest.raises(ResourceFailed) as raised:
         state.result()
     assert f"https://ci.example/rdoflow/reports/tacker/{post}/comparison.html" in raised.value.hint
