@@ -86,11 +86,12 @@ def require_pass(verdict: Verdict, comparison: Comparison) -> None:
     """Raise ResourceFailed with the blocking reasons and the first blocking tests when the verdict is red."""
     if verdict.passed:
         return
+    report = verdict.urls.get("html") or verdict.reports["html"]
+    trend = f" (which drop broke what: {verdict.urls['trend']})" if "trend" in verdict.urls else ""
     raise ResourceFailed("the regression comparison is red: " + "; ".join(verdict.blocking[:3]),
                          evidence=blocking_evidence(comparison),
-                         hint=f"read the report: {verdict.urls.get('html') or verdict.reports['html']}; a test "
-                              "that is expected to fail goes "
-                              "into the site's policy.known_failures with its bug")
+                         hint=f"read the report: {report}{trend}; a test that is expected to fail goes into the "
+                              "site's policy.known_failures with its bug")
 
 
 @task(name="judge-runs", task_run_name="judge-{post.label}", cache_policy=NO_CACHE)
