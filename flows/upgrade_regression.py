@@ -44,7 +44,10 @@ def upgrade_regression(
             record_checks(site, pre.meta, post.meta, validated_pre, validated_post, workload)
             pipeline.report("handover (post)", post.handover["html"])
         with pipeline.stage("compare") as compared:
-            verdict = judge_runs(pre.meta, post.meta, site.policy, site.results.location, report_dir)
+            verdict = judge_runs(pre.meta, post.meta, site.policy, site.results.location, report_dir,
+                                 site.results.public_url)
             compared.summary = ", ".join(f"{count} {name}" for name, count in verdict.counts.items() if count)
             pipeline.report("HTML report", verdict.reports["html"])
+            pipeline.report("HTML report, in the results store", verdict.urls["html"])
+            pipeline.report("trend", verdict.urls["trend"])
     return verdict

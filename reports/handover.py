@@ -73,7 +73,11 @@ def write_markdown(path: Path, report: Handover) -> Path:
     return path
 
 
+def html(report: Handover) -> str:
+    return TEMPLATES.get_template("handover.html.j2").render(
+        report=report, headline=headline(report), totals=totals_line(report), run=run_line(report))
+
+
 def write_html(path: Path, report: Handover) -> Path:
-    path.write_text(TEMPLATES.get_template("handover.html.j2").render(
-        report=report, headline=headline(report), totals=totals_line(report), run=run_line(report)))
+    path.write_text(html(report))
     return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import quote
 
 # Backslash first, so that the escapes added after it are not escaped again.
 # ``<`` alone opens raw HTML; ``>`` is left as it is, so that the summary a CI log prints raw still reads
@@ -46,3 +47,12 @@ def fenced(lines: Iterable[str], info: str = "") -> list[str]:
     longest = max((len(run) for line in lines for run in _TICKS.findall(line)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{info}", *lines, fence]
+
+
+
+def link(text: object, url: str) -> str:
+    """A Markdown link whose text stays inert and whose URL stays one destination: CommonMark's ``<…>`` form,
+    with the characters that would end it (``<``, ``>``, white space) percent-encoded."""
+    url = re.sub(r"[<>\s]", lambda match: quote(match.group()), url)
+    label = cell(text).replace("[", "\\[").replace("]", "\\]")
+    return f"[{label}](<{url}>)"

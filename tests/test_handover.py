@@ -101,8 +101,14 @@ def test_the_regression_stage_leaves_the_handover_beside_its_summary(tmp_path):
                          started_at=datetime(2026, 12, 7, tzinfo=timezone.utc), duration=2.0, expected=2, exit_status=1)
     location = str(tmp_path / "store")
     stored = store_run(suite_run, location, drop="abc123")
-    files = leave_handover(stored, location, tmp_path / "reports")
+    files, urls = leave_handover(stored, location, tmp_path / "reports", "https://ci.example/rdoflow/")
     assert files == {"md": str(tmp_path / "reports/handover-pre.md"), "html": str(tmp_path / "reports/handover-pre.html")}
     md = Path(files["md"]).read_text()
     assert "# Handover: 1 of 2 areas failed: Bare metal" in md and "drop abc123" in md
     assert "| Identity | " in md and "| ✅ pass | 1 | 0 | 0 |" in md
+    # The same pages in the store, under the run's id, at the site's public URL; the secret stays out of both.
+    in_store = f"reports/tempest/{stored.meta.run_id}/handover"
+    assert urls == {"html": f"https://ci.example/rdoflow/{in_store}.html", "md": f"https://ci.example/rdoflow/{in_store}.md"}
+    assert (tmp_path / "store" / f"{in_store}.md").read_text() == md
+    stored_html = (tmp_path / "store" / f"{in_store}.html").read_text()
+    assert "BadRequest: Bad request Details:" in stored_html and "hunter2-s3cr3t" not in stored_html

@@ -43,4 +43,10 @@ def test_the_summary_shows_the_regressed_tests_with_their_tracebacks_and_the_nex
     assert "MismatchError" in screen  # the end of the traceback, not just the test's name
     assert "policy.known_failures" in screen  # what to do next
     assert "comparison.html" in screen
+    # What a team opens: the report in the results store, and the suite's trend that names what broke.
+    report = screen.split("read the report: ", 1)[1].split()[0]
+    assert report.startswith("file:///") and report.endswith("/comparison.html")
+    store = report.removeprefix("file://").split("/reports/tempest/", 1)[0]
+    assert f"(which drop broke what: file://{store}/reports/tempest/trend.html)" in screen
+    assert "test_list_servers" in (Path(store) / "reports" / "tempest" / "trend.md").read_text()
     assert len(screen.split("Failed stage:", 1)[1].splitlines()) < 60  # it fits a screen

@@ -365,6 +365,29 @@ def test_a_relative_results_directory_is_read_from_the_site_file_and_a_url_is_ke
     assert load_site(site_file).results.location == "s3://ci/results"
 
 
+def test_the_results_public_url_is_a_base_a_browser_opens(tmp_path):
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(MINIMAL + "results: {location: 's3://ci/results', public_url: 'https://ci.example/rdoflow'}\n")
+    assert load_site(site_file).results.public_url == "https://ci.example/rdoflow/"
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("https://bob:hunter2@ci.example/r/", "expected a URL without a user or password"),
+    ("https://ci.example/r/?X-Amz-Signature=hunter2", "expected a base URL the reports' paths are appended to, "
+                                                      "without a query, a fragment or a space"),
+    ("javascript:alert(1)", "expected an http://, https:// or file:// URL a browser opens, got 'javascript:alert(1)'"),
+    ("s3://bucket/results", "expected an http://, https:// or file:// URL a browser opens"),
+])
+def test_a_public_url_a_browser_cannot_open_or_that_holds_a_secret_names_the_field(tmp_path, url, problem):
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(MINIMAL + f"results: {{public_url: '{url}'}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_site(site_file)
+    [line] = caught.value.problems
+    assert line.startswith(f"{site_file}: results.public_url: {problem}") and line.endswith("(line 4)")
+    assert "hunter2" not in line
+
+
 def test_known_hosts_may_be_missing_when_the_first_contact_records_it(tmp_path):
     site_file = tmp_path / "site.yaml"
     site_file.write_text(

@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -436,6 +437,24 @@ class ComparisonPolicy(BaseModel):
     history_runs: int = Field(10, ge=0, description="Earlier runs looked at to tell flaky tests; 0: none.")
 
 
+def _openable_url(url: str) -> str:
+    # It goes into every report link and artifact: a browser's scheme, and no credentials in it.
+    # The URL is quoted back only once it is known to hold no user, password or query (a signed URL's token).
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("expected a URL without a user or password: it is shown in reports and the UI; "
+                         "keep the credentials in the web server or the bucket's policy")
+    if parts.query or parts.fragment or any(c.isspace() for c in url):
+        raise ValueError("expected a base URL the reports' paths are appended to, without a query, a fragment "
+                         "or a space")
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.hostname):
+        raise ValueError(f"expected an http://, https:// or file:// URL a browser opens, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+PublicUrl = Annotated[str, AfterValidator(_openable_url)]
+
+
 class ResultsSite(BaseModel):
     """Where regression results are kept."""
 
@@ -454,6 +473,12 @@ class ResultsSite(BaseModel):
         if "://" in location or (info.context or {}).get(SITE_DIR) is None:
             return location
         return str(site_path(location, info.context[SITE_DIR]))
+
+    public_url: PublicUrl | None = Field(
+        None, description="The URL a team's browser opens for the store's top directory (a web server or "
+        "bucket website over it), e.g. https://ci.example/rdoflow/; the UI's report links start with it. "
+        "Unset: a local store's file:// URL, or the store's own URL.",
+    )
 
 
 class SiteConfig(BaseModel):

@@ -34,6 +34,8 @@ class RegressionRun(BaseModel):
     report: str | None = Field(None, description="The Markdown summary's file, when report_dir was given.")
     handover: dict[str, str] = Field(default_factory=dict, description="The handover report's files (html, md), "
                                                                        "when report_dir was given.")
+    handover_urls: dict[str, str] = Field(default_factory=dict, description="The handover report in the results "
+                                          "store (html, md): the URLs a team opens.")
 
 
 class TempestSetupResult(BaseModel):

@@ -22,7 +22,7 @@ from rdoflow.reports.handover import headline
 from rdoflow.reports.handover import markdown as handover_markdown
 from rdoflow.reports.handover import write_html as write_handover_html
 from rdoflow.reports.regression import render_failure, render_summary
-from rdoflow.tasks.artifacts import leave_markdown
+from rdoflow.tasks.artifacts import leave_link, leave_markdown
 from rdoflow.tasks.regression.model import (
     COUNTED,
     FAILED_SHOWN,
@@ -36,7 +36,7 @@ from rdoflow.tasks.regression.suites import (
     run_suite,
 )
 from rdoflow.tasks.results.areas import run_areas
-from rdoflow.tasks.results.handover import handover
+from rdoflow.tasks.results.handover import handover, publish_handover
 from rdoflow.tasks.results.model import FAILING, ResultFileError, RunMeta
 from rdoflow.tasks.results.runs import StoredRun, read_and_store, read_stored
 from rdoflow.tasks.results.store import ResultsStore
@@ -138,21 +138,29 @@ def store_run_task(suite_run: SuiteRun, site: SiteConfig, drop: str = "",
     written = leave_markdown(render_summary(stored), key=f"regression-run-{stored.meta.label}",
                              report_dir=report_dir, description=f"{stored.meta.suite} {stored.meta.label}: "
                              f"{stored.counts['pass']} passed, {stored.counts['fail']} failed")
-    handover_files = leave_handover(stored, site.results.location, report_dir)
+    handover_files, handover_urls = leave_handover(stored, site.results.location, report_dir,
+                                                   site.results.public_url)
     if stored.failed:
         create_table_artifact([test.model_dump() for test in stored.failed],
                               key=f"regression-failures-{stored.meta.label}",
                               description=f"Failed tests of {stored.meta.run_id} (first {FAILED_SHOWN})")
-    return stored.model_copy(update={"report": str(written) if written else None, "handover": handover_files})
+    return stored.model_copy(update={"report": str(written) if written else None, "handover": handover_files,
+                                     "handover_urls": handover_urls})
 
 
-def leave_handover(run: RegressionRun, location: str, report_dir: Path | None) -> dict[str, str]:
-    """The run's handover report, from its stored table: a Markdown artifact, and with a report directory
-    ``handover-<label>.md`` and ``.html`` there; returns the files written by kind."""
+def leave_handover(run: RegressionRun, location: str, report_dir: Path | None,
+                   public_url: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The run's handover report, from its stored table: a Markdown artifact and a link to the page in the
+    results store; with a report directory ``handover-<label>.md`` and ``.html`` there. Returns the files
+    written and the URLs in the store, each by kind."""
     report = handover(read_stored(run.meta, location).table, run.meta)
     label = run.meta.label
     written = leave_markdown(handover_markdown(report), key=f"handover-{label}", report_dir=report_dir,
                              description=f"handover of {run.meta.run_id}: {headline(report)}")
+    urls = publish_handover(report, ResultsStore(location, public_url))
+    leave_link(urls["html"], key=f"handover-{label}-page", link_text=f"handover ({label}), HTML",
+               description=f"the handover page of {run.meta.run_id} in the results store")
     if report_dir is None:
-        return {}
-    return {"md": str(written), "html": str(write_handover_html(report_dir / f"handover-{label}.html", report))}
+        return {}, urls
+    files = {"md": str(written), "html": str(write_handover_html(report_dir / f"handover-{label}.html", report))}
+    return files, urls

@@ -14,7 +14,8 @@ import pandas as pd
 from rdoflow.config.catalogue import Catalogue, load_catalogue
 from rdoflow.errors import ConfigError
 from rdoflow.redaction import redact
-from rdoflow.reports.handover import write_html, write_markdown
+from rdoflow.reports.handover import html as html_page
+from rdoflow.reports.handover import markdown, write_html, write_markdown
 from rdoflow.tasks.results.areas import RUN_STATUSES, run_areas
 from rdoflow.tasks.results.model import (
     FAILING,
@@ -74,6 +75,13 @@ def find_run(run: str, location: str, suite: str | None = None) -> StoredRun:
                           hint="'rdoflow results list --store STORE' shows the stored runs")
     meta = RunMeta.model_validate({key: found[-1][key] for key in RunMeta.model_fields if key in found[-1]})
     return read_stored(meta, location)
+
+
+def publish_handover(report: Handover, store: ResultsStore) -> dict[str, str]:
+    """The one page in the store, ``reports/<suite>/<run id>/handover.html`` and ``.md``; returns their URLs."""
+    pages = {"html": html_page(report), "md": markdown(report)}
+    return {kind: store.put_report(store.report_path(report.meta.suite or "unnamed", report.meta.run_id,
+                                                     f"handover.{kind}"), text) for kind, text in pages.items()}
 
 
 def write_handover(report: Handover, html: Path, md: Path) -> dict[str, Path]:

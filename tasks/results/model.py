@@ -150,6 +150,8 @@ class Verdict(BaseModel):
     summary: str = Field("", description="On a pass: what did not regress.")
     counts: dict[str, int] = Field(default_factory=dict, description="Tests per category.")
     reports: dict[str, str] = Field(default_factory=dict, description="The reports written: kind -> path.")
+    urls: dict[str, str] = Field(default_factory=dict, description="The same reports in the results store: "
+                                                                   "kind -> the URL a team opens.")
 
     @computed_field
     @property
@@ -227,3 +229,71 @@ class Handover(BaseModel):
     totals: dict[str, int] = Field(description="Tests per status over the whole run, and 'tests'.")
     areas: list[HandoverArea] = Field(description="In the catalogue's order; areas with tests only.")
     failed_per_area: int = Field(description="How many failed tests each area lists at most.")
+
+
+class VerdictRecord(BaseModel):
+    """A comparison's verdict as stored beside the run it judged (``verdict.json`` in the post run's partition)."""
+
+    outcome: Literal["pass", "fail"]
+    blocking: list[str] = Field(default_factory=list, description="Why it is red.")
+    excused: list[str] = Field(default_factory=list, description="Changes the policy excused.")
+    counts: dict[str, int] = Field(default_factory=dict, description="Tests per category.")
+    pre: str = Field(description="The run compared against (its run id).")
+    post: str = Field(description="The run judged (its run id).")
+    drop: str = Field("", description="The drop the post run tested.")
+    judged_at: datetime = Field(description="When (UTC).")
+    reports: dict[str, str] = Field(default_factory=dict, description="Its reports in the store, kind -> path "
+                                    "from the store's top (reports/<suite>/<run id>/...).")
+
+
+class TrendTest(BaseModel):
+    """A test a drop broke or fixed, compared with the drop before it."""
+
+    test_id: str
+    why: str = Field("", description="Its failure's first real line (redacted); empty for a fixed test.")
+
+
+class DropResult(BaseModel):
+    """One drop in the trend: its post-upgrade run, the verdict on it, and what changed since the drop before."""
+
+    drop: str = Field(description="What the trend calls it: the DLRN hash, or '(no drop) <date>'.")
+    run_id: str = Field(description="Its post-upgrade run (the latest, when the drop was tested more than once).")
+    runs: int = Field(1, description="Post-upgrade runs stored for it.")
+    when: str = Field("", description="When its run started, or was stored (UTC, ISO 8601).")
+    verdict: Literal["pass", "fail"] | None = Field(None, description="The pre/post verdict; None: none stored.")
+    reasons: list[str] = Field(default_factory=list, description="The verdict's reasons: the blocking ones, then "
+                               "those the policy excused.")
+    tests: int = Field(0, description="Tests in the run.")
+    failing: int = Field(0, description="Tests that failed in the run.")
+    previous: str | None = Field(None, description="The drop it is compared with; None for the first stored.")
+    introduced: list[TrendTest] = Field(default_factory=list, description="Passed in the previous drop's run, "
+                                        "failed in this one's (the first few hundred).")
+    fixed: list[TrendTest] = Field(default_factory=list, description="Failed in the previous drop's, passed here.")
+    introduced_total: int = Field(0, description="How many it introduced in all.")
+    fixed_total: int = Field(0, description="How many it fixed in all.")
+    reports: dict[str, str] = Field(default_factory=dict, description="Its reports: kind -> the URL to open.")
+    unreadable: str = Field("", description="Why its run or verdict could not be read (then nothing else is said).")
+
+
+class TrackedTest(BaseModel):
+    """One test across the trend's drops: its status in each, and which drops broke and fixed it."""
+
+    test_id: str
+    statuses: dict[str, str] = Field(description="drop -> status (pass, fail, skip, …; '' where it did not run).")
+    broken_in: list[str] = Field(default_factory=list, description="The drops that broke it, oldest first.")
+    fixed_in: list[str] = Field(default_factory=list, description="The drops that fixed it, oldest first.")
+    flips: int = Field(0, description="How often its pass/fail outcome changed from one drop to the next.")
+
+
+class Trend(BaseModel):
+    """A suite over its last drops: per drop the verdict and the regressions it introduced and fixed; the
+    tests whose outcome flipped back and forth; and, asked for, chosen tests drop by drop."""
+
+    suite: str
+    drops: list[DropResult] = Field(description="Oldest first.")
+    flaky: list[TrackedTest] = Field(default_factory=list, description="Tests whose pass/fail outcome flipped "
+                                     "at least twice over the drops (the most flips first; the first hundred).")
+    flaky_total: int = Field(0, description="How many tests flipped so, in all.")
+    test: str = Field("", description="The tests asked for: a part of their ids ('' for none).")
+    tests: list[TrackedTest] = Field(default_factory=list, description="The tests asked for (the first fifty).")
+    tests_matched: int = Field(0, description="How many test ids matched, in all.")

@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from rdoflow.reports.comparison import (
     write_markdown,
 )
 from rdoflow.tasks.results.compare import compare, history_flips
-from rdoflow.tasks.results.model import Comparison, RunMeta, frame
+from rdoflow.tasks.results.model import Comparison, RunMeta, VerdictRecord, frame
 from rdoflow.tasks.results.readers import read_run
 from rdoflow.tasks.results.store import ResultsStore
 
@@ -100,31 +101,64 @@ def write_reports(directory: Path, comparison: Comparison, pre: StoredRun, post:
 
 @dataclass
 class Judged:
-    """Two stored runs, their comparison, and the reports written of it."""
+    """Two stored runs, their comparison, and the reports written of it (files; and URLs in the store)."""
 
     comparison: Comparison
     pre: StoredRun
     post: StoredRun
     reports: dict[str, Path]
+    urls: dict[str, str] = field(default_factory=dict)
+
+
+STORE_NAMES = {"html": "comparison.html", "md": "comparison.md", "json": "comparison.json",
+               "junit": "comparison.junit.xml"}
+
+
+def publish_comparison(store: ResultsStore, comparison: Comparison, pre: StoredRun, post: StoredRun,
+                       reports: dict[str, Path]) -> dict[str, str]:
+    """The reports copied into the store beside the post run's (``reports/<suite>/<post run id>/``) and the
+    verdict written beside the post run (``verdict.json``), naming them and the two runs' handover pages where
+    the regression stage left them; returns each report's path in the store by kind."""
+    suite = post.meta.suite or "unnamed"
+    placed = {kind: store.report_path(suite, post.meta.run_id, name) for kind, name in STORE_NAMES.items()
+              if kind in reports}
+    for kind, relative in placed.items():
+        store.put_report(relative, Path(reports[kind]))
+    for run in (pre, post):
+        handover = store.report_path(suite, run.meta.run_id, "handover.html")
+        if store.has(handover):
+            placed[f"handover-{run.meta.label or run.meta.run_id}"] = handover
+    verdict = comparison.verdict
+    store.write_verdict(post.meta, VerdictRecord(
+        outcome=verdict.outcome, blocking=verdict.blocking, excused=verdict.excused, counts=verdict.counts,
+        pre=pre.meta.run_id, post=post.meta.run_id, drop=post.meta.drop, judged_at=datetime.now(timezone.utc),
+        reports=placed))
+    return placed
 
 
 def compare_files(pre: Path, post: Path, *, policy: ComparisonPolicy, location: str, report_dir: Path,
-                  suite: str = "tempest", drop: str = "", names: dict[str, Path | None] | None = None) -> Judged:
+                  suite: str = "tempest", drop: str = "", names: dict[str, Path | None] | None = None,
+                  public_url: str | None = None) -> Judged:
     """Read two result files (any supported format), store both, compare them and write the four reports.
 
-    ``drop`` is the DLRN hash the ``post`` run tested; ``names`` may place any report elsewhere.
+    ``drop`` is the DLRN hash the ``post`` run tested; ``names`` may place any report elsewhere;
+    ``public_url`` is where a browser opens the store (``results.public_url``).
     """
     runs = [read_and_store(path, RunMeta(run_id=run_id_for(path, label), label=label, suite=suite,
                                          drop=drop if label == "post" else ""), location)
             for path, label in ((pre, "pre"), (post, "post"))]
-    return judge_stored(runs[0], runs[1], policy=policy, location=location, report_dir=report_dir, names=names)
+    return judge_stored(runs[0], runs[1], policy=policy, location=location, report_dir=report_dir, names=names,
+                        public_url=public_url)
 
 
 def judge_stored(pre: StoredRun, post: StoredRun, *, policy: ComparisonPolicy, location: str, report_dir: Path,
-                 names: dict[str, Path | None] | None = None) -> Judged:
-    """Compare two stored runs and write the four reports."""
+                 names: dict[str, Path | None] | None = None, public_url: str | None = None) -> Judged:
+    """Compare two stored runs, write the four reports, and keep them and the verdict in the store."""
     comparison = compare_stored(pre, post, policy, location)
-    return Judged(comparison, pre, post, write_reports(report_dir, comparison, pre, post, names))
+    reports = write_reports(report_dir, comparison, pre, post, names)
+    store = ResultsStore(location, public_url)
+    placed = publish_comparison(store, comparison, pre, post, reports)
+    return Judged(comparison, pre, post, reports, {kind: store.url(path) for kind, path in placed.items()})
 
 
 def add_rows(meta: RunMeta, location: str, rows: list[dict]) -> StoredRun:

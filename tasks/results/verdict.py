@@ -10,17 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from rdoflow.config.site import ComparisonPolicy
 from rdoflow.errors import ResourceFailed
 from rdoflow.redaction import redact
 from rdoflow.reports.comparison import markdown
+from rdoflow.reports.trend import headline
+from rdoflow.tasks.artifacts import leave_link
 from rdoflow.tasks.results.handover import FRAME, first_real_line
 from rdoflow.tasks.results.model import BLOCKING, Comparison, RunMeta, Verdict
 from rdoflow.tasks.results.runs import (
@@ -29,6 +27,8 @@ from rdoflow.tasks.results.runs import (
     judge_stored,
     read_stored,
 )
+from rdoflow.tasks.results.store import ResultsStore
+from rdoflow.tasks.results.trend import publish_trend, trend
 
 TABLE_ROWS = 1000
 EVIDENCE_TESTS = 5
@@ -44,11 +44,20 @@ def publish(judged: Judged) -> Verdict:
     create_table_artifact(
         changed[["category", "test_id", "status_pre", "status_post", "known", "flaky"]].fillna("").to_dict("records"),
         key="regression-changes", description=f"{len(comparison.changed())} tests changed (first {TABLE_ROWS})")
-    html = Path(judged.reports["html"]).resolve()
-    create_link_artifact(html.as_uri(), link_text="HTML report", key="regression-report",
-                         description="self-contained HTML report of the comparison")
+    leave_link(judged.urls["html"], link_text="HTML report", key="regression-report",
+               description="self-contained HTML report of the comparison, in the results store")
     return comparison.verdict.model_copy(
-        update={"reports": {kind: str(Path(path).resolve()) for kind, path in judged.reports.items()}})
+        update={"reports": {kind: str(Path(path).resolve()) for kind, path in judged.reports.items()},
+                "urls": judged.urls})
+
+
+def leave_trend(location: str, suite: str, public_url: str | None = None) -> dict[str, str]:
+    """The suite's trend page rewritten in the store with the verdict just stored, and a link to it; returns
+    its URLs by kind."""
+    found = trend(location, suite, public_url=public_url)
+    urls = publish_trend(found, ResultsStore(location, public_url))
+    leave_link(urls["html"], link_text=f"trend of {suite}", key="results-trend", description=headline(found))
+    return urls
 
 
 def blocking_evidence(comparison: Comparison) -> list[str]:
@@ -77,20 +86,29 @@ def require_pass(verdict: Verdict, comparison: Comparison) -> None:
     """Raise ResourceFailed with the blocking reasons and the first blocking tests when the verdict is red."""
     if verdict.passed:
         return
+    report = verdict.urls.get("html") or verdict.reports["html"]
+    trend = f" (which drop broke what: {verdict.urls['trend']})" if "trend" in verdict.urls else ""
     raise ResourceFailed("the regression comparison is red: " + "; ".join(verdict.blocking[:3]),
                          evidence=blocking_evidence(comparison),
-                         hint=f"read the report: {verdict.reports['html']}; a test that is expected to fail goes "
-                              "into the site's policy.known_failures with its bug")
+                         hint=f"read the report: {report}{trend}; a test that is expected to fail goes into the "
+                              "site's policy.known_failures with its bug")
 
 
 @task(name="judge-runs", task_run_name="judge-{post.label}", cache_policy=NO_CACHE)
-def judge_runs(pre: RunMeta, post: RunMeta, policy: ComparisonPolicy, location: str, report_dir: Path) -> Verdict:
-    """Compare two runs stored by the regression stage into a verdict and its reports; a red one fails."""
+def judge_runs(pre: RunMeta, post: RunMeta, policy: ComparisonPolicy, location: str, report_dir: Path,
+               public_url: str | None = None) -> Verdict:
+    """Compare two runs stored by the regression stage into a verdict and its reports (kept in the store too,
+    with the suite's trend); a red one fails."""
     judged = judge_stored(read_stored(pre, location), read_stored(post, location), policy=policy,
-                          location=location, report_dir=report_dir)
+                          location=location, report_dir=report_dir, public_url=public_url)
     verdict = publish(judged)
+    trend_urls = leave_trend(location, post.suite or "unnamed", public_url)
+    verdict = verdict.model_copy(update={"urls": {**verdict.urls, "trend": trend_urls["html"]}})
     require_pass(verdict, judged.comparison)
     return verdict
+
+
+leave_trend_task = task(leave_trend, name="results-trend", task_run_name="trend-{suite}", cache_policy=NO_CACHE)
 
 
 # The runs are in the store already: caching their tables in Prefect's result storage would copy them again.
