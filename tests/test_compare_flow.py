@@ -56,9 +56,8 @@ def test_a_green_comparison_completes_with_its_counts(tmp_path):
 def test_the_ui_links_open_the_reports_and_the_trend_at_the_public_url(tmp_path):
     """The links a team clicks in the UI: the report and the suite's trend in the store, under the site's public
     URL (served by the team's web server over the store: here the URL is checked, and the files behind it)."""
-    from tests.conftest import artifact_of
-
     from rdoflow.flows.compare_runs import compare_runs
+    from tests.conftest import artifact_of
 
     store = tmp_path / "store"
     state = compare_runs(pre=str(FIXTURES / "tacker-stestr-60"), post=str(FIXTURES / "tacker-stestr-12"),
