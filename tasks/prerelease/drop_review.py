@@ -99,7 +99,7 @@ def diff_reviews(before: PackageReview | None, after: PackageReview) -> BackendD
             continue
         shown = item_now or item_then
         news.append(CheckChange(check=key, text=shown.text, severity=shown.severity, before=pair[0], after=pair[1],
-                                news=kind, evidence=(item_now or item_then).evidence[:8]))
+                                news=kind, evidence=shown.evidence[:8]))
     lint_then, lint_now = _lint_errors(before), _lint_errors(after)
     lint_news = [LintChange(message=lint_now[k], news="new failure") for k in lint_now if k not in lint_then]
     lint_news += [LintChange(message=lint_then[k], news="fixed") for k in lint_then if k not in lint_now]
