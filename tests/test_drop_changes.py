@@ -307,3 +307,16 @@ def test_a_sites_drop_review_section_reads_rdoinfo_from_the_site_dir_and_names_b
         load_site(site)
     assert [problem.split(": ", 2)[1] for problem in caught.value.problems] == [
         "drop_review.first_drop", "drop_review.distgit_protocols[0]"]
+
+
+def test_a_drop_dlrn_no_longer_has_is_not_found_naming_where_it_was_looked_for(tmp_path, drops):
+    from rdoflow.tasks.prerelease.dlrn import DropNotFound
+
+    full = _drop_tree(tmp_path, drops, drops.first, drops.osc_lib[0])
+    with serve_directory(tmp_path) as url:
+        with pytest.raises(DropNotFound) as caught:
+            read_drop_versions(url, "current-passed-ci", "0bf9d805e1b0a4b9c1f2a5d3e6b7c8d9e0f1a2b3_11223344",
+                               timeout=5)
+    assert caught.value.message == (
+        f"drop 0bf9d805e1b0a4b9c1f2a5d3e6b7c8d9e0f1a2b3_11223344: current-passed-ci now points at {full}, and the "
+        "build is not at 0b/f9/0bf9d805e1b0a4b9c1f2a5d3e6b7c8d9e0f1a2b3_11223344 under " + url)

@@ -21,6 +21,7 @@ from rdoflow.errors import ConfigError, TransientError
 from rdoflow.tasks.prerelease.dlrn import (
     MAX_FILE_BYTES,
     Drop,
+    DropNotFound,
     _get,
     check_base_url,
     read_drop,
@@ -141,9 +142,11 @@ def read_versions(base_url: str, location: str, *, timeout: float = 30,
         return parse_versions_csv(_get(client, url, max_bytes=max_bytes), url)
 
 
-def drop_location(drop_hash: str) -> str:
-    """A build's directory under DLRN's base URL (``getshardedcommitdir`` for a build with no component)."""
-    return f"{drop_hash[:2]}/{drop_hash[2:4]}/{drop_hash}"
+def drop_location(drop_hash: str, component: str | None = None) -> str:
+    """A build's directory under DLRN's base URL, as DLRN's ``getshardedcommitdir`` makes it (a build with a
+    component sits under ``component/NAME/``)."""
+    prefix = f"component/{component}/" if component else ""
+    return f"{prefix}{drop_hash[:2]}/{drop_hash[2:4]}/{drop_hash}"
 
 
 def check_consistent(drop: Drop, versions: DropVersions) -> None:
@@ -159,12 +162,23 @@ def check_consistent(drop: Drop, versions: DropVersions) -> None:
 
 def read_drop_versions(base_url: str, link: str, drop_hash: str | None = None, *,
                        timeout: float = 30) -> tuple[Drop, DropVersions]:
-    """The drop behind ``link`` (or the build ``drop_hash``, when the link has moved past it) and its versions.csv."""
+    """The drop behind ``link`` and its versions.csv; with ``drop_hash`` (the drop under test), that build's even
+    when the link has moved on since: looked for in the directory of the link's component, then in none."""
     drop = read_drop(base_url, link, timeout=timeout)
     location = link
     if drop_hash and drop.full_hash != drop_hash:
-        location = drop_location(drop_hash)
-        drop = read_drop(base_url, location, timeout=timeout).model_copy(update={"link": link})
+        component = drop.components[0].component if drop.components else None
+        candidates = list(dict.fromkeys([drop_location(drop_hash, component), drop_location(drop_hash)]))
+        for location in candidates:
+            try:
+                drop = read_drop(base_url, location, timeout=timeout).model_copy(update={"link": link})
+                break
+            except DropNotFound:
+                continue
+        else:
+            raise DropNotFound(f"drop {drop_hash}: {link} now points at {drop.full_hash}, and the build is not at "
+                               f"{' nor '.join(candidates)} under {base_url}",
+                               hint="DLRN may have purged the build; review the drop behind the link instead")
     versions = read_versions(base_url, location, timeout=timeout)
     check_consistent(drop, versions)
     return drop, versions
