@@ -19,6 +19,7 @@ FLOWS: dict[str, str] = {
     "compare-runs": "rdoflow.flows.compare_runs:compare_runs",
     "package-review": "rdoflow.flows.package_review:package_review",
     "watch-prerelease": "rdoflow.flows.watch_prerelease:watch_prerelease",
+    "drop-review": "rdoflow.flows.drop_review:drop_review",
 }
 
 

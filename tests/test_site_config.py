@@ -17,7 +17,7 @@ MINIMAL = "name: lab\nundercloud:\n  ssh: {host: uc.example.com}\n"
 NO_FILE = object()
 A_DIRECTORY = object()
 SSH_FIELDS = "host, port, username, private_key_file, known_hosts, host_key_policy, connect_timeout, block"
-SITE_FIELDS = "name, undercloud, cloud, inventory, overcloud, regression, upgrade, policy, results"
+SITE_FIELDS = "name, undercloud, cloud, inventory, overcloud, regression, upgrade, policy, results, drop_review"
 
 # Each broken file, written as site.yaml in a fresh directory and named so on the
 # command line, and every line it must get; {dir} is that directory.

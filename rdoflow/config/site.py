@@ -481,6 +481,39 @@ class ResultsSite(BaseModel):
     )
 
 
+class DropReviewSite(BaseModel):
+    """Reviewing what each pre-release drop changed (docs/prerelease.md): where the drops are, where rdoinfo is,
+    which review backends run."""
+
+    model_config = SECTION
+
+    base_url: str = Field(..., min_length=1, description="DLRN base URL of the release, e.g. "
+                                                         "https://trunk.rdoproject.org/centos9-master.")
+    link: str = Field("current-passed-ci", min_length=1, description="The promotion link the drops are read "
+                                                                     "behind; the last drop tested is kept per link.")
+    rdoinfo: str | None = Field(None, description="rdoinfo: a directory or a git URL; maps each package to its "
+                                "distgit, upstream and maintainers. Empty: the drop's own columns (Dist Repo...).")
+    info_files: str = Field("rdo-full.yml", min_length=1, description="rdoinfo's file to read (with its imports).")
+    release: str | None = Field(None, description="rdoinfo tag to apply (e.g. caracal); empty: none.")
+    first_drop: Literal["baseline", "review-all"] = Field(
+        "baseline", description="The first drop tested behind the link: 'baseline' records it and reviews "
+                                "nothing (nothing changed yet); 'review-all' reviews every package.")
+    distgit_protocols: list[Literal["https", "http", "git", "ssh", "file"]] = Field(
+        ["https", "http", "git"], min_length=1, description="git protocols distgits (and rdoinfo) are fetched with.")
+    review_host: SSHTarget | None = Field(None, description="Also review with fedora-review on this host.")
+    source_mirror: str | None = Field(None, description="The reviews fetch each Source by file name from here.")
+    allow_hosts: list[str] = Field(default_factory=list, description="Hosts a review may fetch Sources from "
+                                                                     "although their address is not public.")
+    fetch_timeout: float = Field(120, gt=0, description="Seconds a git fetch of a distgit may take.")
+
+    @field_validator("rdoinfo")
+    @classmethod
+    def _rdoinfo_from_site_dir(cls, location: str | None, info: ValidationInfo) -> str | None:
+        if location is None or "://" in location or (info.context or {}).get(SITE_DIR) is None:
+            return location
+        return str(site_path(location, info.context[SITE_DIR]))
+
+
 class SiteConfig(BaseModel):
     """One environment the pipelines run against: an undercloud, its nodes, the overcloud, tests and policy."""
 
@@ -498,6 +531,8 @@ class SiteConfig(BaseModel):
     upgrade: UpgradePlan = Field(default_factory=UpgradePlan, description="The upgrade between the two test runs.")
     policy: ComparisonPolicy = Field(default_factory=ComparisonPolicy, description="How the two runs are compared.")
     results: ResultsSite = Field(default_factory=ResultsSite, description="Where test results are stored.")
+    drop_review: DropReviewSite | None = Field(None, description="Review what each pre-release drop changed; "
+                                                                 "empty: drops are not reviewed.")
 
     @field_validator("name")
     @classmethod

@@ -35,6 +35,10 @@ class DropServerUnavailable(TransientError):
     reference = "drop-server-unavailable"
 
 
+# Every file read from a DLRN server is read no further than this (RDO master's versions.csv: ~0.5 MB).
+MAX_FILE_BYTES = 16 << 20
+NOT_FOUND_HINT = "check the DLRN base URL and the promotion link name (e.g. current-passed-ci)"
+
 # DLRN's full hash: a git commit hash, then 8 hex digits of the distro hash, and of the extended hash
 # for a component build ("commit_distro[_extended]", as in its repo paths).
 DLRN_HASH = re.compile(r"[0-9a-f]{7,40}_[0-9a-f]{8}(_[0-9a-f]{8})?")
@@ -116,22 +120,37 @@ def full_hash(commit: CommitRecord) -> str:
     return "_".join(parts)
 
 
-def _get(client: httpx.Client, url: str, *, optional: bool = False) -> str | None:
+def _get(client: httpx.Client, url: str, *, optional: bool = False,
+         max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """The text at ``url``; read no further than ``max_bytes`` (a larger answer is a ConfigError naming it)."""
     try:
-        response = client.get(url)
+        with client.stream("GET", url) as response:
+            if response.status_code >= 500:
+                raise DropServerUnavailable(f"{url}: HTTP {response.status_code}",
+                                            evidence=[_bounded(response, 200, url, refuse=False)])
+            if response.status_code >= 400:
+                if optional:
+                    return None
+                raise DropNotFound(f"{url}: HTTP {response.status_code}", hint=NOT_FOUND_HINT)
+            return _bounded(response, max_bytes, url, refuse=True)
     except httpx.TimeoutException as exc:
         raise DropServerUnavailable(f"{url}: no answer within {client.timeout.read:g} s",
                                     hint="the DLRN server may be overloaded; the watch tries again") from exc
     except httpx.TransportError as exc:
         raise DropServerUnavailable(f"{url}: {type(exc).__name__}: {exc}") from exc
-    if response.status_code >= 500:
-        raise DropServerUnavailable(f"{url}: HTTP {response.status_code}", evidence=[response.text[:200]])
-    if response.status_code >= 400:
-        if optional:
-            return None
-        raise DropNotFound(f"{url}: HTTP {response.status_code}",
-                           hint="check the DLRN base URL and the promotion link name (e.g. current-passed-ci)")
-    return response.text
+
+
+def _bounded(response: httpx.Response, limit: int, url: str, *, refuse: bool) -> str:
+    """At most ``limit`` bytes of the body as text; a longer body is refused (ConfigError), or cut."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > limit:
+            if refuse:
+                raise ConfigError(url, [f"{url}: larger than {limit} bytes; expected a DLRN metadata file"])
+            del body[limit:]
+            break
+    return body.decode(response.encoding or "utf-8", errors="replace")
 
 
 def parse_commit_yaml(text: str, source: str) -> CommitYaml:
