@@ -14,6 +14,7 @@ from tests.processes import processes_mentioning
 pytestmark = pytest.mark.timeout(300)
 
 
+@pytest.mark.timeout(900)  # 59 s on a quiet machine; 300 s ran out at load 20 (a whole lab up, then down)
 def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path):
     lab_dir = tmp_path / "lab"
     state = up(lab_dir, nodes=2, say=lambda line: None)

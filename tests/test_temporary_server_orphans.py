@@ -99,6 +99,7 @@ def test_a_process_that_is_not_the_recorded_one_is_never_signalled(prefect_home,
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two rdoflow processes, each starting Prefect's server: 300 s ran out at load 20
 @pytest.mark.parametrize("finder", ["lab down", "next run"])
 def test_the_server_of_a_run_killed_with_sigkill_is_stopped_by_lab_down_or_the_next_run(tmp_path, finder):
     output = tmp_path / "output"
