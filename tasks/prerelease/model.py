@@ -83,6 +83,7 @@ class PackagesOutcome(BaseModel):
                                             "runs what it left.")
     pin_file: str | None = Field(None, description="The pin of the host before the update (JSON), in the "
                                                    "report directory.")
+    pin_on_host: str | None = Field(None, description="The same pin, kept on the undercloud.")
 
 
 class ImagesOutcome(BaseModel):

@@ -23,7 +23,13 @@ from pydantic import BaseModel, ValidationError
 
 from rdoflow.blocks.ssh import SSHHost
 from rdoflow.config.site import DropSite
-from rdoflow.errors import ConfigError, RdoflowError, RemoteCommandFailed, StageTimeout
+from rdoflow.errors import (
+    ConfigError,
+    RdoflowError,
+    RemoteCommandFailed,
+    ResourceFailed,
+    StageTimeout,
+)
 from rdoflow.outcome import CommandResult, Outcome
 from rdoflow.tasks.prerelease.dlrn import Drop, DropNotFound, DropServerUnavailable
 from rdoflow.tasks.prerelease.model import (
@@ -42,7 +48,8 @@ MARKER = ".rdoflow/drop-packages.json"
 DROPS_DIR = ".rdoflow/drops"  # per drop, in the home: its repo file as uploaded and the pin of the host before
 PREVIOUS_SUFFIX = ".rdoflow-previous"
 QUERY = ["rpm", "-qa", "--qf", "%{NAME}\\t%{EPOCH}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n"]
-REPO_LIMIT = 64 << 10  # bytes of a repo file read, the drop's or the host's
+REPO_LIMIT = 64 << 10  # bytes of the drop's repo file read
+KEEP_LINES = 100_000  # packages of a host's rpm -qa (an undercloud has about 1,500)
 TAIL_LINES = 15
 # dnf's transaction lines: "  Upgrading        : python3-tripleoclient-20.0.1-1.el9.noarch     1/4"
 _TRANSACTION = re.compile(r"^\s{2}(?P<action>[A-Z][a-z]+(?: [a-z]+)?)\s*: (?P<package>\S+)\s+"
@@ -73,7 +80,10 @@ def parse_packages(text: str) -> list[Package]:
 
 
 def read_packages(host: SSHHost) -> list[Package]:
-    result = run(host, QUERY, timeout=600, log_output=False)
+    result = run(host, QUERY, timeout=600, log_output=False, keep_lines=KEEP_LINES)
+    if result.dropped_lines:
+        raise ResourceFailed(f"rpm -qa on {host.address} listed more than {KEEP_LINES} packages; rdoflow reads at "
+                             "most that many", hint="check what the host's RPM database holds")
     return parse_packages(result.stdout)
 
 
@@ -94,7 +104,7 @@ def read_repos(host: SSHHost, repos_dir: str) -> list[RepoFile]:
     listing = run(host, ["ls", "-1", "--", repos_dir], timeout=60, check=False, log_output=False)
     repos = []
     for name in sorted(line for line in listing.stdout.splitlines() if line.endswith(".repo")):
-        raw = read_remote(host, f"{repos_dir}/{name}", limit=REPO_LIMIT)
+        raw = read_remote(host, f"{repos_dir}/{name}")
         if raw is None:
             continue
         try:
@@ -157,9 +167,18 @@ def fetch_repo_file(drop: Drop, *, timeout: float = 30) -> str:
     return text
 
 
-def install_repo(host: SSHHost, site: DropSite, drop_hash: str, text: str, repos: list[RepoFile]) -> str | None:
+class RepoSwap(BaseModel):
+    """What installing the drop's repo file did: whether it replaced the host's file, and where the earlier
+    one was kept (None: the host had no file of that name)."""
+
+    replaced: bool
+    previous: str | None = None
+
+
+def install_repo(host: SSHHost, site: DropSite, drop_hash: str, text: str, repos: list[RepoFile]) -> RepoSwap:
     """The drop's repo file as ``repos_dir/repo_file``, the host's earlier file of that name kept beside it
-    (``.rdoflow-previous``); returns where the earlier file was kept (None: there was none, or the same)."""
+    (``.rdoflow-previous``). A host that already has the drop's file (a retried run) is left as it is, and
+    so is the file kept by the run that installed it."""
     staging = f"{DROPS_DIR}/{drop_hash}/{site.repo_file}"
     target = f"{site.repos_dir}/{site.repo_file}"
     run(host, ["mkdir", "-p", "--", str(Path(staging).parent)], timeout=60, log_output=False)
@@ -168,18 +187,22 @@ def install_repo(host: SSHHost, site: DropSite, drop_hash: str, text: str, repos
         local.write_text(text)
         put(host, local, staging, mode=0o644)
     earlier = next((repo for repo in repos if repo.name == site.repo_file), None)
+    if earlier is not None and earlier.sha256 == hashlib.sha256(text.encode()).hexdigest():
+        return RepoSwap(replaced=False)
     previous = None
-    if earlier is not None and earlier.sha256 != hashlib.sha256(text.encode()).hexdigest():
+    if earlier is not None:
         previous = target + PREVIOUS_SUFFIX
         run(host, ["sudo", "cp", "-p", "--", target, previous], timeout=120)
     run(host, ["sudo", "install", "-m", "0644", "--", staging, target], timeout=120)
-    return previous
+    return RepoSwap(replaced=True, previous=previous)
 
 
-def restore_repo(host: SSHHost, site: DropSite, previous: str | None) -> None:
+def restore_repo(host: SSHHost, site: DropSite, swap: RepoSwap) -> None:
     """The host's repo file as it was before the drop's (removed when there was none)."""
+    if not swap.replaced:
+        return
     target = f"{site.repos_dir}/{site.repo_file}"
-    argv = ["sudo", "cp", "-p", "--", previous, target] if previous else ["sudo", "rm", "-f", "--", target]
+    argv = ["sudo", "cp", "-p", "--", swap.previous, target] if swap.previous else ["sudo", "rm", "-f", "--", target]
     run(host, argv, timeout=120, check=False)
 
 
@@ -256,28 +279,30 @@ def apply_packages(host: SSHHost, drop: Drop, site: DropSite, report_dir: Path |
     started = time.monotonic()
     before = pin(host, site)
     pin_text = before.model_dump_json(indent=2)
-    write_json(host, f"{DROPS_DIR}/{drop.full_hash}/pin-before.json", pin_text)
+    pin_on_host = f"{DROPS_DIR}/{drop.full_hash}/pin-before.json"
+    write_json(host, pin_on_host, pin_text)
     pin_file = None
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         pin_file = str(report_dir / f"drop-pin-{drop.full_hash}.json")
         Path(pin_file).write_text(pin_text + "\n")
     text = fetch_repo_file(drop)
-    previous = install_repo(host, site, drop.full_hash, text, before.repos)
+    swap = install_repo(host, site, drop.full_hash, text, before.repos)
     progress = StageProgress("drop-packages", f"packages of drop {drop.full_hash} on {host.address}", 1)
     try:
-        commands = run_updates(host, site, progress, previous is not None)
+        commands = run_updates(host, site, progress, swap.replaced)
     except RdoflowError:
-        restore_repo(host, site, previous)
+        restore_repo(host, site, swap)
         raise
     progress.finish()
     after = read_packages(host)
     digest_after = PackagePin(packages=after, repos=[]).digest
     outcome = PackagesOutcome(
         drop=drop.full_hash, repo_url=repo_baseurls(text, site.repo_file)[0],
-        repo_path=f"{site.repos_dir}/{site.repo_file}", previous=previous, commands=commands,
+        repo_path=f"{site.repos_dir}/{site.repo_file}", previous=swap.previous, commands=commands,
         before=len(before.packages), after=len(after), changes=changes(before.packages, after, site.packages),
-        packages_sha256=digest_after, seconds=round(time.monotonic() - started, 1), pin_file=pin_file)
+        packages_sha256=digest_after, seconds=round(time.monotonic() - started, 1), pin_file=pin_file,
+        pin_on_host=f"~/{pin_on_host}")
     marker = PackagesMarker(drop=drop.full_hash, packages_sha256=digest_after,
                             repo_sha256=hashlib.sha256(text.encode()).hexdigest())
     write_json(host, MARKER, marker.model_dump_json(indent=2) + "\n")

@@ -35,8 +35,9 @@ def _packages(packages: PackagesOutcome) -> list[str]:
         lines += ["", "| package | before | after |", "|---|---|---|",
                   *(f"| {cell(c.name)} | {cell(c.old or '(not installed)')} | {cell(c.new or '(removed)')} |"
                     for c in packages.changes)]
-    if packages.pin_file:
-        lines += ["", f"What the host had before (its packages and repository files): {code(packages.pin_file)}."]
+    kept = [code(path) for path in (packages.pin_file, packages.pin_on_host) if path]
+    if kept:
+        lines += ["", f"What the host had before (its packages and repository files): {' and '.join(kept)}."]
     return lines
 
 
