@@ -22,6 +22,7 @@ from rdoflow.tasks.prerelease.packages import (
     changes,
     fetch_repo_file,
     parse_packages,
+    repo_baseurls,
     update_failed,
 )
 from tests.dlrn_tree import DlrnTree
@@ -125,6 +126,14 @@ def test_an_unreachable_repository_is_named_by_its_url_and_other_dnf_errors_by_d
                                      "can be installed\n", "Error: Transaction test error:\n"), previous_kept=False)
     assert conflict.message == "sudo dnf -y update failed: Transaction test error:"
     assert "put back" not in conflict.hint
+
+
+def test_a_repository_urls_password_is_never_recorded():
+    secret = UNREACHABLE.replace("http://127.0.0.1:9/", "https://ci:s3cr3t@127.0.0.1:9/")
+    error = update_failed(_failed(secret), previous_kept=False)
+    assert "s3cr3t" not in error.message + " ".join(error.evidence) and "https://ci:**********@127.0.0.1:9/" in error.message
+    assert repo_baseurls("[rhos]\nbaseurl=https://ci:s3cr3t@cdn.example.com/rhos-17\n", "rhos.repo") == \
+        ["https://ci:**********@cdn.example.com/rhos-17"]
 
 
 def test_a_drop_repository_is_real_rpms_and_their_metadata(tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ from rdoflow.errors import (
     StageTimeout,
 )
 from rdoflow.outcome import CommandResult, Outcome
+from rdoflow.redaction import REDACTED
 from rdoflow.tasks.prerelease.dlrn import Drop, DropNotFound, DropServerUnavailable
 from rdoflow.tasks.prerelease.model import (
     Package,
@@ -58,6 +59,13 @@ _TRANSACTION = re.compile(r"^\s{2}(?P<action>[A-Z][a-z]+(?: [a-z]+)?)\s*: (?P<pa
 _REPO_FAILED = re.compile(r"^Error: Failed to download metadata for repo '(?P<repo>[^']+)'")
 _FETCH_FAILED = re.compile(r"^\s*- (?P<why>Curl error \(\d+\): [^[]+?|Status code: \d+) for (?P<url>\S+)")
 _DNF_ERROR = re.compile(r"^Error: (?P<message>.+)$")
+# A repository URL's password (https://user:password@host/...), which yum and dnf accept: never recorded.
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/@:\s]*):[^/@\s]*@", re.IGNORECASE)
+
+
+def masked(text: str) -> str:
+    """``text`` with the password of any URL in it masked."""
+    return _URL_PASSWORD.sub(rf"\g<scheme>\g<user>:{REDACTED}@", text)
 
 
 class PackagesMarker(BaseModel):
@@ -94,7 +102,7 @@ def repo_baseurls(text: str, source: str) -> list[str]:
         parser.read_string(text, source=source)
     except configparser.Error as exc:
         raise ConfigError(source, [f"{source}: not a yum repository file: {str(exc).splitlines()[0]}"]) from None
-    return [parser.get(section, "baseurl").split()[0] for section in parser.sections()
+    return [masked(parser.get(section, "baseurl").split()[0]) for section in parser.sections()
             if parser.has_option(section, "baseurl") and parser.get(section, "baseurl").strip()
             and parser.get(section, "enabled", fallback="1").strip() not in ("0", "false", "False", "no")]
 
@@ -161,7 +169,7 @@ def fetch_repo_file(drop: Drop, *, timeout: float = 30) -> str:
     urls = repo_baseurls(text, url)
     if not urls:
         raise ConfigError(url, [f"{url}: no enabled section with a baseurl; expected DLRN's [delorean] section"])
-    if drop.repo_url and urls[0] != drop.repo_url:
+    if drop.repo_url and urls[0] != masked(drop.repo_url):
         raise DropNotFound(f"{url}: its baseurl {urls[0]} is not the drop's {drop.repo_url}: the link moved "
                            "while the drop was read", hint="run the stage again: it reads the link anew")
     return text
@@ -223,24 +231,25 @@ def update_failed(command: CommandResult, previous_kept: bool) -> RdoflowError:
     """Why an update command failed: the repository it could not reach (named by URL), dnf's own error,
     or its exit; with the output's tail as evidence."""
     lines = command.stderr.splitlines() + command.stdout.splitlines()
+    tail = [masked(line) for line in command.tail(TAIL_LINES)]
     put_back = "; the host's previous repo file was put back" if previous_kept else ""
     if command.status == Outcome.TIMEOUT:
         return StageTimeout(f"{command.command} did not finish within {command.duration:.0f} s and was stopped",
-                            evidence=command.tail(TAIL_LINES),
+                            evidence=tail,
                             hint=f"raise drop.timeout in the site config if the host is only slow{put_back}")
     repo = next((m["repo"] for line in lines if (m := _REPO_FAILED.match(line))), None)
     fetch = next((m for line in lines if (m := _FETCH_FAILED.match(line))), None)
     if repo and fetch:
-        url = fetch["url"].removesuffix("/repodata/repomd.xml")
+        url = masked(fetch["url"].removesuffix("/repodata/repomd.xml"))
         return RemoteCommandFailed(
             f"{command.command} could not reach the repository '{repo}' at {url}: {fetch['why'].strip()}",
-            evidence=command.tail(TAIL_LINES),
+            evidence=tail,
             hint=f"check that {url} is served and that the undercloud can reach it (proxy, DNS, firewall), then "
                  f"run the stage again{put_back}")
     error = next((m["message"] for line in lines if (m := _DNF_ERROR.match(line.strip()))), None)
     why = f"exit status {command.exit_status}" if command.exit_status is not None else "a signal"
-    return RemoteCommandFailed(f"{command.command} failed: {error}" if error else f"{command.command} ended with {why}",
-                               evidence=command.tail(TAIL_LINES),
+    return RemoteCommandFailed(f"{command.command} failed: {masked(error)}" if error else f"{command.command} ended with {why}",
+                               evidence=tail,
                                hint=f"read the command's output (the stage's log), fix what it reports, then run "
                                     f"the stage again{put_back}")
 
