@@ -43,7 +43,8 @@ class StackFault(Strict):
     role: str = Field(..., description="Role whose node fails, e.g. Compute.")
     index: int = Field(0, ge=0, description="Which node of the role (0 = the first).")
     reason: str = Field(..., min_length=1, description="What the node's configuration reports.")
-    stage: str = Field("deploy", description="When: 'deploy', or 'upgrade' (overcloud upgrade run).")
+    stage: str = Field("deploy", description="When: 'deploy', 'upgrade' (overcloud upgrade run) or 'update' "
+                                            "(overcloud update run: its 'Update all packages' task fails).")
 
 
 class SSHDrop(Strict):

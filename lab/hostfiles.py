@@ -20,6 +20,7 @@ import yaml
 
 from . import config as labconfig
 from .ephemeral_heat import CTLPLANE_IP, install_deploy_host
+from .rpms import install_package_root
 from .scriptsuite import install_scripts
 from .tripleo.client_env import HTTP_BOOT
 from .tripleo.clients import CLOUD, clouds_yaml, undercloud_cloud
@@ -33,6 +34,24 @@ COMMAND = """\
 # {what}
 export PYTHONPATH={project} RDOFLOW_LAB_DIR={lab_dir} PYTHONWARNINGS=ignore{extra}
 exec {program} "$@"
+"""
+# The host's sudo: the lab's account may run any command as root, as an undercloud's stack user may (NOPASSWD).
+# When the account is not root, the command runs as root in a user namespace of its own (real dnf refuses
+# to run as anyone else); the options rdoflow and tripleoclient pass are taken, any other is refused.
+SUDO = """\
+#!/bin/sh
+# The lab host's sudo: the command as root (in a user namespace when the lab's account is not root).
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -E|-H|-n|--preserve-env|--non-interactive) shift ;;
+    --) shift; break ;;
+    -*) echo "sudo (rdoflow lab): option $1 is not supported here" >&2; exit 1 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "usage: sudo COMMAND [ARG...]" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] && exec "$@"
+exec unshare --map-root-user -- "$@"
 """
 # What the real client finds in /var/lib/ironic/httpboot on an undercloud: the deploy ramdisk's kernel and
 # image. The lab's nodes never boot them (fake-hardware); only their paths reach Ironic.
@@ -102,14 +121,20 @@ def install_host_files(lab_dir: Path, *, venv: Path, project_root: Path, ports: 
         "rally": (("rally verify (start, list-verifier-tests, report) over the lab's Tempest suite; the real "
                    "Rally for the rest (rally task, env, db) where the lab has it."),
                   f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rally_cmd", rally),
-        "rpm": ("rpm -q python3-tripleoclient: the undercloud's installed version; otherwise the system's rpm.",
+        "rpm": ("The machine's rpm on the host's package root (DIR/root); without one, rpm -q python3-tripleoclient "
+                "answers from the lab's record.",
                 f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.rpm_cmd", ""),
+        "dnf": ("The machine's dnf on the host's package root (DIR/root), as an EL9 host's.",
+                f"{shlex.quote(str(venv / 'bin/python'))} -m lab.tripleo.dnf_cmd", ""),
     }
     for name, (what, program, extra) in commands.items():
         script = bin_dir / name
         script.write_text(COMMAND.format(what=what, project=shlex.quote(str(project_root)),
                                          lab_dir=shlex.quote(str(lab_dir)), program=program, extra=extra))
         script.chmod(0o755)
+    (bin_dir / "sudo").write_text(SUDO)
+    (bin_dir / "sudo").chmod(0o755)
+    install_package_root(lab_dir, labconfig.load(lab_dir).release, say=say)
     for name in ("tempest", "discover-tempest-config") if tempest_venv is not None else ():
         script = bin_dir / name  # as an undercloud with openstack-tempest and python3-tempestconf has them
         script.write_text(f"#!/bin/sh\n# The real {name} of the lab's Tempest venv (Tempest 47, python-tempestconf "

@@ -11,6 +11,8 @@ from .hostfiles import SUITE_DIR, TEMPLATES
 from .inventory import INSTACKENV
 from .sshd import LoopbackSSHD
 from .tempest_workspace import EXCLUDE, FULL_EXCLUDE, FULL_INCLUDE, INCLUDE
+from .tripleo.packages import ROOT
+from .tripleo.real_deploy import ROLES_FILE
 
 SITE_FILE = "site.yaml"
 CLOUDS_FILE = "clouds.yaml"
@@ -56,7 +58,18 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
     }
     if results is not None:
         site["results"] = {"location": str(results)}
+    site["drop"] = _drop(lab_dir, knobs)
     return site
+
+
+def _drop(lab_dir: Path, knobs: labconfig.LabConfig) -> dict:
+    """How a drop is applied to the lab: its repo file goes to the host's package root (lab/tripleo/packages.py),
+    and its images are named, not pushed (no registry here: the real 'container image prepare' asks none then)."""
+    containers = {"set": {"namespace": f"quay.io/tripleo{knobs.release}centos9", "name_prefix": "openstack-",
+                          "name_suffix": ""}, "push_destination": False, "timeout": 900}
+    if knobs.release in ("wallaby", "zed"):  # the real client's default roles file is not on this machine
+        containers["roles_file"] = str(ROLES_FILE)
+    return {"repos_dir": str(lab_dir / ROOT / "etc/yum.repos.d"), "timeout": 600, "containers": containers}
 
 
 def _selection(knobs: labconfig.LabConfig) -> dict:

@@ -17,7 +17,7 @@ MINIMAL = "name: lab\nundercloud:\n  ssh: {host: uc.example.com}\n"
 NO_FILE = object()
 A_DIRECTORY = object()
 SSH_FIELDS = "host, port, username, private_key_file, known_hosts, host_key_policy, connect_timeout, block"
-SITE_FIELDS = "name, undercloud, cloud, inventory, overcloud, regression, upgrade, policy, results, drop_review"
+SITE_FIELDS = "name, undercloud, cloud, inventory, overcloud, regression, upgrade, policy, results, drop, drop_review"
 
 # Each broken file, written as site.yaml in a fresh directory and named so on the
 # command line, and every line it must get; {dir} is that directory.
@@ -194,6 +194,12 @@ BROKEN_SITES = [
         id="cloud-from-two-places",
     ),
     pytest.param(
+        "name: lab\nundercloud: {ssh: {host: uc}}\ndrop:\n  apply: sideways\n  update_commands: [[]]\n",
+        ["site.yaml: drop.apply: expected one of 'update', 'upgrade', got 'sideways' (line 4)",
+         "site.yaml: drop.update_commands[0]: expected at least 1 items (line 5)"],
+        id="drop-apply-not-a-choice-and-an-empty-command",
+    ),
+    pytest.param(
         "name: lab\nundercloud:\n  ssh:\n    host: uc\n   port: 22\n",
         ["site.yaml:5:4: not valid YAML: expected <block end>, but found '<block mapping start>' "
          "(while parsing a block mapping, which starts at line 3)"],
@@ -326,6 +332,8 @@ def test_the_good_example_loads_every_section():
     assert site.upgrade.roles_order == ["Controller", "Compute"]
     assert site.policy.known_failures[0].bug == "1798516"
     assert site.results.location == "s3://ci-results/rdo-lab-east"
+    assert site.drop.apply == "update" and site.drop.repos_dir == "/etc/yum.repos.d"
+    assert site.drop.containers.set["namespace"] == "quay.io/tripleozedcentos9"
 
 
 def test_relative_paths_are_read_from_the_site_files_directory_not_the_working_one(tmp_path, monkeypatch):

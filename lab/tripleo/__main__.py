@@ -42,6 +42,20 @@ def parser() -> argparse.ArgumentParser:
         _deploy_options(sub, templates_default=None)
         sub.add_argument("--limit", help="Role (or comma-separated roles) to upgrade ('run').")
         sub.add_argument("-y", "--yes", action="store_true")
+    updates = overcloud.add_parser("update").add_subparsers(dest="step", required=True)
+    for step in ("prepare", "run", "converge"):  # the stand-ins of lab/tripleo/update.py
+        sub = updates.add_parser(step)
+        _deploy_options(sub, templates_default=None)
+        sub.add_argument("--limit", required=step == "run", help="Role(s) or node(s) to update ('run').")
+        sub.add_argument("-y", "--yes", action="store_true")
+    tripleo = groups.add_parser("tripleo").add_subparsers(dest="action", required=True)
+    images = tripleo.add_parser("container").add_subparsers(dest="what", required=True)
+    image = images.add_parser("image").add_subparsers(dest="step", required=True)
+    prepare = image.add_parser("prepare")  # Train's stand-in (lab/tripleo/images.py)
+    prepare.add_argument("-e", "--environment-file", dest="environment_files", action="append", default=[])
+    prepare.add_argument("--output-env-file")
+    prepare.add_argument("-r", "--roles-file")
+    prepare.add_argument("--dry-run", action="store_true")
     return top
 
 
@@ -54,7 +68,8 @@ def _deploy_options(sub: argparse.ArgumentParser, templates_default: str | None 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    words = " ".join(part for part in (args.group, args.action, getattr(args, "step", None)) if part)
+    words = " ".join(part for part in (args.group, args.action, getattr(args, "what", None),
+                                       getattr(args, "step", None)) if part)
     if words == "overcloud upgrade converge" and labconfig.load(lab_dir()).release == "zed":
         return _not_a_command(words, ["overcloud upgrade prepare", "overcloud upgrade run"])
     try:
@@ -63,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
             from .undercloud import install
 
             install(upgrade=args.action == "upgrade")
+        elif args.group == "tripleo":
+            from .images import prepare
+
+            prepare(args.environment_files, args.output_env_file)
+        elif args.action == "update":
+            from .update import update
+
+            templates = _templates(args.templates) if args.templates else None
+            update(args.step, templates, _env_files(args.environment_files), args.stack, args.limit, args.timeout)
         elif args.action == "deploy":
             from .overcloud import deploy
 

@@ -5,7 +5,8 @@ playbooks (lab/tripleo/real_deploy.py says what the lab adds to its arguments); 
 client (``RDOFLOW_LAB_TRIPLEOCLIENT_DEPLOY``): Wallaby's own does not get through here (lab/tripleoclient_venv.py).
 ``overcloud node provision`` is a stand-in (lab/tripleo/node_provision.py): metalsmith needs Neutron.
 What cannot run on this host at all (no containers, no VMs) stays the lab's own (``lab.tripleo``):
-``undercloud install|upgrade`` and ``overcloud upgrade ...``. Every other command, ``--version`` and
+``undercloud install|upgrade``, ``overcloud upgrade ...`` and ``overcloud update prepare|run``
+(lab/tripleo/update.py; ``update converge`` is the real client's: it has none). Every other command, ``--version`` and
 ``help`` included, is the real
 ``openstack`` of the client's venv (lab/tripleoclient_venv.py), run as on a Zed undercloud after its
 install: ``OS_CLOUD=undercloud`` and ``~/.config/openstack/clouds.yaml``. The deploy images it looks for
@@ -25,7 +26,7 @@ from .client_env import client_environment
 
 LAB_COMMANDS = (
     ("undercloud", "install"), ("undercloud", "upgrade"), ("overcloud", "deploy"), ("overcloud", "upgrade"),
-    ("overcloud", "node", "provision"),
+    ("overcloud", "node", "provision"), ("overcloud", "update", "prepare"), ("overcloud", "update", "run"),
 )
 REAL_DEPLOY = ("overcloud", "deploy")
 PROVISION = ("overcloud", "node", "provision")

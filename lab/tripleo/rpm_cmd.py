@@ -1,6 +1,10 @@
-"""The lab host's ``rpm``: ``rpm -q python3-tripleoclient`` answers with the undercloud's version as the
-lab last installed or upgraded it, as the package's version does on a real undercloud; any other use of
-rpm goes to the system's rpm when there is one."""
+"""The lab host's ``rpm``: the machine's real rpm on the host's package root (lab/tripleo/packages.py), so
+that ``rpm -q python3-tripleoclient`` answers with what the host has installed: the release's version after
+the undercloud install, the drop's after a drop was applied.
+
+Where the machine has no rpm or dnf (no package root was made at lab up), ``rpm -q python3-tripleoclient``
+answers from the lab's record instead (the version 'undercloud install' or 'upgrade' last noted), and any
+other use of rpm goes to the system's rpm when there is one."""
 
 from __future__ import annotations
 
@@ -8,19 +12,22 @@ import os
 import shutil
 import sys
 
-from .hoststate import read_state
+from . import packages
+from .hoststate import lab_dir, read_state
 
-PACKAGE = "python3-tripleoclient"
-SYSTEM_RPM = "/usr/bin/rpm"
+PACKAGE = packages.CLIENT
+SYSTEM_RPM = packages.SYSTEM_RPM
 
 
 def main(argv: list[str]) -> int:
+    if packages.real(lab_dir()):
+        os.execv(SYSTEM_RPM, packages.rpm_argv(lab_dir(), *argv))
     if argv == ["-q", PACKAGE]:
         version = read_state().get("undercloud", {}).get("version")
         if version is None:
             print(f"package {PACKAGE} is not installed")
             return 1
-        print(f"{PACKAGE}-{version}-1.el9.noarch")
+        print(f"{PACKAGE}-{version}-{packages.RELEASE_TAG}.noarch")
         return 0
     if shutil.which(SYSTEM_RPM):
         os.execv(SYSTEM_RPM, [SYSTEM_RPM, *argv])

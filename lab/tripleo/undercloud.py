@@ -13,6 +13,7 @@ import hashlib
 import ipaddress
 import os
 import secrets
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from .. import config as labconfig
+from . import packages
 from .clients import CLOUD, clouds_yaml, endpoints, undercloud_cloud
 from .console import CommandFailed, say
 from .hoststate import host_state, lab_dir
@@ -102,6 +104,8 @@ def install(upgrade: bool = False) -> None:
             raise CommandFailed("The undercloud is not installed; nothing to upgrade")
     started = time.time()
     knobs = labconfig.load(lab_dir())
+    if upgrade:
+        _update_extra_packages()
     steps = ("Running the undercloud preflight checks", "Rendering the undercloud's heat environment",
              "Deploying the containers of ironic, ironic-inspector, heat", "Running the ansible playbooks",
              "Verifying the services")
@@ -115,9 +119,13 @@ def install(upgrade: bool = False) -> None:
     if knobs.faults.install_echoes_passwords:
         for line in (home / "undercloud-passwords.conf").read_text().splitlines()[1:]:
             say(f"TASK [tripleo_passwords] ok: {line}")
+    if not upgrade and packages.install_release_packages(lab_dir(), knobs.release):
+        say(f"Installed the undercloud's packages ({knobs.release}) into the host's package root")
+    version = packages.version_of(lab_dir(), packages.CLIENT) if packages.real(lab_dir()) else None
     digest = hashlib.sha256(conf_path.read_bytes() if conf_path.exists() else b"").hexdigest()
     with host_state() as state:
-        state["undercloud"] = {"version": VERSIONS[knobs.release][upgrade], "conf_sha256": digest, "at": time.time()}
+        state["undercloud"] = {"version": version or VERSIONS[knobs.release][upgrade], "conf_sha256": digest,
+                               "at": time.time()}
         # Each completed run's span: two runs at once would show as overlapping spans.
         state.setdefault("undercloud_runs", []).append([verb, started, time.time()])
     done = "upgraded" if upgrade else "installed"
@@ -125,6 +133,21 @@ def install(upgrade: bool = False) -> None:
           f"Password file is at {home}/undercloud-passwords.conf\nThe stackrc file is at ~/stackrc\n\n"
           f"Use these files to interact with OpenStack services, and ensure they are secured.\n\n{BANNER}\n",
           flush=True)
+
+
+def _update_extra_packages() -> None:
+    """What tripleoclient's 'undercloud upgrade' does first: ``sudo dnf upgrade -y`` of the client's packages
+    from the host's repositories (the release's own, or a drop's once one is applied), its output logged."""
+    if not packages.real(lab_dir()):
+        return
+    say(f"Updating necessary packages: {' '.join(packages.UNDERCLOUD_EXTRA_PACKAGES)}", level="WARNING")
+    result = subprocess.run(packages.update_command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            check=False)
+    if result.returncode != 0:
+        message = f"Update extra packages failed: {result.stdout.strip()}"
+        say(message, level="ERROR", logger="tripleoclient.utils")
+        raise CommandFailed(message)
+    say(result.stdout.rstrip(), level="WARNING")
 
 
 def _require_answer(name: str, url: str) -> None:

@@ -37,11 +37,15 @@ class Profile:
     # defaults (deploy images, boot mode, capabilities); otherwise through Ironic's API. Train's import
     # works through Mistral, which the lab does not run: the lab's Train enrolls through the API.
     node_import: bool
+    # 'openstack overcloud update converge' exists: Train's tripleoclient 12 has it; Wallaby's 16.5.0 and
+    # Zed's 20.0.0 do not (their minor update ends with the last 'update run').
+    update_converge: bool = False
 
 
 PROFILES = {
     Release.TRAIN: Profile(Release.TRAIN, "Train (RHOSP 16.2)", range(12, 14), persistent_heat=True,
-                           provision_before_deploy=False, upgrade_converge=True, node_import=False),
+                           provision_before_deploy=False, upgrade_converge=True, node_import=False,
+                           update_converge=True),
     Release.WALLABY: Profile(Release.WALLABY, "Wallaby (RHOSP 17.1)", range(16, 17), persistent_heat=False,
                              provision_before_deploy=True, upgrade_converge=True, node_import=True),
     Release.ZED: Profile(Release.ZED, "Zed", range(18, 21), persistent_heat=False,

@@ -514,6 +514,60 @@ class DropReviewSite(BaseModel):
         return str(site_path(location, info.context[SITE_DIR]))
 
 
+Argv = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class ContainerImagesSite(BaseModel):
+    """How the overcloud's container images are prepared for a drop: ``openstack tripleo container image
+    prepare`` with a ContainerImagePrepare whose tag is the drop's hash."""
+
+    model_config = SECTION
+
+    prepare_file: str = Field(
+        "containers-prepare-parameter.yaml", min_length=1,
+        description="The undercloud's ContainerImagePrepare environment file (relative to the home), which the "
+        "drop's copy starts from (every entry's tag set to the drop's hash). When the undercloud has none: one "
+        "entry made of 'set' and 'push_destination' below.")
+    set: dict[str, str] = Field(
+        default_factory=dict, description="ContainerImagePrepare's 'set' when the undercloud has no prepare_file "
+        "(namespace, name_prefix, name_suffix...); its tag is the drop's hash whatever is written here.")
+    push_destination: bool | str = Field(
+        True, description="ContainerImagePrepare's push_destination when the undercloud has no prepare_file: true "
+        "(the undercloud's registry), a registry address, or false (the nodes pull from 'namespace').")
+    roles_file: str | None = Field(
+        None, description="Roles file (--roles-file) on the undercloud; empty: the templates' roles_data.yaml.")
+    extra_args: list[str] = Field(
+        default_factory=list, description="More arguments for 'openstack tripleo container image prepare'.")
+    timeout: int = Field(3600, gt=0, description="Seconds the image prepare may take.")
+
+
+class DropSite(BaseModel):
+    """How a pre-release drop is applied to the site (docs/prerelease.md): its repositories on the undercloud,
+    the packages updated, the container images prepared with its tag, then the overcloud updated or upgraded."""
+
+    model_config = SECTION
+
+    apply: Literal["update", "upgrade"] = Field(
+        "update", description="What follows the undercloud's packages and the images: 'update', a minor update "
+        "within the release (overcloud update prepare, run per role, converge where the release has it), or "
+        "'upgrade', the major upgrade of the upgrade section.")
+    repos_dir: str = Field("/etc/yum.repos.d", min_length=1,
+                           description="The undercloud's directory of yum repository files.")
+    repo_file: str = Field(
+        "delorean.repo", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*\.repo$",
+        description="The name the drop's delorean.repo takes there; a file of that name is kept beside it as "
+        "<name>.rdoflow-previous (and put back when the update fails).")
+    update_commands: list[Argv] = Field(
+        default_factory=lambda: [["sudo", "dnf", "-y", "update"]], min_length=1,
+        description="The commands that update the undercloud's packages, in order, each an argument list.")
+    packages: list[str] = Field(
+        default_factory=list, description="Glob patterns (fnmatch) of the packages the report lists; empty: every "
+        "package that changed.")
+    timeout: int = Field(3600, gt=0, description="Seconds each update command may take.")
+    containers: ContainerImagesSite = Field(default_factory=ContainerImagesSite,
+                                            description="The overcloud's container images for the drop.")
+
+
 class SiteConfig(BaseModel):
     """One environment the pipelines run against: an undercloud, its nodes, the overcloud, tests and policy."""
 
@@ -531,6 +585,8 @@ class SiteConfig(BaseModel):
     upgrade: UpgradePlan = Field(default_factory=UpgradePlan, description="The upgrade between the two test runs.")
     policy: ComparisonPolicy = Field(default_factory=ComparisonPolicy, description="How the two runs are compared.")
     results: ResultsSite = Field(default_factory=ResultsSite, description="Where test results are stored.")
+    drop: DropSite = Field(default_factory=DropSite, description="How a pre-release drop is applied "
+                           "(docs/prerelease.md).")
     drop_review: DropReviewSite | None = Field(None, description="Review what each pre-release drop changed; "
                                                                  "empty: drops are not reviewed.")
 

@@ -144,6 +144,37 @@ def upgrade_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeou
     return [*steps, converge] if profile(release).upgrade_converge else steps
 
 
+def update_steps(overcloud: OvercloudSite, plan: UpgradePlan, undercloud_timeout: float,
+                 release: Release = Release.TRAIN, environment_files: Sequence[str] = ()) -> list[StackStep]:
+    """The minor update within a release: undercloud upgrade (when the plan asks: it updates the client's
+    packages, then the undercloud), 'overcloud update prepare' with the deploy's arguments and
+    ``environment_files`` (the drop's container images), 'update run --limit ROLE' for each role in the
+    plan's order, then 'update converge' where the release has it (Train; Wallaby's and Zed's clients have none)."""
+    stack, budget = overcloud.stack, overcloud.timeout * 60 + COMMAND_MARGIN_SECONDS
+    persistent = profile(release).persistent_heat
+    files = _environment_args([*deploy_files(overcloud, release), *environment_files])
+    steps = []
+    if plan.undercloud:
+        steps.append(StackStep(name="undercloud upgrade", key="undercloud-upgrade",
+                               argv=["openstack", "undercloud", "upgrade", "-y"], stack=stack,
+                               timeout=undercloud_timeout, drives_stack=False))
+    deploy_args = ["--templates", overcloud.templates, *files, "--stack", stack, "--timeout", str(overcloud.timeout),
+                   *overcloud.extra_args, "-y"]
+    steps.append(StackStep(name="update prepare", key="update-prepare", stack=stack, timeout=budget,
+                           argv=["openstack", "overcloud", "update", "prepare", *deploy_args], drives_stack=persistent))
+    for role in plan.roles_order:
+        steps.append(StackStep(
+            name=f"update run {role}", key=f"update-run-{_slug(role)}",
+            argv=["openstack", "overcloud", "update", "run", "--limit", role, "--stack", stack, "-y"],
+            stack=stack, timeout=budget, drives_stack=False, hosts=overcloud.roles.get(role, 0),
+        ))
+    if profile(release).update_converge:
+        steps.append(StackStep(name="update converge", key="update-converge", stack=stack, timeout=budget,
+                               argv=["openstack", "overcloud", "update", "converge", *deploy_args],
+                               drives_stack=persistent))
+    return steps
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
