@@ -8,6 +8,7 @@ from prefect import flow
 from pydantic import Field
 
 from rdoflow.config.site import SiteConfig
+from rdoflow.flows.apply_drop import apply_drop
 from rdoflow.flows.regression_run import regression_run
 from rdoflow.flows.upgrade import upgrade
 from rdoflow.tasks.pipeline.record import Pipeline, run_report_dir
@@ -28,7 +29,9 @@ def upgrade_regression(
     report_dir: Path | None = Field(None, description="Where the reports are written (a directory)."),
 ) -> Verdict:
     """Run the suite and the validations (pre), upgrade with the workload watched throughout, run them again
-    (post), add the validations and the workload to the two runs, compare: a regression turns the verdict red."""
+    (post), add the validations and the workload to the two runs, compare: a regression turns the verdict red.
+    Given a drop, a site that names its DLRN server (drop.base_url) gets the drop applied in place of the upgrade
+    plan: its packages, its images, then the minor update or the major upgrade (the apply-drop stage)."""
     report_dir = report_dir or run_report_dir("upgrade-regression")
     with Pipeline("upgrade-regression", site.name, stages=STAGES, drop=drop, report_dir=report_dir) as pipeline:
         with pipeline.stage("regression-pre"):
@@ -36,7 +39,10 @@ def upgrade_regression(
             validated_pre = validations_task(site, "pre")
         with pipeline.stage("upgrade"):
             with watched(site) as watch:  # set up before the first step, taken down after the last, come what may
-                upgraded = upgrade(site, report_dir=report_dir)
+                if drop and site.drop.base_url:
+                    upgraded = apply_drop(site, site.drop.base_url, drop, report_dir=report_dir).stage_report()
+                else:
+                    upgraded = upgrade(site, report_dir=report_dir)
                 workload = judge_workload(watch, upgraded)
         with pipeline.stage("regression-post"):
             post = regression_run(site, label="post", drop=drop, report_dir=report_dir)

@@ -455,6 +455,21 @@ def _openable_url(url: str) -> str:
 PublicUrl = Annotated[str, AfterValidator(_openable_url)]
 
 
+def _dlrn_url(url: str) -> str:
+    # It is shown in reports and sent to the DLRN server; an account goes in a block, never in the URL.
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        raise ValueError(f"expected the DLRN server's http(s) base URL, e.g. "
+                         f"https://trunk.rdoproject.org/centos9-zed, got {url!r}")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ValueError("expected a base URL without a user, password, query or fragment (the vote's account "
+                         "is in the drop.vote block)")
+    return url.rstrip("/")
+
+
+DlrnUrl = Annotated[str, AfterValidator(_dlrn_url)]
+
+
 class ResultsSite(BaseModel):
     """Where regression results are kept."""
 
@@ -541,11 +556,29 @@ class ContainerImagesSite(BaseModel):
     timeout: int = Field(3600, gt=0, description="Seconds the image prepare may take.")
 
 
+class DropVote(BaseModel):
+    """The pipeline's result voted back to DLRN's API for the drop it tested, as RDO's CI does."""
+
+    model_config = SECTION
+
+    block: str = Field(..., min_length=1, description="The saved dlrn-api-credentials block: DLRN's API URL, the "
+                                                      "CI account and its password (docs/blocks.md).")
+    job_id: str = Field("rdoflow-nightly", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                        description="The job name the vote is recorded under (DLRN's job_id).")
+
+
 class DropSite(BaseModel):
     """How a pre-release drop is applied to the site (docs/prerelease.md): its repositories on the undercloud,
     the packages updated, the container images prepared with its tag, then the overcloud updated or upgraded."""
 
     model_config = SECTION
+
+    base_url: DlrnUrl | None = Field(
+        None, description="The DLRN server the drops come from, e.g. https://trunk.rdoproject.org/centos9-zed. "
+        "Set: a nightly given a drop applies it (this section) in place of the upgrade plan. Empty: a drop is "
+        "only the run's label.")
+    vote: DropVote | None = Field(None, description="Vote the nightly's result back to DLRN for the drop it "
+                                                    "tested; empty: no vote.")
 
     apply: Literal["update", "upgrade"] = Field(
         "update", description="What follows the undercloud's packages and the images: 'update', a minor update "

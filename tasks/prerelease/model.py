@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rdoflow.errors import ErrorRecord
 from rdoflow.outcome import Outcome
-from rdoflow.tasks.overcloud.model import StepResult
+from rdoflow.tasks.overcloud.model import StageReport, StepResult
 from rdoflow.tasks.review.model import ItemStatus, PackageReview, Severity
 
 # DLRN's header, written by post_build_rpm and aggregate_repo_files: the columns, in this order.
@@ -307,3 +307,7 @@ class ApplyDrop(BaseModel):
     @property
     def passed(self) -> bool:
         return self.error is None and all(step.outcome == Outcome.PASS for step in self.steps)
+
+    def stage_report(self) -> StageReport:
+        """Its overcloud steps as an upgrade's: what the workload watched across it is judged against."""
+        return StageReport(stage="apply-drop", site=self.site, stack=self.stack, steps=self.steps)

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from rdoflow.blocks.dlrn import DlrnApiCredentials
+from rdoflow.config.site import DropVote
 from rdoflow.errors import ConfigError, RdoflowError, TransientError, printable
 from rdoflow.tasks.prerelease.dlrn import Drop
 from rdoflow.tasks.retries import TRANSIENT_RETRIES
@@ -232,4 +233,23 @@ def vote_on_drop(api: DlrnApiCredentials, target: VoteTarget, job_id: str, succe
     vote = report_result(api, target, job_id=job_id, success=success, info_url=info_url, notes=notes)
     get_run_logger().info("voted %s for %s on %s as %s (%s); DLRN lists it at %s", "success" if vote.success
                           else "failure", job_id, target.label, vote.user, vote.url, vote.timestamp)
+    return vote
+
+
+@task(name="vote-for-drop", task_run_name="vote {options.job_id} on {drop}", cache_policy=NO_CACHE,
+      **TRANSIENT_RETRIES)
+def vote_for_drop(options: DropVote, base_url: str, drop: str, *, success: bool, info_url: str,
+                  notes: str = "") -> Vote:
+    """A pipeline's vote on the drop it tested (``drop``: its full hash, or a link): the drop's build read from
+    DLRN (its full commit and distro hashes), the account from the site's saved block, then ``report_result``."""
+    from prefect.logging import get_run_logger
+
+    from rdoflow.tasks.prerelease.apply import drop_path
+    from rdoflow.tasks.prerelease.dlrn import read_drop
+
+    api = DlrnApiCredentials.load(options.block)
+    target = VoteTarget.for_drop(read_drop(base_url, drop_path(drop)))
+    vote = report_result(api, target, job_id=options.job_id, success=success, info_url=info_url, notes=notes)
+    get_run_logger().info("voted %s for %s on %s (%s)", "success" if vote.success else "failure", options.job_id,
+                          target.label, vote.url)
     return vote

@@ -88,10 +88,12 @@ def require_pass(verdict: Verdict, comparison: Comparison) -> None:
         return
     report = verdict.urls.get("html") or verdict.reports["html"]
     trend = f" (which drop broke what: {verdict.urls['trend']})" if "trend" in verdict.urls else ""
-    raise ResourceFailed("the regression comparison is red: " + "; ".join(verdict.blocking[:3]),
-                         evidence=blocking_evidence(comparison),
-                         hint=f"read the report: {report}{trend}; a test that is expected to fail goes into the "
-                              "site's policy.known_failures with its bug")
+    error = ResourceFailed("the regression comparison is red: " + "; ".join(verdict.blocking[:3]),
+                           evidence=blocking_evidence(comparison),
+                           hint=f"read the report: {report}{trend}; a test that is expected to fail goes into the "
+                                "site's policy.known_failures with its bug")
+    error.report_urls = {"html": report, **verdict.urls}  # what a vote on the drop points at (tasks/pipeline/ballot.py)
+    raise error
 
 
 @task(name="judge-runs", task_run_name="judge-{post.label}", cache_policy=NO_CACHE)
