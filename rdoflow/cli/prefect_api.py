@@ -47,6 +47,16 @@ def give_time_to_start() -> None:
     os.environ.setdefault(STARTUP_SETTING, str(EPHEMERAL_STARTUP_SECONDS))
 
 
+def server_configured() -> bool:
+    """Whether Prefect's settings (the environment, the active profile, a prefect.toml) name a server in
+    PREFECT_API_URL; if not, a flow run here would need the temporary one."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True  # without importing Prefect (a second on a quiet machine)
+    from prefect.settings import PREFECT_API_URL
+
+    return bool(PREFECT_API_URL.value())
+
+
 def start_temporary_server() -> None:
     """Start Prefect's temporary server now, when this process will need one (no PREFECT_API_URL), so that
     a server that does not come up is reported as such, before the flow starts; the flow's client then
