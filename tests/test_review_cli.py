@@ -68,3 +68,29 @@ def test_a_failing_package_exits_1_with_its_reasons(tmp_path):
     assert "error[package-review-failed]: 1 of 1 package(s) failed review" in done.stderr
     assert "CheckLicenseTag: License: ASL 2.0" in done.stderr
     assert "| python-stevedore-3.5.2-1.el9 |" in done.stdout and "| fail |" in done.stdout
+
+
+def _server_configured(tmp_path: Path) -> tuple[bool, bool]:
+    """``server_configured()`` in a fresh process run in ``tmp_path``, with the Prefect home there: what it
+    answered, and whether it had to import Prefect to answer."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    code = ("import sys; from rdoflow.cli.prefect_api import server_configured; "
+            "print(server_configured(), 'prefect' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=True)
+    answered, imported = done.stdout.split()
+    return answered == "True", imported == "True"
+
+
+def test_prefect_is_asked_only_when_its_settings_could_name_a_server(tmp_path):
+    assert _server_configured(tmp_path) == (False, False)
+    (tmp_path / "prefect-home").mkdir()
+    (tmp_path / "prefect-home" / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n')
+    assert _server_configured(tmp_path) == (True, True)  # the active profile names a server
+    (tmp_path / "prefect-home" / "profiles.toml").write_text(
+        'active = "team"\n[profiles.team]\nPREFECT_LOGGING_LEVEL = "ERROR"\n')
+    assert _server_configured(tmp_path) == (False, False)
+    (tmp_path / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n')
+    assert _server_configured(tmp_path) == (True, True)
