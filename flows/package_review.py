@@ -12,10 +12,9 @@ from rdoflow.tasks.review.model import PackageReview
 from rdoflow.tasks.review.packages import (
     acquire_package,
     publish_reviews,
-    require_reviews_passed,
     review_package,
-    review_workspace,
 )
+from rdoflow.tasks.review.run import require_reviews_passed, review_workspace
 from rdoflow.tasks.review.sources import ReviewSettings
 
 

@@ -51,7 +51,7 @@ def test_an_unchanged_package_is_not_reviewed_twice(prefect_server, tmp_path):
 
 def test_packages_are_reviewed_concurrently_and_one_red_package_fails_the_flow(prefect_server, tmp_path):
     from rdoflow.flows.package_review import package_review
-    from rdoflow.tasks.review.packages import ReviewFailed
+    from rdoflow.tasks.review.run import ReviewFailed
     from rdoflow.tasks.review.sources import ReviewSettings
 
     bad = tmp_path / "python-nameless.spec"
@@ -77,7 +77,7 @@ def _review_cli(*args: str, env: dict | None = None, cwd: Path | None = None) ->
 def test_review_cli_exits_0_for_a_good_package_and_prints_the_table(prefect_server, tmp_path):
     done = _review_cli(str(_distgit(tmp_path / "osc-lib")), "--no-fetch", "--reports", str(tmp_path / "r"))
     assert done.returncode == 0, done.stderr
-    assert "| python-osc-lib-3.1.0-1.el9 | 22 | 0 |" in done.stdout.replace(f"{tmp_path}/osc-lib ", "")
+    assert "| python-osc-lib-3.1.0-1.el9 | 23 | 0 |" in done.stdout.replace(f"{tmp_path}/osc-lib ", "")
 
 
 def test_review_cli_exits_1_when_a_package_fails(prefect_server, tmp_path):

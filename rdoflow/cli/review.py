@@ -7,7 +7,7 @@ helpers are imported when a command runs: rdoflow.cli imports this module while 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from pydantic import ValidationError
@@ -15,6 +15,9 @@ from pydantic import ValidationError
 from rdoflow.cli.exits import ExitStatus
 from rdoflow.cli.output import err, out, report_dir_for
 from rdoflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rdoflow.tasks.review.sources import ReviewSettings
 
 
 def check_package_refs(refs: list[str]) -> None:
@@ -49,11 +52,15 @@ def review(
     upstream_version: Annotated[Optional[str], typer.Option(help="Version for a DLRN template spec.")] = None,
     reports: Annotated[Path, typer.Option("--reports", help="Directory that receives each run's reports.")] = Path(
         ".rdoflow/reports"),
+    cache: Annotated[Path, typer.Option("--cache", help="Directory of past reviews: an unchanged package is not "
+                                                        "reviewed again for 30 days.")] = Path(".rdoflow/review-cache"),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Review every package, keeping nothing.")] = False,
 ) -> None:
-    """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input."""
-    from rdoflow.cli.console import quiet_diagnosed_tracebacks
-    from rdoflow.cli.prefect_api import start_temporary_server
-    from rdoflow.flows.package_review import package_review
+    """Review packages the way fedora-review does; exit 1 when any package fails, 2 on bad input.
+
+    Without a Prefect server (no PREFECT_API_URL) the review runs here, with no Prefect, in a few seconds;
+    with one it runs as the package-review flow, whose runs, artifacts and cache are on that server."""
+    from rdoflow.cli.prefect_api import server_configured
     from rdoflow.tasks.review.sandbox import check_sandbox, require_tools
     from rdoflow.tasks.review.sources import ReviewSettings
 
@@ -68,16 +75,44 @@ def review(
     if settings.backend == "static":
         require_tools()
         check_sandbox()
-    quiet_diagnosed_tracebacks()
     report_dir = report_dir_for(reports, "package-review")
-    start_temporary_server()  # when no PREFECT_API_URL: up (or named) before the flow, closed to other users
+    if server_configured():
+        _review_as_flow(packages, settings, report_dir)
+    else:
+        _review_here(packages, settings, report_dir, None if no_cache else cache)
+
+
+def _review_here(packages: list[str], settings: ReviewSettings, report_dir: Path, cache: Path | None) -> None:
+    """The review's plain functions in this process: what the flow does, without a Prefect server to start."""
+    from rdoflow.tasks.review.run import (
+        ReviewCache,
+        require_reviews_passed,
+        review_packages,
+        write_reviews,
+    )
+
+    reviews = review_packages(packages, settings, cache=ReviewCache(cache) if cache else None,
+                              say=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True))
+    _show_summary(write_reviews(reviews, report_dir))
+    require_reviews_passed(reviews)
+
+
+def _review_as_flow(packages: list[str], settings: ReviewSettings, report_dir: Path) -> None:
+    from rdoflow.cli.console import quiet_diagnosed_tracebacks
+    from rdoflow.flows.package_review import package_review
+
+    quiet_diagnosed_tracebacks()
     try:
         package_review(packages, settings, report_dir)
     finally:  # the reviews' table, whether they passed or not (a failed review is exit 1, with its diagnosis)
         summary = report_dir / "package-review.md"
         if summary.exists():
-            out.print(summary.read_text(), markup=False, highlight=False)
-            out.print(f"reviews: {report_dir}", markup=False, highlight=False)
+            _show_summary(summary)
+
+
+def _show_summary(summary: Path) -> None:
+    out.print(summary.read_text(), markup=False, highlight=False)
+    out.print(f"reviews: {summary.parent}", markup=False, highlight=False)
 
 
 def trigger(

@@ -14,6 +14,7 @@ from typing import Any
 
 from license_expression import ExpressionError, get_spdx_licensing
 
+from rdoflow.outcome import CommandResult
 from rdoflow.tasks.review.model import ItemStatus, ReviewItem
 
 SYSTEM_DIRS = {"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/share",
@@ -23,6 +24,14 @@ SYSTEM_DIRS = {"/", "/etc", "/usr", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/l
                "/usr/lib/systemd/system", "/etc/systemd/system"}
 LICENSE_FILE = re.compile(r"(^|/)(LICEN[CS]E|COPYING|COPYRIGHT|NOTICE)[^/]*$", re.I)
 DEPENDENCY = re.compile(r"^(\S+)( (=|<|>|<=|>=) \S+)?$")
+# What makes a spec a Python package's (python_evidence), whatever its name.
+PYTHON_BUILD_REQUIRES = re.compile(r"^(python3\d*-(devel|setuptools|pbr|wheel)|pyproject-rpm-macros|python3\d*dist\()")
+PYTHON_BUILD_MACROS = re.compile(r"%\{?(py3_build|py3_install|pyproject_wheel|pyproject_install)\b")
+PYTHON_SITE = re.compile(r"/usr/lib(64)?/python3[.\d]*/site-packages/")
+# rpmlint's exit statuses when it checked everything (lint.py: 64 errors, 65 all of them promoted, 66 badness
+# over the threshold); any other (4: its configuration did not load) means it did not.
+RPMLINT_COMPLETED = (0, 64, 65, 66)
+RPMLINT_SUMMARY = re.compile(r"\d+ packages and \d+ specfiles checked;")
 NEEDS_BUILD = {
     "CheckBuild": "Package builds into binary RPMs (needs a mock build: fedora-review backend).",
     "CheckPackageInstalls": "Package installs properly (needs the binary RPMs).",
@@ -222,18 +231,45 @@ def check_files(facts: SpecFacts) -> ReviewItem:
     return _item("CheckOwnOther", "%files does not own system directories.", "fail" if owned else "pass", *owned)
 
 
+def python_evidence(facts: SpecFacts) -> list[str]:
+    """Why the package is a Python one, or nothing: its name, a Python BuildRequires, the Python build
+    macros in %build/%install, or files in Python's site-packages. Many RDO services (openstack-ironic,
+    openstack-nova) are Python packages without the python- prefix."""
+    found = [f"Name: {facts.name}"] if re.match(r"python\d*-", facts.name or "") else []
+    found += [f"BuildRequires: {dep}" for dep in facts.build_requires if PYTHON_BUILD_REQUIRES.match(dep)][:2]
+    build = facts.sections.get("build", "") + facts.sections.get("install", "")
+    found += sorted({f"%{macro} in %build/%install" for macro in PYTHON_BUILD_MACROS.findall(build)})
+    sitelib = [f"%files: {entry}" for p in facts.packages for entry in p["files"] if PYTHON_SITE.search(entry)]
+    return found + sitelib[:1]
+
+
 def check_python_macros(facts: SpecFacts) -> ReviewItem:
     text = "Python packages build with the Python packaging macros."
-    if not (facts.name or "").startswith("python"):
-        return _item("CheckPythonMacros", text, "not_applicable", "not a Python package", group="Python")
+    why = python_evidence(facts)
+    if not why:
+        return _item("CheckPythonMacros", text, "not_applicable", "not a Python package: no python- name, Python "
+                     "BuildRequires, Python build macro or site-packages file", group="Python")
     build = facts.sections.get("build", "") + facts.sections.get("install", "")
     if re.search(r"%\{?pyproject_(wheel|install)", build):
-        return _item("CheckPythonMacros", text, "pass", "%pyproject_wheel / %pyproject_install", group="Python")
+        return _item("CheckPythonMacros", text, "pass", "%pyproject_wheel / %pyproject_install", *why,
+                     group="Python")
     if re.search(r"%\{?py3_(build|install)", build):
         return _item("CheckPythonMacros", text, "needs_human", "legacy %py3_build / %py3_install (deprecated "
-                     "in Fedora; still used by older RDO releases)", group="Python")
-    return _item("CheckPythonMacros", text, "fail", "no %pyproject_* or %py3_* macro in %build/%install",
+                     "in Fedora; still used by older RDO releases)", *why, group="Python")
+    return _item("CheckPythonMacros", text, "fail", "no %pyproject_* or %py3_* macro in %build/%install", *why,
                  group="Python")
+
+
+def check_rpmlint(ran: CommandResult) -> ReviewItem:
+    """rpmlint ran to its end: a configuration it cannot read (exit 4), a crash or a timeout prints no
+    finding at all, which must not read as a clean package."""
+    text = "rpmlint checked the package with rdoflow's configuration."
+    summary = [line.strip(" =") for line in ran.stdout.splitlines() if RPMLINT_SUMMARY.search(line)]
+    if ran.exit_status in RPMLINT_COMPLETED and summary:
+        return _item("CheckRpmlint", text, "pass", summary[-1])
+    ended = "timed out" if ran.exit_status is None else f"exited {ran.exit_status}"
+    return _item("CheckRpmlint", text, "error", f"rpmlint {ended} without checking the package",
+                 *ran.tail(5))
 
 
 def check_tests(facts: SpecFacts) -> ReviewItem:

@@ -46,6 +46,13 @@ def _packages(spec) -> list[dict]:
     return packages
 
 
+def _numbered(sources, kind: int) -> list[dict]:
+    """The active Sources (or Patches) by number, Source0 first: rpm lists them last declared first, so
+    ``sources[0]`` was the spec's highest-numbered Source (a .service file, for openstack-ironic)."""
+    found = [{"number": number, "location": location} for location, number, flags in sources if flags == kind]
+    return sorted(found, key=lambda source: source["number"])
+
+
 def facts(spec_path: str, sourcedir: str) -> dict:
     """The spec's tags, sources, dependencies, sections and changelog, expanded by rpm."""
     import rpm
@@ -62,10 +69,8 @@ def facts(spec_path: str, sourcedir: str) -> dict:
         "url": spec.expanded_url,
         "summary": spec.expanded_summary,
         "nevr": parsed.packages[0].header[rpm.RPMTAG_NEVR],
-        "sources": [{"number": number, "location": location}
-                    for location, number, kind in parsed.sources if kind == rpm.RPMBUILD_ISSOURCE],
-        "patches": [{"number": number, "location": location}
-                    for location, number, kind in parsed.sources if kind == rpm.RPMBUILD_ISPATCH],
+        "sources": _numbered(parsed.sources, rpm.RPMBUILD_ISSOURCE),
+        "patches": _numbered(parsed.sources, rpm.RPMBUILD_ISPATCH),
         "build_requires": _strings(rpm.ds(source_header, "requires")),
         "packages": _packages(spec),
         "sections": _sections(spec),

@@ -18,7 +18,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from rdoflow.errors import ConfigError
-from rdoflow.tasks.review.checks import SpecFacts, Tarball, UpstreamComparison, evaluate
+from rdoflow.tasks.review.checks import (
+    SpecFacts,
+    Tarball,
+    UpstreamComparison,
+    check_rpmlint,
+    evaluate,
+)
 from rdoflow.tasks.review.model import PackageReview, ReviewItem, lint_messages
 from rdoflow.tasks.review.sandbox import (
     check_sandbox,
@@ -244,7 +250,8 @@ def static_review(source: PackageSource, settings: ReviewSettings) -> PackageRev
         review.error = f"the spec does not parse: {facts.error}"
         review.items = evaluate(facts, None, None, fetch_problems, built=None)
         return review
-    built = source.path if source.kind == "srpm" else build_srpm(source, settings, space)
+    # A given SRPM is linted as copied into the work directory: the sandbox sees nothing else.
+    built = space.srpms / source.path.name if source.kind == "srpm" else build_srpm(source, settings, space)
     srpm = built if isinstance(built, Path) else None
     lint_target = str(srpm if srpm else space.spec)
     linted = run_sandboxed([*rpmlint_command(), "-c", str(RPMLINT_CONFIG), lint_target], space.root, timeout=300,
@@ -253,7 +260,7 @@ def static_review(source: PackageSource, settings: ReviewSettings) -> PackageRev
     tarball_path = _source0(facts, space)
     tarball = scan_tarball(tarball_path, space) if tarball_path else None
     upstream = upstream_comparison(facts, space, settings, given)
-    review.items = evaluate(facts, tarball, upstream, fetch_problems, built=built)
+    review.items = [*evaluate(facts, tarball, upstream, fetch_problems, built=built), check_rpmlint(linted)]
     if not isinstance(built, Path):
         review.error = built.error
     return review
