@@ -23,7 +23,7 @@ from rdoflow.tasks.prerelease.drop_review import (
 )
 from rdoflow.tasks.prerelease.model import DropReview
 from rdoflow.tasks.prerelease.origins import map_origins
-from rdoflow.tasks.review.packages import review_workspace
+from rdoflow.tasks.review.run import review_workspace
 from rdoflow.tasks.review.sources import ReviewSettings
 
 
