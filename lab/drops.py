@@ -233,7 +233,7 @@ BuildArch:      noarch
 BuildRequires:  git-core
 {tags}
 %description
-{name} {version}: a build of the rdoflow lab's drops, whose binary packages hold its license file.
+A build of the rdoflow lab's drops: its binary packages hold the license file.
 
 %prep
 %setup -q -n {tarball_dir}
