@@ -15,7 +15,7 @@ from rdoflow.tasks.overcloud.steps import (
     run_steps,
     upload_roles_environment,
 )
-from rdoflow.tasks.prerelease.apply import drop_path, drop_steps
+from rdoflow.tasks.prerelease.apply import drop_steps, locate_drop
 from rdoflow.tasks.prerelease.dlrn import check_base_url, current_drop
 from rdoflow.tasks.prerelease.images import images_stage
 from rdoflow.tasks.prerelease.model import ApplyDrop
@@ -42,7 +42,8 @@ def apply_drop(
     packages and images a failed run completed are reused while the undercloud still has them."""
     check_base_url(base_url)
     host = SSHHost.from_target(site.undercloud.ssh)
-    the_drop = current_drop(base_url, drop_path(drop))
+    link = site.drop_review.link if site.drop_review is not None else "current-passed-ci"
+    the_drop = current_drop(base_url, locate_drop(base_url, drop, link=link))
     with recorded(ApplyDrop(site=site.name, address=host.address, drop=the_drop.full_hash,
                             source=f"{base_url.rstrip('/')}/{the_drop.link}", apply=site.drop.apply,
                             stack=site.overcloud.stack), report_dir) as report:

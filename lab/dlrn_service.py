@@ -33,6 +33,8 @@ CI_USER = "rdoflow-ci"
 PASSWORD_FILE = "ci-password"
 RELEASE = "zed"
 # DLRN's post-build runs createrepo_c on every imported build; the lab's drops are RPMs rpmbuild makes.
+DISTGITS = "distgits"  # under DLRN's data directory: a bare git repository per package, <project>-distgit.git
+SOURCES = "sources"  # under DLRN's data directory: each build's Source0 tarball (the lab's source mirror)
 TOOLS = {"createrepo_c": "createrepo-c (Debian) or createrepo_c (Fedora)", "rpmbuild": "rpm (Debian) or rpm-build"}
 
 API_CFG = """\
@@ -69,7 +71,8 @@ info_files = rdo.yml
 cache_dir = {root}/rdoinfo-cache
 """
 
-# rdoinfo's own templates (its rdo.yml, package-configs): a package's name, upstream and distgit.
+# rdoinfo's own templates (its rdo.yml, package-configs): a package's name, upstream and distgit. The lab's
+# rdoinfo points the distgit at the lab's own (DISTGITS, served beside the repositories: write_rdoinfo).
 PACKAGE_CONFIGS = {
     "rpmfactory-core": {"name": "openstack-%(project)s", "upstream": "https://opendev.org/openstack/%(project)s",
                         "master-distgit": "https://github.com/rdo-packages/%(project)s-distgit.git"},
@@ -126,6 +129,20 @@ class DlrnEndpoint:
     def data(self) -> Path:
         return self.root / "data"
 
+    @property
+    def served_url(self) -> str:
+        """The web server's root: ``/repos`` (the drops), ``/distgits`` and ``/sources`` under it."""
+        return self.repos_url.rsplit("/", 1)[0]
+
+    @property
+    def distgits_url(self) -> str:
+        return f"{self.served_url}/{DISTGITS}"
+
+    @property
+    def sources_url(self) -> str:
+        """The lab's source mirror: every Source0 tarball its drops were built from, by file name."""
+        return f"{self.served_url}/{SOURCES}"
+
 
 def endpoint(root: Path, api_port: int, repos_port: int) -> DlrnEndpoint:
     """The DLRN a lab started in ``root``, as a client reaches it."""
@@ -152,7 +169,9 @@ def start_dlrn(root: Path, venv: Path, api_port: int, repos_port: int, *,
     repos_url = f"http://127.0.0.1:{repos_port}/repos"
     (root / "api.cfg").write_text(API_CFG.format(db=db, data=data, root=root))
     (root / "projects.ini").write_text(PROJECTS_INI.format(db=db, data=data, root=root, repos_url=repos_url))
-    write_rdoinfo(root / "rdoinfo")
+    for served in (DISTGITS, SOURCES):
+        (data / served).mkdir(exist_ok=True)
+    write_rdoinfo(root / "rdoinfo", distgits=f"http://127.0.0.1:{repos_port}/{DISTGITS}")
     env = dict(os.environ, PYTHONWARNINGS="ignore", CONFIG_FILE=str(root / "api.cfg"))
     _create_user(root, venv, env)
     repos = spawn([venv / "bin/python", "-m", "http.server", "--bind", "127.0.0.1", "--directory", data, repos_port],
@@ -167,14 +186,19 @@ def start_dlrn(root: Path, venv: Path, api_port: int, repos_port: int, *,
     return endpoint(root, api_port, repos_port)
 
 
-def write_rdoinfo(path: Path) -> None:
-    """The lab's rdoinfo (rdo.yml in a git repository, as DLRN's rdoinfo driver clones it)."""
+def write_rdoinfo(path: Path, distgits: str | None = None) -> None:
+    """The lab's rdoinfo (rdo.yml in a git repository, as DLRN's rdoinfo driver clones it); with ``distgits``
+    (a base URL), each package's distgit is ``<distgits>/<project>-distgit.git`` (the lab's, lab/drops.py)."""
     path.mkdir(parents=True, exist_ok=True)
+    configs = {name: dict(conf) for name, conf in PACKAGE_CONFIGS.items()}
+    if distgits is not None:
+        for conf in configs.values():
+            conf["master-distgit"] = f"{distgits}/%(project)s-distgit.git"
     info = {
         "releases": [{"name": RELEASE, "status": "maintained", "branch": "rpm-master", "repos": [
             {"name": "el9s", "buildsys": f"cbs/cloud9s-openstack-{RELEASE}-el9s", "distrepos": []}]}],
         "package-configs": {name: {**conf, "maintainers": ["lab@rdoflow.invalid"]}
-                            for name, conf in PACKAGE_CONFIGS.items()},
+                            for name, conf in configs.items()},
         "packages": [{"project": p.project, "conf": p.conf, "component": p.component,
                       "maintainers": [f"{p.project}-maintainer@rdoflow.invalid"]} for p in CATALOGUE.values()],
     }

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import yaml
 
+from rdoflow.config.site import DropVote, SiteConfig
+
 from . import config as labconfig
+from .dlrn_service import SOURCES
 from .hostfiles import SUITE_DIR, TEMPLATES
 from .inventory import INSTACKENV
 from .sshd import LoopbackSSHD
@@ -18,11 +21,15 @@ SITE_FILE = "site.yaml"
 CLOUDS_FILE = "clouds.yaml"
 NODE_INFO = "home/node-info.yaml"
 REAL_TEMPLATES = "/usr/share/openstack-tripleo-heat-templates"
+LAB_DLRN_BLOCK = "lab-dlrn"  # the DlrnApiCredentials block with_vote saves
 
 
-def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: Path | str | None = None) -> dict:
+def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: Path | str | None = None,
+                    ports: dict[str, int] | None = None) -> dict:
     """A site config for the lab: its sshd, host keys verified, minimums a CI machine meets; with
-    ``lab_dir``, also the lab's cloud, nodes, overcloud templates and regression suite."""
+    ``lab_dir``, also the lab's cloud, nodes, overcloud templates and regression suite; with the ports of a
+    lab that runs DLRN (``dlrn: true``), its drops applied, reviewed (``drop_review``) and not voted (see
+    ``with_vote``)."""
     site = {
         "name": "lab",
         "undercloud": {
@@ -59,7 +66,35 @@ def lab_site_config(server: LoopbackSSHD, lab_dir: Path | None = None, results: 
     if results is not None:
         site["results"] = {"location": str(results)}
     site["drop"] = _drop(lab_dir, knobs)
+    if knobs.dlrn and ports and "dlrn-repos" in ports:
+        served = f"http://127.0.0.1:{ports['dlrn-repos']}"
+        site["drop"]["base_url"] = f"{served}/repos"
+        site["drop_review"] = _drop_review(lab_dir, served)
     return site
+
+
+def _drop_review(lab_dir: Path, served: str) -> dict:
+    """Reviewing the lab's drops: its DLRN, its rdoinfo (lab/dlrn_service.py), its distgits fetched over http
+    and its Source0 tarballs from its mirror (lab/drops.py), all on loopback."""
+    return {"base_url": f"{served}/repos", "link": "current-passed-ci", "rdoinfo": str(lab_dir / "dlrn" / "rdoinfo"),
+            "info_files": "rdo.yml", "distgit_protocols": ["https", "http", "git"],
+            "source_mirror": f"{served}/{SOURCES}", "fetch_timeout": 120}
+
+
+def with_vote(site: SiteConfig, lab_dir: Path, ports: dict[str, int], block: str = LAB_DLRN_BLOCK,
+              job_id: str = "rdoflow-nightly") -> SiteConfig:
+    """``site`` voting on the lab's DLRN: the lab's CI account saved as the DlrnApiCredentials block ``block``
+    on the Prefect API in use (the password goes to the block, never to site.yaml), and ``drop.vote`` naming it.
+    Needs a Prefect API: the lab's site.yaml has no vote, since ``lab up`` may run where none answers."""
+    from rdoflow.blocks import DlrnApiCredentials
+
+    from .dlrn_service import endpoint
+
+    dlrn = endpoint(lab_dir / "dlrn", ports["dlrn"], ports["dlrn-repos"])
+    DlrnApiCredentials(url=dlrn.api_url, username=dlrn.username, password=dlrn.password).save(block, overwrite=True)
+    voting = site.model_copy(deep=True)
+    voting.drop.vote = DropVote(block=block, job_id=job_id)
+    return voting
 
 
 def _drop(lab_dir: Path, knobs: labconfig.LabConfig) -> dict:
@@ -89,5 +124,5 @@ def write_site_files(server: LoopbackSSHD, lab_dir: Path, ports: dict[str, int],
     counts = {"ControllerCount": knobs.controllers, "ComputeCount": knobs.nodes - knobs.controllers}
     (lab_dir / NODE_INFO).write_text(yaml.safe_dump({"parameter_defaults": counts}, sort_keys=False))
     site_file = lab_dir / SITE_FILE
-    site_file.write_text(yaml.safe_dump(lab_site_config(server, lab_dir, results), sort_keys=False))
+    site_file.write_text(yaml.safe_dump(lab_site_config(server, lab_dir, results, ports), sort_keys=False))
     return site_file

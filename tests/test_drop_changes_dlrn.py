@@ -30,7 +30,7 @@ def test_two_drops_dlrn_published_differ_by_the_package_the_second_rebuilt(dlrn)
     assert {name: row.nvr for name, row in versions_1.packages.items()} == first.nvrs
     client = versions_2.packages["python-tripleoclient"]
     assert (client.source_sha, client.dist_sha, client.status) == (source, distgit, "SUCCESS")
-    assert client.dist_repo == "https://github.com/rdo-packages/tripleoclient-distgit.git"
+    assert client.dist_repo == f"{dlrn.distgits_url}/tripleoclient-distgit.git"
     assert client.last_success is not None and client.last_success > datetime(2026, 1, 1, tzinfo=timezone.utc)
     [change] = diff_versions(versions_1, versions_2)
     assert (change.project, change.kind, change.fields) == ("python-tripleoclient", "changed",

@@ -16,6 +16,7 @@ import pytest
 from rdoflow.errors import ConfigError
 from rdoflow.lab.dlrn_service import CATALOGUE, PASSWORD_FILE
 from rdoflow.lab.drops import PackageBuild, publish_drop
+from rdoflow.tasks.prerelease.distgit import checkout
 from rdoflow.tasks.prerelease.dlrn import compare, read_drop
 from tests.dlrn_lab import running_dlrn
 
@@ -51,12 +52,12 @@ def test_a_published_drop_is_what_read_drop_finds_behind_its_link(first):
     assert drop.md5 == hashlib.md5(repo.encode()).hexdigest()
 
 
-def test_the_first_drop_lists_every_package_of_the_lab_in_dlrns_versions_csv(first):
+def test_the_first_drop_lists_every_package_of_the_lab_in_dlrns_versions_csv(dlrn, first):
     rows = versions(first)
     assert set(rows) == set(CATALOGUE)
     ironic = rows["openstack-ironic"]
     assert ironic["Source Repo"] == "https://opendev.org/openstack/ironic"
-    assert ironic["Dist Repo"] == "https://github.com/rdo-packages/ironic-distgit.git"
+    assert ironic["Dist Repo"] == f"{dlrn.distgits_url}/ironic-distgit.git"  # the lab's own, served
     assert ironic["Status"] == "SUCCESS"
     assert ironic["Pkg NVR"] == f"openstack-ironic-21.1.1-0.{ironic['Pkg NVR'].split('-0.')[1]}"
     assert ironic["Pkg NVR"].endswith(f".{ironic['Source Sha'][:7]}.el9")
@@ -94,6 +95,30 @@ def test_a_new_drop_moves_the_link_and_changes_only_the_packages_it_built(dlrn, 
     assert compare(drop, {"hash": seen.full_hash, "timestamp": seen.timestamp.isoformat()}) == "new"
 
 
+def test_each_build_is_a_commit_of_its_distgit_which_git_fetches_over_http_at_both_dist_shas(dlrn, first,
+                                                                                               tmp_path):
+    """versions.csv's Dist Repo and Dist Sha are a real distgit and commit: drop review's own fetch (git's dumb
+    HTTP from the lab's web server, only http allowed) gets the spec each build was made from; a build that
+    changes a tag changes the spec and nothing else."""
+    before = versions(first)["python-ironicclient"]
+    drop = publish_drop(dlrn, {"python-ironicclient": PackageBuild("5.0.2", tags={"License": "ASL 2.0"})})
+    after = versions(drop)["python-ironicclient"]
+    assert after["Dist Repo"] == before["Dist Repo"] == f"{dlrn.distgits_url}/ironicclient-distgit.git"
+    assert after["Dist Sha"] == drop.distro_hash != before["Dist Sha"]
+    specs = {}
+    for side, row in (("old", before), ("new", after)):
+        tree = checkout(row["Dist Repo"], row["Dist Sha"], tmp_path / side, protocols=["http"], timeout=60)
+        assert sorted(path.name for path in tree.iterdir()) == ["python-ironicclient.spec"]
+        specs[side] = (tree / "python-ironicclient.spec").read_text()
+    assert "\nLicense:        Apache-2.0\n" in specs["old"] and "\nVersion:        5.0.1\n" in specs["old"]
+    assert "\nLicense:        ASL 2.0\n" in specs["new"] and "\nVersion:        5.0.2\n" in specs["new"]
+    tarball = httpx.get(f"{dlrn.sources_url}/python-ironicclient-5.0.2.tar.gz", timeout=30)
+    assert tarball.status_code == 200 and tarball.content[:2] == b"\x1f\x8b"  # Source0, on the lab's mirror
+    rpm = next(drop.path.glob("python3-ironicclient-5.0.2-*.noarch.rpm"))
+    assert subprocess.run(["rpm", "-qp", "--qf", "%{LICENSE}", str(rpm)], capture_output=True, text=True,
+                          check=True).stdout == "ASL 2.0"  # built from that spec
+
+
 def test_a_drop_built_from_chosen_commits_carries_them_to_versions_csv(dlrn, first):
     source, distgit = "a" * 40, "b" * 40
     drop = publish_drop(dlrn, {"python-tripleoclient": PackageBuild("20.1.0", source, distgit)}, link="tripleo-ci-testing")
@@ -105,10 +130,12 @@ def test_a_drop_built_from_chosen_commits_carries_them_to_versions_csv(dlrn, fir
 
 def test_a_package_the_lab_does_not_have_and_a_bad_version_are_bad_input_naming_both(dlrn, first):
     with pytest.raises(ConfigError) as caught:
-        publish_drop(dlrn, {"openstack-nova": "27.0.0", "openstack-heat": "19.0.0-1"})
+        publish_drop(dlrn, {"openstack-nova": "27.0.0", "openstack-heat": "19.0.0-1",
+                            "openstack-ironic": PackageBuild("21.4.2", tags={"License": "%{lic}"})})
     problems = "\n".join(caught.value.problems)
     assert "'openstack-nova' is not a package of the lab" in problems and "openstack-ironic" in problems
     assert "packages.openstack-heat: version '19.0.0-1' is not an RPM version" in problems
+    assert "packages.openstack-ironic.tags.License: expected a spec tag" in problems
 
 
 def test_the_ci_password_is_private_and_on_no_command_line_or_log(dlrn, first):

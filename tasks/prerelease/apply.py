@@ -25,6 +25,34 @@ def drop_path(drop: str) -> str:
     return drop
 
 
+def locate_drop(base_url: str, drop: str, *, link: str = "current-passed-ci", timeout: float = 30) -> str:
+    """``drop_path``, found on the server: a full hash's build is at the top (``<c[:2]>/<c[2:4]>/<hash>``) or, when
+    DLRN built it for a component (component mode, or an import whose commit.yaml names one), under
+    ``component/NAME/``, NAME read from ``link``'s commit.yaml (as the drop review finds it). DropNotFound
+    names the places looked in."""
+    from rdoflow.tasks.prerelease.dlrn import DLRN_HASH, DropNotFound, read_drop
+
+    path = drop_path(drop)
+    if not DLRN_HASH.fullmatch(drop):
+        return path
+    candidates = [path]
+    try:
+        read_drop(base_url, path, timeout=timeout)
+        return path
+    except DropNotFound:
+        behind = read_drop(base_url, link, timeout=timeout)
+    for component in dict.fromkeys(c.component for c in behind.components if c.component):
+        candidates.append(f"component/{component}/{path}")
+        try:
+            read_drop(base_url, candidates[-1], timeout=timeout)
+            return candidates[-1]
+        except DropNotFound:
+            continue
+    raise DropNotFound(f"drop {drop}: no build at {' nor '.join(candidates)} under {base_url} (the components "
+                       f"tried are those of {link})", hint="DLRN may have purged the build, or it is a build of a "
+                                                          "component the link does not point at")
+
+
 def drop_steps(site: SiteConfig, images_file: str) -> list[StackStep]:
     """The overcloud's steps once the undercloud runs the drop: the minor update with the drop's images
     (``drop.apply: update``), or the site's major upgrade with them added to its environment files."""

@@ -244,11 +244,11 @@ def vote_for_drop(options: DropVote, base_url: str, drop: str, *, success: bool,
     DLRN (its full commit and distro hashes), the account from the site's saved block, then ``report_result``."""
     from prefect.logging import get_run_logger
 
-    from rdoflow.tasks.prerelease.apply import drop_path
+    from rdoflow.tasks.prerelease.apply import locate_drop
     from rdoflow.tasks.prerelease.dlrn import read_drop
 
     api = DlrnApiCredentials.load(options.block)
-    target = VoteTarget.for_drop(read_drop(base_url, drop_path(drop)))
+    target = VoteTarget.for_drop(read_drop(base_url, locate_drop(base_url, drop)))
     vote = report_result(api, target, job_id=options.job_id, success=success, info_url=info_url, notes=notes)
     get_run_logger().info("voted %s for %s on %s (%s)", "success" if vote.success else "failure", options.job_id,
                           target.label, vote.url)
