@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -101,3 +102,19 @@ def test_a_stage_runs_its_subflows_without_heartbeats_of_their_own_and_restores_
         with Pipeline("nightly", "lab", stages=["a"]).stage("a"):
             assert get_current_settings().flows.heartbeat_frequency is None
         assert get_current_settings().flows.heartbeat_frequency == 60
+
+
+@pytest.mark.parametrize("drop", [None, "abc123de_f0e1d2c3"])
+def test_a_run_that_does_not_vote_says_why_after_the_stages_it_ran(tmp_path, drop):
+    from rdoflow.config.site import load_site
+    from rdoflow.tasks.pipeline.ballot import ballot
+
+    site = load_site(Path(__file__).parent / "sites" / "good.yaml")
+    site = site.model_copy(update={"drop": site.drop.model_copy(update={"vote": None})})
+    with Pipeline("nightly", "lab", stages=["deploy", "vote"], drop=drop, report_dir=tmp_path) as pipeline:
+        with ballot(pipeline, site, drop, tmp_path):
+            with pipeline.stage("deploy"):
+                pass
+    assert [(s.stage, s.outcome) for s in pipeline.summary.stages] == [("deploy", "pass"), ("vote", "skip")]
+    assert pipeline.summary.stages[-1].summary == ("no drop" if drop is None else
+                                                   "the site does not vote (drop.vote, drop.base_url)")

@@ -46,8 +46,10 @@ def ballot(pipeline: Pipeline, site: SiteConfig, drop: str | None, report_dir: P
     options = site.drop.vote
     if not drop or options is None or site.drop.base_url is None:
         ballot_.skipped = "no drop" if not drop else "the site does not vote (drop.vote, drop.base_url)"
-        pipeline.skip("vote", ballot_.skipped)
-        yield ballot_
+        try:
+            yield ballot_
+        finally:  # recorded after the stages inside, so that the summary lists the stages in the order they ran
+            pipeline.skip("vote", ballot_.skipped)
         return
     try:
         yield ballot_
