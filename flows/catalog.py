@@ -20,6 +20,7 @@ FLOWS: dict[str, str] = {
     "package-review": "rdoflow.flows.package_review:package_review",
     "watch-prerelease": "rdoflow.flows.watch_prerelease:watch_prerelease",
     "drop-review": "rdoflow.flows.drop_review:drop_review",
+    "apply-drop": "rdoflow.flows.apply_drop:apply_drop",
 }
 
 
