@@ -329,7 +329,9 @@ def surviving_ssh_drop_during_install(module_lab):
     """The next install's session is cut, and the install goes on to its end, as tripleoclient's does."""
     before = labconfig.load(module_lab.dir)
     knobs = before.model_copy(deep=True)
-    knobs.timing.undercloud_install = 4.0
+    # The install outlives the drop by 14 s, so that the retry finds it still running: with 4 s, a retry that took
+    # longer than 3 s to reconnect at load 15 found it done (and rightly did not wait).
+    knobs.timing.undercloud_install = 15.0
     done = _host_state(module_lab).get("ssh_drops", {}).get("undercloud install", 0)
     knobs.faults.ssh_drop = labconfig.SSHDrop(command="undercloud install", after=1.0, times=done + 1, survives=True)
     labconfig.save(module_lab.dir, knobs)

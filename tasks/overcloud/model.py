@@ -98,6 +98,8 @@ class StepResult(BaseModel):
     outcome: Outcome = Outcome.SKIP
     duration: float = 0.0
     command_seconds: float = Field(0.0, description="Time the command itself ran (this attempt).")
+    finished_at: float | None = Field(None, description="When the step ended (seconds since the epoch): where a "
+                                                        "watched workload places the steps in its own time.")
     attempts: int = 0
     stack_status: str | None = None
     resources: ResourceCount | None = None

@@ -92,7 +92,7 @@ def run_stack_step(host: SSHHost, heat: Any, step: StackStep, before: StackSnaps
 def _judged(heat: Any, result: StepResult, stack: StackSnapshot | None, command: CommandResult | None,
             started: float, progress: StageProgress | None) -> StepResult:
     """The step's outcome from the stack its action left (None: no action began) and the command's result."""
-    result.duration = time.monotonic() - started
+    result.duration, result.finished_at = time.monotonic() - started, time.time()
     result.command_seconds = command.duration if command is not None else 0.0
     if stack is not None:
         result.stack_status = stack.status
@@ -119,7 +119,7 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
     if wait_until_ended(host, step.argv, budget=step.timeout, what=step.name):
         result.notes.append(f"attempt {attempt}: waited for the command an earlier session left running")
         if step.leaves_status and _ended_well(host, step, result):
-            result.duration = time.monotonic() - started
+            result.duration, result.finished_at = time.monotonic() - started, time.time()
             if progress is not None:
                 progress.finish(note="DEPLOY_SUCCESS")
             return result
@@ -135,6 +135,7 @@ def run_command_step(host: SSHHost, step: StackStep, progress: StageProgress | N
 
     outcome = run(host, step.argv, timeout=step.timeout, check=False, on_line=count)
     result.duration, result.command_seconds = time.monotonic() - started, outcome.duration
+    result.finished_at = time.time()
     if outcome.status != Outcome.PASS:
         diagnose_command(result, outcome)
     else:

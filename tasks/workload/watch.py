@@ -35,7 +35,7 @@ class Watch:
     def __init__(self, check: WorkloadCheck, site: SiteConfig, budget: float):
         self.check, self.site, self.budget = check, site, budget
         self.host = SSHHost.from_target(site.undercloud.ssh)
-        self.started = time.monotonic()
+        self.started, self.started_at = time.monotonic(), time.time()
         self.baseline = ""
         self._stop = threading.Event()
         self._probes: list[Probe] = []
@@ -63,7 +63,7 @@ class Watch:
         workload.baseline = cloud.snapshot(conn, heat, workload)
         self.baseline = f"stack {workload.baseline['stack status']}, allocation {workload.baseline['allocation state']}" \
                         f" on node {workload.node_id} ({workload.baseline['node state']})"
-        self.started = time.monotonic()
+        self.started, self.started_at = time.monotonic(), time.time()
         self._poller = threading.Thread(target=self._poll, name="rdoflow-workload-poll", daemon=True)
         self._poller.start()
 
@@ -83,7 +83,7 @@ class Watch:
             first = next((p for p in probe.probes if p.ok), None)
             if first is not None:
                 self.baseline = f"first probe passed: {first.detail}"
-                self.started = probe.started
+                self.started, self.started_at = probe.started, time.time() - (time.monotonic() - probe.started)
                 return
             if not probe.alive:
                 break
@@ -115,7 +115,11 @@ class Watch:
             conn, heat = self._clients
             changed = cloud.differences(self._workload.baseline, cloud.snapshot(conn, heat, self._workload))
             probes, what = list(self._probes), self._workload.what
-        windows = step_windows([(step.name, step.duration) for step in report.steps if step.duration], ended)
+        # The steps end when the last of them did, not when this is called: the stage's own end (its report, a
+        # flow run's bookkeeping) would shift every window later, by seconds on a busy machine.
+        last = max((step.finished_at for step in report.steps if step.finished_at), default=None)
+        steps_ended = min(ended, last - self.started_at) if last is not None else ended
+        windows = step_windows([(step.name, step.duration) for step in report.steps if step.duration], steps_ended)
         return WorkloadReport(name=self.check.name, kind=self.check.kind, what=what, baseline=self.baseline,
                               seconds=ended, probes=len(probes), failed=sum(not p.ok for p in probes),
                               outages=outages(probes, ended, windows), changed=changed,
