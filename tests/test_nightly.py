@@ -93,7 +93,7 @@ def test_the_fixed_nightly_passes_with_every_stage_and_stores_both_runs(runs):
     assert summary.verdict == "pass"
     assert [(s.stage, s.outcome) for s in summary.stages] == [
         ("package-review", "skip"), ("undercloud-bootstrap", "pass"), ("node-introspection", "pass"),
-        ("overcloud-deploy", "pass"), ("upgrade-regression", "pass")]
+        ("overcloud-deploy", "pass"), ("upgrade-regression", "pass"), ("drop-review", "skip"), ("vote", "skip")]
     html = Path(summary.reports["HTML report"])
     assert html.exists() and "<title>rdoflow: PASS — pre vs post</title>" in html.read_text()
     labels = sorted(run["label"] for run in ResultsStore(runs["site"].results.location).runs())
