@@ -137,6 +137,7 @@ def test_a_repository_urls_password_is_never_recorded():
 
 
 def test_a_drop_repository_is_real_rpms_and_their_metadata(tmp_path, monkeypatch):
+    """Real rpmbuild, createrepo_c and rpm; the cache is this test's own (not a stand-in: the setting users have)."""
     monkeypatch.setenv("RDOFLOW_CACHE", str(tmp_path / "cache"))
     repo = drop_repo(tmp_path / "drop", {"python3-tripleoclient": "20.0.5-0.20261207.587ffdd.el9",
                                          "openstack-heat-engine": "19.0.2-1.el9"})

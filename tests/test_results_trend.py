@@ -118,6 +118,8 @@ def test_a_test_that_fails_and_passes_by_turns_is_listed_as_flipping(store):
 
 
 def test_the_last_n_drops_read_n_plus_one_tables_and_no_other(store, monkeypatch):
+    """The store's read is wrapped, not replaced: each call still reads the real Parquet file, and the wrapper only
+    counts which runs were read (no other way exists to see what the trend reads)."""
     read, original = [], ResultsStore.read
 
     def recorded(self, suite, run_id, columns=None):
