@@ -15,7 +15,6 @@ docs/prerelease.md says: SQLAlchemy < 2, or DLRN's HTML pages fail.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from .keystone_service import lab_password
 from .process import ServiceFailed, spawn, wait_http
 from .venv import VenvSpec
 
@@ -213,7 +213,7 @@ def _create_user(root: Path, venv: Path, env: dict[str, str]) -> None:
     its standard input: no terminal (a session of its own), so getpass falls back to it."""
     if (root / PASSWORD_FILE).exists() and (root / "commits.sqlite").exists():
         return  # a lab's remains brought up again: the account is in its database
-    password = _password(root / PASSWORD_FILE)
+    password = lab_password(root / PASSWORD_FILE)
     log = root / "dlrn-user.log"
     argv = [str(venv / "bin/dlrn-user"), "--config-file", str(root / "projects.ini"), "create",
             "--username", CI_USER]
@@ -225,13 +225,4 @@ def _create_user(root: Path, venv: Path, env: dict[str, str]) -> None:
                             evidence=log.read_text(errors="replace").splitlines()[-8:])
 
 
-def _password(path: Path) -> str:
-    """A password made once for this lab, in a file only its owner reads."""
-    if path.exists():
-        return path.read_text().strip()
-    password = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(password + "\n")
-    return password
 

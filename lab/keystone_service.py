@@ -88,7 +88,7 @@ class Identity:
     demo_password: str
 
 
-def _secret(path: Path) -> str:
+def lab_password(path: Path) -> str:
     """A password made once for this lab, in a file only its owner reads."""
     if path.exists():
         return path.read_text().strip()
@@ -113,8 +113,8 @@ def start_keystone(root: Path, venv: Path, port: int, postgres, services: dict[s
     root.chmod(0o700)
     for sub in KEY_REPOSITORIES:
         (root / sub).mkdir(exist_ok=True)
-    admin_password = _secret(root / ADMIN_PASSWORD_FILE)
-    demo_password = _secret(root / DEMO_PASSWORD_FILE)
+    admin_password = lab_password(root / ADMIN_PASSWORD_FILE)
+    demo_password = lab_password(root / DEMO_PASSWORD_FILE)
     conf = root / "keystone.conf"
     conf.write_text(KEYSTONE_CONF.format(root=root, db=postgres.create_database(DATABASE)))
     env = dict(os.environ, PYTHONWARNINGS="ignore", OS_KEYSTONE_CONFIG_FILES=str(conf))
