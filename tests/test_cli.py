@@ -180,6 +180,36 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
     assert "rdoflow: interrupted" in stderr
 
 
+def test_an_exit_hook_waiting_on_a_silent_server_does_not_keep_an_interrupted_run_alive(tmp_path):
+    """After Ctrl-C the command exits within its grace even when an exit hook never returns. The hook here
+    (an ``atexit`` sleep of an hour) is a stand-in for a library's exit hook waiting on a Prefect API that
+    took the connection and never answers: such a wait is what it would cost, and this API cannot be made
+    to hold one reliably. The grace is lowered to 2 s for the test (60 s in the command)."""
+    import os
+    import signal
+    import socket
+
+    script = ("import atexit, sys, time; from rdoflow.cli import main as cli; atexit.register(time.sleep, 3600); "
+              "cli.EXIT_GRACE_SECONDS = 2; sys.argv = ['rdoflow', 'trigger', '--drop', 'abc123de_f0e1d2c3']; "
+              "sys.exit(cli.console())")
+    with socket.socket() as api:
+        api.bind(("127.0.0.1", 0))
+        api.listen(8)
+        api.settimeout(120)
+        env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{api.getsockname()[1]}/api"}
+        command = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            connection, _ = api.accept()
+            with connection:
+                command.send_signal(signal.SIGINT)
+                _, stderr = command.communicate(timeout=120)
+        finally:
+            command.kill()
+    assert command.returncode == 130, stderr
+    assert "rdoflow: interrupted" in stderr
+
+
 def test_prefects_temporary_server_gets_90_s_to_start_unless_the_user_set_it(tmp_path):
     read = ("import rdoflow.cli.main; from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS "
             "as s; print(s.value())")

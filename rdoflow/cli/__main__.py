@@ -2,6 +2,6 @@
 
 import sys
 
-from rdoflow.cli.main import main
+from rdoflow.cli.main import console
 
-sys.exit(main())
+sys.exit(console())

@@ -233,6 +233,25 @@ def main(argv: list[str] | None = None, *, stdout: TextIO | None = None, stderr:
         return status
 
 
+# After Ctrl-C or SIGTERM the process exits as usual, so that Prefect's exit hooks stop its temporary server;
+# a hook or non-daemon thread a library left waiting on a server that takes connections and never answers
+# (its request timeout 60 s, then retries) would keep it alive for minutes. The exit gets this long.
+EXIT_GRACE_SECONDS = 60.0
+
+
+def console() -> int:
+    """The ``rdoflow`` console script: ``main()``, and an interrupted run that has not exited
+    ``EXIT_GRACE_SECONDS`` after it returned is ended with its exit status (``os._exit``)."""
+    status = main()
+    if status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED, ExitStatus.HANGUP):
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        watchdog = threading.Timer(EXIT_GRACE_SECONDS, os._exit, args=(int(status),))
+        watchdog.daemon = True
+        watchdog.start()
+    return status
+
+
 def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None, terminated: list[int]) -> int:
     with streams(stdout, stderr):
         try:
