@@ -211,6 +211,22 @@ def remote_processes(marker: str) -> list[str]:
     return list(processes_mentioning(marker).values())
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Labs that outlived their tests (a test cut short by its timeout, a killed ``rdoflow``) are stopped
+    when this process's session ends, so that no sshd or PostgreSQL of theirs runs on."""
+    from tests.processes import sweep_labs
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    try:
+        basetemp = factory.getbasetemp()
+    except (OSError, ValueError):
+        return
+    for stopped in sweep_labs(basetemp):
+        print(f"\nconftest: stopped a lab left behind: {stopped}")
+
+
 # The servers that make a test slow: a lab (Ironic, Heat, PostgreSQL, the nodes), a Prefect API server, or a
 # module's own Prefect server with workers. A test that asks for none of them is in the quick tier.
 SLOW_FIXTURES = frozenset({"lab", "module_lab", "lab_knobs", "lab_host", "prefect_server", "server", "pg_server"})

@@ -101,3 +101,29 @@ def temporary_server(prefect_home: Path) -> tuple[int, int]:
     pid, cmdline = found.popitem()
     words = cmdline.split()
     return pid, int(words[words.index("--port") + 1])
+
+
+def sweep_labs(root: Path) -> list[str]:
+    """Stop what the labs left under ``root`` still run: a test cut short by its timeout, or a killed
+    ``rdoflow`` that had brought a lab up, leaves its lab.json and its processes behind. Only a recorded PID
+    whose process still mentions its lab's directory (command line, working directory or environment) is
+    stopped, so a PID reused since by another process is left alone. Returns what was stopped."""
+    from rdoflow.lab.control import STATE_FILE, LabState
+    from rdoflow.lab.postgres import PostgresCluster
+    from rdoflow.lab.process import stop_tree
+
+    stopped = []
+    for state_file in root.rglob(STATE_FILE):
+        try:
+            state = LabState.load(state_file.parent)
+        except (OSError, ValueError, TypeError):
+            continue
+        ours = processes_mentioning(str(state_file.parent), anywhere=True)
+        for name, pid in state.pids.items():
+            if pid in ours:
+                stop_tree(pid, grace=5)
+                stopped.append(f"{name} ({pid}) of {state_file.parent}")
+        if state.postgres and Path(state.postgres["root"]).exists():
+            PostgresCluster(Path(state.postgres["root"]), state.postgres["port"], Path(state.postgres["bindir"])).stop()
+            stopped.append(f"postgres of {state_file.parent}")
+    return stopped

@@ -107,3 +107,31 @@ def test_lab_down_stops_the_lab_of_a_run_that_was_killed(tmp_path):
                 pass
         if lab_dir.exists():
             down(lab_dir, say=lambda line: None)
+
+
+def test_the_session_end_sweep_stops_a_left_lab_and_nothing_else(tmp_path):
+    """A lab.json left behind (its test cut short) names two live processes: the one whose command line
+    mentions the lab's directory is stopped, the other (a PID reused by an unrelated process) is not. The
+    processes are ``sleep``s standing in for the lab's services: the sweep reads only lab.json and /proc."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.processes import sweep_labs
+
+    lab_dir = tmp_path / "lab"
+    lab_dir.mkdir()
+    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", str(lab_dir / "ironic")],
+                            start_new_session=True)
+    other = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    try:
+        (lab_dir / "lab.json").write_text(json.dumps({"dir": str(lab_dir), "venv": "", "pids": {
+            "ironic": ours.pid, "heat": other.pid}}))
+        stopped = sweep_labs(tmp_path)
+        assert ours.wait(timeout=60) is not None
+        assert other.poll() is None, "a process that does not mention the lab was stopped"
+        assert stopped == [f"ironic ({ours.pid}) of {lab_dir}"]
+    finally:
+        for process in (ours, other):
+            process.kill()
+            process.wait()
