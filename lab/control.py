@@ -3,7 +3,8 @@
 Layout of a lab directory::
 
     lab.yaml  lab.json  site.yaml  clouds.yaml  instackenv.json
-    ssh/        the undercloud host's sshd: keys, known_hosts, sshd_config, log
+    ssh/        the undercloud host's sshd: keys, known_hosts, sshd_config, log (and with undercloud_home or
+                hostname, the sessions' sandbox command and hosts file: lab/undercloud_home.py)
     home/       the undercloud account's home (HOME and the SFTP start directory)
     bin/        what the lab puts first on the host's PATH: openstack, stestr, rally
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
