@@ -40,7 +40,7 @@ LAB_KNOBS = fast_knobs(nodes=5, controllers=3).model_copy(
     update={"release": "wallaby", "undercloud_home": HOME, "hostname": HOSTNAME})
 # What this machine has to offer, shared with the lab's services: not TripleO's minimums.
 MINIMUMS = {"cpus": 1, "ram_gb": 1, "disk_gb": 1}
-# The module took 281 s with the venvs cached at load 4 to 5 on 2 cores (lab 36 s, nightly 230 s): 3x and more.
+# The module took 281 s and 301 s with the venvs cached, at load 4 to 5 on 2 cores (nightly 230 s and 261 s): 3x+.
 pytestmark = [pytest.mark.timeout(1200), pytest.mark.slow]
 
 
