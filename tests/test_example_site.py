@@ -40,7 +40,7 @@ LAB_KNOBS = fast_knobs(nodes=5, controllers=3).model_copy(
     update={"release": "wallaby", "undercloud_home": HOME, "hostname": HOSTNAME})
 # What this machine has to offer, shared with the lab's services: not TripleO's minimums.
 MINIMUMS = {"cpus": 1, "ram_gb": 1, "disk_gb": 1}
-# The module took 281 s and 301 s with the venvs cached, at load 4 to 5 on 2 cores (nightly 230 s and 261 s): 3x+.
+# The module took 166 s to 301 s with the venvs cached on 2 cores (the nightly 133 s to 261 s, at load 4 to 7): 3x+.
 pytestmark = [pytest.mark.timeout(1200), pytest.mark.slow]
 
 
