@@ -8,15 +8,18 @@ and PyYAML, because the commands on the lab host read it with the host's
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import yamlfile
 
 CONFIG_FILE = "lab.yaml"
+HOME_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+FQDN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
 class Strict(BaseModel):
@@ -129,6 +132,35 @@ class LabConfig(Strict):
                                           "publish_drop (lab/drops.py) builds and promotes them, votes land "
                                           "there. DLRN starts in about 3 s, beside Ironic and Heat; its venv "
                                           "(99 MB) is made once.")
+    undercloud_home: str | None = Field(
+        None, description="Where the undercloud account's home is seen on the lab host, e.g. /home/stack (read at "
+                          "lab up). Every SSH session (commands, shells, SFTP) then runs in a bubblewrap sandbox "
+                          "where DIR/home is mounted there, HOME names it and sessions start in it, as on a real "
+                          "undercloud; the machine's own directory is not touched. Unset: HOME is DIR/home.")
+    hostname: str | None = Field(
+        None, description="The lab host's fully qualified name, e.g. undercloud.example.com (read at lab up): "
+                          "SSH sessions run in a sandbox with that host name, resolved by an /etc/hosts of the "
+                          "lab's ('hostname -f' answers it, as the preflight asks). Unset: the machine's own.")
+
+    @field_validator("undercloud_home")
+    @classmethod
+    def _home_path(cls, value: str | None) -> str | None:
+        # It is mounted over in each session, and written into sshd_config (SetEnv, Subsystem): a plain path.
+        if value is None:
+            return value
+        path = PurePosixPath(value)
+        if not HOME_PATH.match(value) or str(path) != value or path.parent == PurePosixPath("/") or ".." in path.parts:
+            raise ValueError(f"expected an absolute path below a top directory, of letters, digits, '.', '_' "
+                             f"and '-', e.g. /home/stack; got {value!r}")
+        return value
+
+    @field_validator("hostname")
+    @classmethod
+    def _fqdn(cls, value: str | None) -> str | None:
+        if value is not None and not FQDN.match(value):
+            raise ValueError(f"expected a fully qualified host name (host.domain), e.g. undercloud.example.com; "
+                             f"got {value!r}")
+        return value
 
 
 def inspect_wait_timeout(config: LabConfig) -> int:

@@ -3,7 +3,8 @@
 Layout of a lab directory::
 
     lab.yaml  lab.json  site.yaml  clouds.yaml  instackenv.json
-    ssh/        the undercloud host's sshd: keys, known_hosts, sshd_config, log
+    ssh/        the undercloud host's sshd: keys, known_hosts, sshd_config, log (and with undercloud_home or
+                hostname, the sessions' sandbox command and hosts file: lab/undercloud_home.py)
     home/       the undercloud account's home (HOME and the SFTP start directory)
     bin/        what the lab puts first on the host's PATH: openstack, stestr, rally
     share/      openstack-tripleo-heat-templates (the lab's overcloud templates)
@@ -53,6 +54,7 @@ from .sshd import LoopbackSSHD, free_ports, start_sshd
 from .tempest_venv import TEMPEST
 from .tempest_workspace import install_workspace
 from .tripleoclient_venv import CLIENTS, DEPLOY_CLIENTS
+from .undercloud_home import install_operator_files, install_session, sandboxed
 from .venv import ensure_venv
 
 STATE_FILE = "lab.json"
@@ -221,8 +223,14 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
                        deploy_client_venv=Path(state.deploy_client_venv) if state.deploy_client_venv else None,
                        tempest_venv=Path(state.tempest_venv) if state.tempest_venv else None,
                        rally_venv=Path(state.rally_venv) if state.rally_venv else None, say=say)
-    sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home",
-                      extra_config=_session_environment(lab_dir))
+    session, sftp = "", None
+    if sandboxed(knobs):  # each session in a sandbox: the home at undercloud_home, the host named hostname
+        (lab_dir / "ssh").mkdir(exist_ok=True)
+        session, sftp = install_session(lab_dir, knobs)
+    if knobs.undercloud_home:
+        install_operator_files(lab_dir, knobs)
+    sshd = start_sshd(lab_dir / "ssh", port=state.ports["ssh"], home=lab_dir / "home", sftp=sftp,
+                      extra_config=_session_environment(lab_dir, knobs.undercloud_home) + session)
     state.pids["sshd"], state.username = sshd.process.pid, sshd.username
     state.save()
     say(f"undercloud host: sshd on 127.0.0.1:{sshd.port}")
@@ -306,12 +314,15 @@ def home_alias(lab_dir: Path) -> Path | None:
     return Path(tempfile.gettempdir()) / f"rdoflow-home-{hashlib.sha256(str(lab_dir).encode()).hexdigest()[:12]}"
 
 
-def _session_environment(lab_dir: Path) -> str:
-    """What an SSH session on the lab host sees: the account's home and the lab's commands first on PATH."""
+def _session_environment(lab_dir: Path, undercloud_home: str | None = None) -> str:
+    """What an SSH session on the lab host sees: the account's home (``undercloud_home`` when the sessions
+    run in the sandbox that mounts it there) and the lab's commands first on PATH."""
     path = f"{lab_dir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     home = lab_dir / "home"
     alias = home_alias(lab_dir)
-    if alias is not None:
+    if undercloud_home:
+        home = undercloud_home
+    elif alias is not None:
         alias.unlink(missing_ok=True)
         alias.symlink_to(home)
         home = alias

@@ -39,7 +39,7 @@ StrictModes no
 MaxSessions 64
 MaxStartups 64:30:128
 LogLevel VERBOSE
-Subsystem sftp internal-sftp{sftp_args}
+Subsystem sftp {sftp}
 """
 
 
@@ -156,11 +156,13 @@ def start_sshd(
     ready_timeout: float = 20.0,
     extra_config: str = "",
     home: Path | None = None,
+    sftp: str | None = None,
 ) -> LoopbackSSHD:
     """Start sshd on 127.0.0.1 with fresh keys under ``root``; return once it answers.
 
     ``extra_config`` is appended to sshd_config (the lab sets the session's environment there);
-    ``home`` is where SFTP sessions start (relative paths), as a real account's home would be."""
+    ``home`` is where SFTP sessions start (relative paths), as a real account's home would be; ``sftp``, the
+    SFTP subsystem's command when it is not sshd's own (internal-sftp)."""
     sshd = find_sshd()
     root = root.resolve()
     root.mkdir(parents=True, exist_ok=True)
@@ -173,8 +175,8 @@ def start_sshd(
     shutil.copyfile(root / "id_ed25519.pub", root / "authorized_keys")
     host_key = (root / "ssh_host_ed25519_key.pub").read_text().split()
     (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_key[0]} {host_key[1]}\n")
-    sftp_args = f" -d {home}" if home else ""
-    (root / "sshd_config").write_text(SSHD_CONFIG.format(port=port, root=root, sftp_args=sftp_args) + extra_config)
+    sftp = sftp or ("internal-sftp" + (f" -d {home}" if home else ""))
+    (root / "sshd_config").write_text(SSHD_CONFIG.format(port=port, root=root, sftp=sftp) + extra_config)
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation directory
     log = (root / "sshd.log").open("ab")

@@ -63,6 +63,15 @@ def test_a_bad_knob_in_lab_yaml_is_refused_naming_the_field_and_line(tmp_path):
     assert not (tmp_path / "lab.json").exists()
 
 
+def test_an_undercloud_home_that_is_no_plain_path_and_a_short_hostname_are_refused(tmp_path):
+    (tmp_path / "lab.yaml").write_text("undercloud_home: /home/../stack\nhostname: undercloud\n")
+    result = rdoflow("lab", "up", "--dir", str(tmp_path))
+    assert result.exit_code == 2
+    assert "undercloud_home" in result.output and "(line 1)" in result.output and "e.g. /home/stack" in result.output
+    assert "hostname" in result.output and "(line 2)" in result.output and "host.domain" in result.output
+    assert not (tmp_path / "lab.json").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # the lab's services may take minutes to answer on a busy machine
 def test_lab_down_stops_the_lab_of_a_run_that_was_killed(tmp_path):
