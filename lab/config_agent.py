@@ -32,10 +32,14 @@ class ConfigAgent:
         self.heat = heat_client.Client("1", endpoint=heat_url, token="lab-node-agent")
         self.answered: set[str] = set()
 
-    def round(self) -> None:
+    def round(self) -> bool:
+        """Answer the nodes of every stack in progress; whether any stack is."""
+        busy = False
         for stack in self.heat.stacks.list():
             if stack.stack_status.endswith("IN_PROGRESS"):
+                busy = True
                 self._answer(stack.id)
+        return busy
 
     def _answer(self, stack_id: str) -> None:
         resources = list(self.heat.resources.list(stack_id, nested_depth=3))

@@ -135,7 +135,8 @@ class Ramdisk:
         self.inspector = Inspector(inspector, self.session) if inspector else None
         self.booting: dict[str, object] = {}  # node -> its current boot
 
-    def round(self) -> None:
+    def round(self) -> bool:
+        """Boot a ramdisk for each node newly in ``inspect wait``; whether any node waits."""
         answer = self.session.get(f"{self.ironic}/v1/nodes", params={"provision_state": "inspect wait",
                                                                      "fields": "uuid,name"}, timeout=10)
         answer.raise_for_status()
@@ -148,6 +149,7 @@ class Ramdisk:
             if node["uuid"] not in self.booting:
                 boot = self.booting[node["uuid"]] = object()
                 threading.Thread(target=self.boot, args=(node, boot), daemon=True).start()
+        return bool(waiting)
 
     def boot(self, node: dict, boot: object) -> None:
         try:

@@ -231,8 +231,8 @@ def test_a_site_may_not_take_the_name_of_a_deployment_of_prefect_yaml(server, tm
 
 
 def test_a_ci_job_triggers_the_nightly_and_the_worker_runs_it_to_a_pass_with_every_artifact(server):
-    done = server.rdoflow("trigger", "--drop", "abc123de_f0e1d2c3", "--deployment", "nightly/nightly", "--wait",
-                          timeout=900)
+    """``rdoflow trigger --drop`` as CI runs it: the on-prerelease-drop deployment, run to its end by the worker."""
+    done = server.rdoflow("trigger", "--drop", "abc123de_f0e1d2c3", "--wait", timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr + server.worker_log.read_text()[-4000:]
     flow_run_id = done.stdout.strip().rsplit("/", 1)[-1]
     assert done.stdout.startswith(f"{server.ui_url}/runs/flow-run/")
@@ -246,30 +246,40 @@ def test_a_ci_job_triggers_the_nightly_and_the_worker_runs_it_to_a_pass_with_eve
     server.nightly_run = flow_run_id
 
 
-def test_a_new_drop_seen_by_the_watch_runs_the_pipeline_through_its_event(server, tmp_path):
-    with serve_directory(tmp_path) as url:
-        tree = DlrnTree(tmp_path, url)
-        full_hash = tree.build(COMMIT, DISTRO, 1765000000)
-        tree.promote(full_hash, "current-passed-ci")
-        started = subprocess.run(
-            [str(BIN / "prefect"), "deployment", "run", "watch-prerelease/watch-prerelease",
-             "--param", f"base_url={url}", "--watch", "--watch-timeout", "300"],
-            env=server.client_env(), capture_output=True, text=True, timeout=400)
-        assert started.returncode == 0, started.stdout + started.stderr
-    drop_runs = _deployment("nightly/on-prerelease-drop")
-    wait = Deadline(120, "a run of nightly/on-prerelease-drop", target="created by the event trigger")
-    with _client() as client:
-        from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+def test_a_new_drop_seen_by_the_watch_starts_the_pipeline_through_its_event(server, tmp_path):
+    """The watch (run by the worker) sees a new drop behind the link and emits its event; the on-prerelease-drop
+    deployment's trigger creates a run for that hash on the worker's pool. For the test the deployment sends its
+    runs to a paused queue of that pool, and the run is deleted after: that the worker runs this deployment to its
+    end is the test above (``rdoflow trigger``, the same deployment), which a second whole nightly would repeat."""
+    from prefect.client.schemas.actions import DeploymentUpdate
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
-        for _ in wait:
-            runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(
-                any_=[drop_runs.id])))
-            if runs:
-                break
-    [run] = runs
-    assert run.parameters["drop"] == full_hash
-    finished = _finished(run.id)
-    assert finished.state.is_completed(), server.worker_log.read_text()[-4000:]
+    drop_runs = _deployment("nightly/on-prerelease-drop")
+    with _client() as client:
+        client.create_work_queue("held", work_pool_name="rdoflow", is_paused=True)
+        client.update_deployment(drop_runs.id, DeploymentUpdate(work_queue_name="held"))
+        try:
+            with serve_directory(tmp_path) as url:
+                tree = DlrnTree(tmp_path, url)
+                full_hash = tree.build(COMMIT, DISTRO, 1765000000)
+                tree.promote(full_hash, "current-passed-ci")
+                started = subprocess.run(
+                    [str(BIN / "prefect"), "deployment", "run", "watch-prerelease/watch-prerelease",
+                     "--param", f"base_url={url}", "--watch", "--watch-timeout", "300"],
+                    env=server.client_env(), capture_output=True, text=True, timeout=400)
+                assert started.returncode == 0, started.stdout + started.stderr
+            wait = Deadline(120, "a run of nightly/on-prerelease-drop", target="created by the event trigger")
+            for _ in wait:
+                runs = [run for run in client.read_flow_runs(deployment_filter=DeploymentFilter(
+                    id=DeploymentFilterId(any_=[drop_runs.id]))) if run.parameters.get("drop") == full_hash]
+                if runs:
+                    break
+            [run] = runs
+            assert (run.work_pool_name, run.work_queue_name) == ("rdoflow", "held")
+            assert run.parameters["lab"] == {"nodes": 4} and not run.state.is_running()
+            client.delete_flow_run(run.id)
+        finally:
+            client.update_deployment(drop_runs.id, DeploymentUpdate(work_queue_name=drop_runs.work_queue_name))
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed: ./rdo test installs it")
