@@ -155,6 +155,45 @@ def test_each_kind_of_ending_has_its_exit_status(error, status):
     assert exit_status_for(exc) == status
 
 
+def test_a_sigterm_that_prefect_turned_into_another_fault_still_exits_143():
+    """Seen in CI: SIGTERM landed while Prefect 3.9 set up a task run; its handler raised TerminationSignal,
+    its crash handling then failed with ``ValueError: Task run is not set``, and the run ended with that fault,
+    the signal only in its context. The command still says it was terminated, not "unexpected error" (exit 3).
+    The chain is built here as Prefect left it: the race itself cannot be timed from a test."""
+    import io
+    import signal
+
+    from prefect.exceptions import TerminationSignal
+
+    from rdoflow.cli import main as cli
+    from rdoflow.cli.exits import ExitStatus, exit_status_for, termination_behind
+
+    def prefects_fault():
+        try:
+            raise TerminationSignal(signal=signal.SIGTERM)
+        except TerminationSignal:
+            raise ValueError("Task run is not set")  # noqa: B904 - as Prefect raises it, without "from"
+
+    try:
+        prefects_fault()
+    except ValueError as exc:
+        fault = exc
+    assert exit_status_for(termination_behind(fault)) == ExitStatus.TERMINATED
+    assert termination_behind(ValueError("Task run is not set")) is None  # without the signal: a fault of its own
+
+    @cli.app.command("raise-prefects-fault", hidden=True)
+    def raise_prefects_fault() -> None:
+        prefects_fault()
+
+    stderr = io.StringIO()
+    try:
+        status = cli.main(["raise-prefects-fault"], stdout=io.StringIO(), stderr=stderr)
+    finally:
+        cli.app.registered_commands.pop()
+    assert status == ExitStatus.TERMINATED, stderr.getvalue()
+    assert "rdoflow: terminated" in stderr.getvalue() and "unexpected error" not in stderr.getvalue()
+
+
 def test_ctrl_c_during_a_command_exits_130(tmp_path):
     """A Prefect API that takes the connection and never answers keeps ``rdoflow trigger`` waiting; SIGINT
     then ends it as a shell reports Ctrl-C."""

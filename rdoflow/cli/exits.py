@@ -44,6 +44,27 @@ class Terminated(KeyboardInterrupt):
         self.signum = signum
 
 
+def termination_behind(exc: BaseException) -> Terminated | None:
+    """The SIGTERM or SIGHUP behind ``exc``, if one is in its chain (``__cause__``, ``__context__``).
+
+    Inside a flow run Prefect's own handler turns the signal into its ``TerminationSignal``; when the signal
+    lands while Prefect sets up a task run, Prefect's crash handling fails in turn and the run ends with that
+    fault (``ValueError: Task run is not set``, Prefect 3.9), the signal only in its context. It is still the
+    signal that ended the run."""
+    from prefect.exceptions import TerminationSignal
+
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, Terminated):
+            return link
+        if isinstance(link, TerminationSignal):
+            return Terminated(link.signal)
+        link = link.__cause__ or link.__context__
+    return None
+
+
 def exit_status_for(exc: BaseException) -> ExitStatus:
     """The exit status for an exception that ended a command (whether or not a pipeline stage raised it)."""
     if isinstance(exc, Terminated):

@@ -21,7 +21,13 @@ from typer.exceptions import TyperException
 from rdoflow import __version__
 from rdoflow.cli import deploy as deploy_commands
 from rdoflow.cli import review as review_commands
-from rdoflow.cli.exits import ExitStatus, Terminated, exit_status_for, show_error
+from rdoflow.cli.exits import (
+    ExitStatus,
+    Terminated,
+    exit_status_for,
+    show_error,
+    termination_behind,
+)
 from rdoflow.cli.lab import lab_app
 from rdoflow.cli.output import err, out, report_dir_for, streams
 from rdoflow.cli.prefect_api import give_time_to_start
@@ -270,6 +276,12 @@ def _main(argv: list[str] | None, stdout: TextIO | None, stderr: TextIO | None, 
             show_error(exc)
             return exit_status_for(exc)
         except Exception as exc:  # noqa: BLE001 - the one place an unknown fault becomes an exit status
+            ending = termination_behind(exc)
+            if ending is not None:  # the signal ended the run, whatever fault it left on its way out
+                if not terminated:  # main() says so when its own handler took the signal
+                    err.print("rdoflow: terminated" + (" (SIGHUP)" if ending.signum == signal.SIGHUP else ""),
+                              markup=False, highlight=False)
+                return exit_status_for(ending)
             if _show_traceback:
                 err.print_exception()
             else:
