@@ -194,9 +194,9 @@ def test_a_sigterm_that_prefect_turned_into_another_fault_still_exits_143():
     assert "rdoflow: terminated" in stderr.getvalue() and "unexpected error" not in stderr.getvalue()
 
 
-def test_ctrl_c_during_a_command_exits_130(tmp_path):
-    """A Prefect API that takes the connection and never answers keeps ``rdoflow trigger`` waiting; SIGINT
-    then ends it as a shell reports Ctrl-C."""
+def _interrupted_in_its_first_request(argv: list[str], cwd: Path) -> subprocess.Popen:
+    """Run ``argv`` against a Prefect API that takes the connection and never answers; SIGINT it once it is
+    inside that first request. Returns the ended process, with its stderr as ``stderr_text``."""
     import os
     import signal
     import socket
@@ -206,17 +206,23 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
         api.listen(8)
         api.settimeout(120)
         env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{api.getsockname()[1]}/api"}
-        command = subprocess.Popen([RDOFLOW, "trigger", "--drop", "abc123de_f0e1d2c3"], env=env, cwd=tmp_path,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        command = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             connection, _ = api.accept()  # the command is inside its first request now
             with connection:
                 command.send_signal(signal.SIGINT)
-                _, stderr = command.communicate(timeout=120)
+                _, command.stderr_text = command.communicate(timeout=120)
         finally:
             command.kill()
-    assert command.returncode == 130, stderr
-    assert "rdoflow: interrupted" in stderr
+    return command
+
+
+def test_ctrl_c_during_a_command_exits_130(tmp_path):
+    """A Prefect API that takes the connection and never answers keeps ``rdoflow trigger`` waiting; SIGINT
+    then ends it as a shell reports Ctrl-C."""
+    command = _interrupted_in_its_first_request([RDOFLOW, "trigger", "--drop", "abc123de_f0e1d2c3"], tmp_path)
+    assert command.returncode == 130, command.stderr_text
+    assert "rdoflow: interrupted" in command.stderr_text
 
 
 def test_an_exit_hook_waiting_on_a_silent_server_does_not_keep_an_interrupted_run_alive(tmp_path):
@@ -224,29 +230,12 @@ def test_an_exit_hook_waiting_on_a_silent_server_does_not_keep_an_interrupted_ru
     (an ``atexit`` sleep of an hour) is a stand-in for a library's exit hook waiting on a Prefect API that
     took the connection and never answers: such a wait is what it would cost, and this API cannot be made
     to hold one reliably. The grace is lowered to 2 s for the test (60 s in the command)."""
-    import os
-    import signal
-    import socket
-
     script = ("import atexit, sys, time; from rdoflow.cli import main as cli; atexit.register(time.sleep, 3600); "
               "cli.EXIT_GRACE_SECONDS = 2; sys.argv = ['rdoflow', 'trigger', '--drop', 'abc123de_f0e1d2c3']; "
               "sys.exit(cli.console())")
-    with socket.socket() as api:
-        api.bind(("127.0.0.1", 0))
-        api.listen(8)
-        api.settimeout(120)
-        env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{api.getsockname()[1]}/api"}
-        command = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            connection, _ = api.accept()
-            with connection:
-                command.send_signal(signal.SIGINT)
-                _, stderr = command.communicate(timeout=120)
-        finally:
-            command.kill()
-    assert command.returncode == 130, stderr
-    assert "rdoflow: interrupted" in stderr
+    command = _interrupted_in_its_first_request([sys.executable, "-c", script], tmp_path)
+    assert command.returncode == 130, command.stderr_text
+    assert "rdoflow: interrupted" in command.stderr_text
 
 
 def test_prefects_temporary_server_gets_90_s_to_start_unless_the_user_set_it(tmp_path):
