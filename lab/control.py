@@ -210,7 +210,7 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
     for sub in ("ironic", "heat", "nodes", "home", *(["redfish"] if redfish else []),
                 *(["inspector"] if inspector else [])):
         (lab_dir / sub).mkdir(exist_ok=True)
-    services = ("ssh", "postgres", "ironic", "heat", *(["redfish"] if redfish else []),
+    services = ("ssh", "postgres", "ironic", "ironic-rpc", "heat", *(["redfish"] if redfish else []),
                 *(["inspector"] if inspector else []), *(["keystone"] if keystone else []),
                 *(["dlrn", "dlrn-repos"] if knobs.dlrn else []))
     state.ports = dict(zip(services, free_ports(len(services))))
@@ -249,10 +249,11 @@ def _start_services(state: LabState, knobs: labconfig.LabConfig, say) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         futures = [
-            pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"],
+            pool.submit(start_ironic, lab_dir / "ironic", venv, state.ports["ironic"], state.ports["ironic-rpc"],
                         postgres.create_database("ironic"),
                         inspect_wait_timeout=labconfig.inspect_wait_timeout(knobs),
-                        deploy_callback_timeout=timing.deploy_callback_timeout, started=started("ironic")),
+                        deploy_callback_timeout=timing.deploy_callback_timeout,
+                        started=lambda name, pid: started(name)(pid)),
             pool.submit(start_heat, lab_dir / "heat", venv, state.ports["heat"], postgres.url,
                         started=started("heat")),
         ]
@@ -330,7 +331,7 @@ def _session_environment(lab_dir: Path, undercloud_home: str | None = None) -> s
 
 
 def _stop_services(state: LabState) -> None:
-    order = ["nodes", "inspector", "keystone", "dlrn", "dlrn-repos", "heat", "ironic", "redfish", "sshd"]  # clients of a service stop before it
+    order = ["nodes", "inspector", "keystone", "dlrn", "dlrn-repos", "heat", "ironic", "ironic-conductor", "redfish", "sshd"]  # clients of a service stop before it
     for name in sorted(state.pids, key=lambda n: order.index(n) if n in order else -1):
         stop_tree(state.pids[name])
     if state.postgres:

@@ -50,6 +50,7 @@ from .dlrn_service import (
     DlrnEndpoint,
     LabPackage,
 )
+from .process import tail_lines
 
 LEDGER = "drops.json"
 DIST = "el9"
@@ -203,7 +204,7 @@ def _import(client: httpx.Client, dlrn: DlrnEndpoint, build: _Build, spec: str) 
     repo = dlrn.data / "repos" / build.directory
     if not (repo / "versions.csv").exists():
         raise DropPublishFailed(f"DLRN imported {build.nvr} but wrote no versions.csv in {repo}",
-                                evidence=_tail(dlrn.root / "dlrn-api.log"))
+                                evidence=tail_lines(dlrn.root / "dlrn-api.log", lines=8))
     digest = hashlib.md5((repo / "delorean.repo").read_bytes()).hexdigest()
     (repo / "delorean.repo.md5").write_text(digest)
 
@@ -357,7 +358,7 @@ def _call(client: httpx.Client, dlrn: DlrnEndpoint, path: str, body: dict, *, wh
     answer = client.post(f"{dlrn.api_url}{path}", json=body)
     if answer.status_code != 201:
         raise DropPublishFailed(f"the lab's DLRN refused {what}: HTTP {answer.status_code} {answer.text[:300]}",
-                                evidence=_tail(dlrn.root / "dlrn-api.log") + _tail(dlrn.root / "dlrn-stdout.log"))
+                                evidence=tail_lines(dlrn.root / "dlrn-api.log", dlrn.root / "dlrn-stdout.log", lines=8))
 
 
 def _load(path: Path) -> dict:
@@ -375,8 +376,3 @@ def _locked(path: Path) -> Iterator[None]:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
-
-def _tail(path: Path, lines: int = 8) -> list[str]:
-    if not path.exists():
-        return []
-    return [f"{path.name}: {line}" for line in path.read_text(errors="replace").splitlines()[-lines:]]

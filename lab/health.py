@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import urllib.request
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ def lab_status(lab_dir: Path) -> list[ServiceStatus]:
     if state.inspector_url:
         checks.insert(2, ("inspector", state.inspector_url, lambda: _http(state.inspector_url + "/v1"),
                           root / "inspector" / "inspector.log"))
+    if "ironic-rpc" in ports:  # a lab started before Ironic ran as two processes has no conductor of its own
+        checks.insert(2, ("ironic-conductor", f"json-rpc 127.0.0.1:{ports['ironic-rpc']}",
+                          lambda: _conductor(state.ironic_url), root / "ironic" / "ironic-conductor.log"))
     if (dlrn := state.dlrn()) is not None:
         checks.insert(-1, ("dlrn", dlrn.api_url, lambda: _http(dlrn.api_url + "/api/health"),
                            root / "dlrn" / "dlrn-stdout.log"))
@@ -66,6 +70,18 @@ def _postmaster_pid(state: LabState) -> int | None:
         return int(pidfile.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _conductor(ironic_url: str) -> str:
+    """What Ironic's API says of its conductors (a node request needs one alive)."""
+    request = urllib.request.Request(ironic_url + "/v1/conductors",
+                                     headers={"X-OpenStack-Ironic-API-Version": "1.49"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        conductors = json.load(answer).get("conductors") or []
+    alive = [c["hostname"] for c in conductors if c.get("alive")]
+    if not alive:
+        raise OSError("Ironic lists no live conductor")
+    return f"registered: {', '.join(alive)}"
 
 
 def _http(url: str) -> str:

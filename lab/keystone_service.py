@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .process import ServiceFailed, run_once, spawn, wait_http
+from .process import ServiceFailed, run_once, spawn, tail_lines, wait_http
 from .venv import VenvSpec
 
 KEYSTONE = VenvSpec("keystone", "Keystone 30.0.0, gunicorn",
@@ -140,7 +140,7 @@ def start_keystone(root: Path, venv: Path, port: int, postgres, services: dict[s
         register(Identity(url, admin_password, demo_password), services)
     except (OSError, KeyError, ValueError) as exc:
         raise ServiceFailed(f"keystone: registering the lab's services failed: {exc}",
-                            evidence=[line for path in logs for line in _tail(path)]) from None
+                            evidence=tail_lines(*logs)) from None
     return process
 
 
@@ -190,8 +190,3 @@ def register(identity: Identity, services: dict[str, str]) -> None:
     for name in DEMO_ROLES:
         client.call("PUT", f"/projects/{project}/users/{user}/roles/{roles[name]}")
 
-
-def _tail(path: Path, lines: int = 12) -> list[str]:
-    if not path.exists():
-        return []
-    return [f"{path.name}: {line}" for line in path.read_text(errors="replace").splitlines()[-lines:]]

@@ -41,7 +41,7 @@ def run_once(name: str, argv: list, *, log_file: Path, env: dict | None = None, 
         done = subprocess.run([str(a) for a in argv], stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
     if done.returncode != 0:
         raise ServiceFailed(f"{name}: {Path(str(argv[0])).name} exited with status {done.returncode}",
-                            evidence=_tail(log_file))
+                            evidence=tail_lines(log_file))
 
 
 def wait_http(name: str, process: subprocess.Popen, url: str, *, logs: list[Path], budget: float = 300) -> None:
@@ -53,7 +53,7 @@ def wait_http(name: str, process: subprocess.Popen, url: str, *, logs: list[Path
     try:
         _poll(wait, name, process, url, logs)
     except StageTimeout as exc:
-        raise ServiceFailed(exc.message, evidence=[line for log in logs for line in _tail(log)]) from None
+        raise ServiceFailed(exc.message, evidence=tail_lines(*logs)) from None
 
 
 def _poll(wait: Deadline, name: str, process: subprocess.Popen, url: str, logs: list[Path]) -> None:
@@ -61,7 +61,7 @@ def _poll(wait: Deadline, name: str, process: subprocess.Popen, url: str, logs: 
         if process.poll() is not None:
             raise ServiceFailed(
                 f"{name} exited with status {process.returncode} before it answered at {url}",
-                evidence=[line for log in logs for line in _tail(log)],
+                evidence=tail_lines(*logs),
             )
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
@@ -147,7 +147,12 @@ def _signal_group(pid: int, sig: int) -> None:
             pass
 
 
-def _tail(path: Path, lines: int = 12) -> list[str]:
-    if not path.exists():
-        return [f"({path} was not written)"]
-    return [f"{path.name}: {line}" for line in path.read_text(errors="replace").splitlines()[-lines:]]
+def tail_lines(*paths: Path, lines: int = 12) -> list[str]:
+    """The last ``lines`` lines of each log, each named by its file: a failed service's evidence."""
+    found = []
+    for path in paths:
+        if not path.exists():
+            found.append(f"({path} was not written)")
+            continue
+        found += [f"{path.name}: {line}" for line in path.read_text(errors="replace").splitlines()[-lines:]]
+    return found

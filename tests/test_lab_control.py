@@ -25,6 +25,7 @@ def test_a_second_lab_up_is_refused_and_lab_down_leaves_nothing_behind(tmp_path)
         status = rdoflow("lab", "status", "--dir", str(lab_dir))
         assert status.exit_code == 0, status.output
         assert "ironic" in status.output and "HTTP 200" in status.output
+        assert "ironic-conduct" in status.output and "registered:" in status.output  # as Ironic's API lists it
         assert "keystone" in status.output  # suite.tempest: real, the default, runs it
         assert (lab_dir / "keystone" / "admin-password").stat().st_mode & 0o777 == 0o600
         with pytest.raises(LabAlreadyRunning, match="a lab already runs in"):

@@ -2,15 +2,15 @@
 
 A real upgrade restarts the services with their new configuration; the lab's does the same to its
 Ironic once the overcloud upgrade is over (``upgraded`` in the host's state), when the knob names
-options: they are written to ``DIR/ironic/ironic-upgraded.conf``, and Ironic is restarted with that
-file after its own ``--config-file`` (later files win). Its data is in the lab's PostgreSQL, so the
+options: they are written to ``DIR/ironic/ironic-upgraded.conf``, and Ironic (its API and its conductor)
+is restarted with that file after its own ``--config-file`` (later files win). Its data is in the lab's PostgreSQL, so the
 nodes and everything else survive the restart. What the options break, the real Tempest run after the
 upgrade meets with its real traceback. ``{"api": {"public_endpoint":
 "http://undercloud.ctlplane.localdomain:6385"}}`` (an upgrade that names the undercloud by its host name
 in the links Ironic returns) fails ``test_ports.TestPorts.test_list_ports`` and ``test_list_ports_details``
 (``MismatchError``: the self links no longer name the URL the client used) and leaves the rest of the
-lab's selection passing. The new PID goes to ``lab.json``,
-so ``lab status`` and ``lab down`` follow it.
+lab's selection passing. The new PIDs go to ``lab.json``,
+so ``lab status`` and ``lab down`` follow them.
 """
 
 from __future__ import annotations
@@ -49,24 +49,35 @@ def after_upgrade() -> None:
 
 
 def restart_ironic(lab: Path, extra_conf: Path) -> int:
-    """Stop the lab's Ironic (its process group), start it again with ``extra_conf`` too; its new PID.
-    (Its command line is the lab's own, lab/ironic_service.py: Ironic retitles its processes.)"""
+    """Stop the lab's Ironic (API, then conductor: each its process group), start both again with
+    ``extra_conf`` too; the API's new PID. (Their command lines are the lab's own, lab/ironic_service.py:
+    Ironic retitles its processes.)"""
+    conf = ["--config-file", str(lab / "ironic" / "ironic.conf"), "--config-file", str(extra_conf)]
     with open(lab / "lab.json.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = json.loads((lab / "lab.json").read_text())
-        _stop(state["pids"]["ironic"])
-        argv = [str(Path(state["venv"]) / "bin" / "ironic"), "--config-file", str(lab / "ironic" / "ironic.conf"),
-                "--config-file", str(extra_conf)]
-        with (lab / "ironic" / "ironic-stdout.log").open("ab") as log:
-            process = subprocess.Popen(argv, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=dict(os.environ, PYTHONWARNINGS="ignore"), start_new_session=True)
-        state["pids"]["ironic"] = process.pid
+        for name in ("ironic", "ironic-conductor"):
+            if name in state["pids"]:
+                _stop(state["pids"][name])
+        bindir = Path(state["venv"]) / "bin"
+        conductor = _start([str(bindir / "ironic-conductor"), *conf, "--log-file",
+                            str(lab / "ironic" / "ironic-conductor.log")], lab)
+        api = _start([str(bindir / "ironic-api"), *conf], lab)
+        state["pids"].update({"ironic-conductor": conductor.pid, "ironic": api.pid})
         tmp = lab / "lab.json.tmp"
         tmp.write_text(json.dumps(state, indent=2) + "\n")
         tmp.replace(lab / "lab.json")
-    _wait_answer(f"http://127.0.0.1:{state['ports']['ironic']}/v1", process)
-    return process.pid
+    url = f"http://127.0.0.1:{state['ports']['ironic']}/v1"
+    _wait_answer(url, api, "ironic")
+    _wait_answer(f"{url}/conductors", conductor, "ironic-conductor",
+                 registered=lambda body: any(c.get("alive") for c in json.loads(body).get("conductors") or []))
+    return api.pid
+
+
+def _start(argv: list[str], lab: Path) -> subprocess.Popen:
+    with (lab / "ironic" / "ironic-stdout.log").open("ab") as log:
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=dict(os.environ, PYTHONWARNINGS="ignore"), start_new_session=True)
 
 
 def _stop(pid: int) -> None:
@@ -96,14 +107,18 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _wait_answer(url: str, process: subprocess.Popen) -> None:
+def _wait_answer(url: str, process: subprocess.Popen, name: str, registered=None) -> None:
+    """Until ``url`` answers (and ``registered`` says yes to its body: the conductor is listed alive)."""
+    request = urllib.request.Request(url, headers={"X-OpenStack-Ironic-API-Version": "1.49"})
     deadline = time.monotonic() + ANSWER_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise CommandFailed(f"ironic exited with status {process.returncode} after its restart")
+            raise CommandFailed(f"{name} exited with status {process.returncode} after its restart")
         try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise CommandFailed(f"ironic did not answer at {url} within {ANSWER_SECONDS:.0f} s of its restart")
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if registered is None or registered(answer.read()):
+                    return
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise CommandFailed(f"{name} did not answer at {url} within {ANSWER_SECONDS:.0f} s of its restart")
