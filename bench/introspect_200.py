@@ -20,6 +20,8 @@ to it (docs/lab.md); after each side the benchmark says how many introspections 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -29,7 +31,7 @@ from pathlib import Path
 from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.config.site import load_site
 from rdoflow.lab import config as labconfig
-from rdoflow.lab.control import down, up
+from rdoflow.lab.control import LabState, down, up
 from rdoflow.tasks.baremetal.introspection import introspect
 from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
 from rdoflow.tasks.baremetal.ironic import RequestCounter
@@ -78,6 +80,51 @@ def inspector_summary(cloud: OpenStackCloud) -> str:
     return f"ironic-inspector's introspections of the {len(nodes)} nodes: {dict(states)}"
 
 
+def cpu_by_service(lab_dir: Path) -> dict[str, float]:
+    """CPU seconds (user + system) spent so far by each of the lab's services, its process tree included
+    (Ironic's master and worker, PostgreSQL's backends, matched by their data directory), and by this process.
+    A process's own time and that of its children that have exited (a backend for one connection) count."""
+    state = LabState.load(lab_dir)
+    ticks = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        procs[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])) / ticks, cmdline)
+    owners = {pid: name for name, pid in state.pids.items()}
+    owners[os.getpid()] = "rdoflow (this process)"
+    postgres_root = state.postgres.get("root", "\0")
+    spent: Counter = Counter()
+    for pid, (ppid, seconds, cmdline) in procs.items():
+        walk, owner = pid, None
+        while walk in procs and owner is None:
+            owner = owners.get(walk)
+            walk = procs[walk][0]
+        if owner is None and postgres_root in cmdline:
+            owner = "postgres"
+        if owner is None:
+            # a postgres backend's command line names no directory: its parent (the postmaster) does
+            parent = procs.get(ppid)
+            owner = "postgres" if parent and postgres_root in parent[2] else None
+        if owner:
+            spent[owner] += seconds
+    return dict(spent)
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -> str:
+    used = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    lines = [f"CPU seconds in those {wall:.0f} s (2 cores give {2 * wall:.0f}):"]
+    lines += [f"  {name:24} {seconds:7.1f}" for name, seconds in sorted(used.items(), key=lambda kv: -kv[1])
+              if seconds >= 0.05]
+    lines.append(f"  {'total':24} {sum(used.values()):7.1f}")
+    return "\n".join(lines)
+
+
 def delete_all(cloud: OpenStackCloud) -> None:
     bm = cloud.connect().baremetal
     for node in bm.nodes():
@@ -93,6 +140,7 @@ def main() -> None:
     parser.add_argument("--skip-sequential", action="store_true", help="measure rdoflow's side only")
     parser.add_argument("--release", choices=("train", "wallaby", "zed"), default="train",
                         help="the lab's release: wallaby and zed run ironic-inspector beside Ironic")
+    parser.add_argument("--keep-logs", type=Path, help="copy the lab's service logs here before it stops")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         lab_dir = Path(root) / "lab"
@@ -107,13 +155,16 @@ def main() -> None:
             cloud = OpenStackCloud.from_site(site.cloud)
             inventory = read_inventory(site.inventory.file)
             settings = site.inventory.model_copy(update={"concurrency": args.concurrency, "node_timeout": 600})
+            cpu_before = cpu_by_service(lab_dir)
             result = introspect(cloud, inventory, settings, site="bench")
+            cpu_after = cpu_by_service(lab_dir)
             n = len(inventory.nodes)
             print(f"lab: {n} nodes, release {args.release}, ramdisk boot {args.ramdisk_boot:g} s per inspection")
             print(f"rdoflow (concurrency {args.concurrency}): {result.seconds:.1f} s, "
                   f"{len(result.succeeded)} available, {result.requests} requests = "
                   f"{result.requests / n:.2f} per node ({result.requests_by_method})", flush=True)
             print(inspector_summary(cloud), flush=True)
+            print(cpu_report(cpu_before, cpu_after, result.seconds), flush=True)
             if args.skip_sequential:
                 return
             delete_all(cloud)
@@ -124,6 +175,11 @@ def main() -> None:
             print(inspector_summary(cloud))
             print(f"ratio: {seconds / result.seconds:.1f}x faster")
         finally:
+            if args.keep_logs:
+                for log in lab_dir.rglob("*.log"):
+                    target = args.keep_logs / log.relative_to(lab_dir)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(log, target)
             down(lab_dir, say=lambda line: None)
 
 
