@@ -6,8 +6,10 @@ import json
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
+from openstack import exceptions
 
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.flows.node_introspection import node_introspection
@@ -20,7 +22,12 @@ from rdoflow.tasks.baremetal.introspection import (
     TABLE_KEY,
 )
 from rdoflow.tasks.baremetal.inventory import read_inventory
-from rdoflow.tasks.baremetal.ironic import Window, enroll
+from rdoflow.tasks.baremetal.ironic import (
+    Arrivals,
+    Window,
+    enroll,
+    enroll_and_introspect,
+)
 from tests.conftest import fast_knobs, logs_of, task_runs_of
 
 LAB_KNOBS = fast_knobs(nodes=6, controllers=1)
@@ -138,6 +145,60 @@ def test_enrolling_again_creates_nothing(first_run, site, conn):
     enrollment = enroll(conn, read_inventory(site.inventory.file))
     assert (enrollment.created, enrollment.updated, enrollment.ports_created) == ([], [], 0)
     assert len(enrollment.unchanged) == 6 and len(list(conn.baremetal.nodes())) == 6
+
+
+def node_lists_sent(conn, during) -> int:
+    """How many node lists (``GET /v1/nodes?...``) ``during()`` sent on the connection."""
+    lists = []
+
+    def record(response, *args, **kwargs):
+        if response.request.method == "GET" and urlsplit(response.request.url).path.rstrip("/").endswith("/v1/nodes"):
+            lists.append(response.request.url)
+
+    hooks = conn.session.session.hooks["response"]
+    hooks.append(record)
+    try:
+        during()
+    finally:
+        hooks.remove(record)
+    return len(lists)
+
+
+def test_a_slot_a_node_leaves_is_taken_in_the_same_round_from_the_same_list(first_run, conn):
+    """Six nodes already available with their hardware known, one slot: each node ends as soon as it is
+    looked at, and the next takes its slot in the same round. One list, not one per node."""
+    uuids = [node.id for node in conn.baremetal.nodes()]
+    results = {}
+    assert node_lists_sent(conn, lambda: results.update(Window(conn, concurrency=1).run(uuids))) == 1
+    assert sorted(results) == sorted(uuids) and {result.outcome for result in results.values()} == {"pass"}
+
+
+def test_a_window_fed_by_an_enrollment_takes_each_node_as_it_comes_and_ends_with_the_feed(first_run, conn):
+    """The window starts with one node; the second is handed over only once the first has ended."""
+    first, second = (node.id for node in conn.baremetal.nodes() if node.name in ("node-00", "node-01"))
+    arrivals, handed = Arrivals(), []
+    arrivals.put(first)
+
+    def progress(done: int, total: int, said: str) -> None:
+        if not handed:
+            handed.append((done, total))
+            arrivals.put(second)
+            arrivals.close()
+
+    results = Window(conn, concurrency=4).run(arrivals, progress=progress, total=2)
+    assert list(results) == [first, second] and handed == [(1, 2)]
+    assert {result.outcome for result in results.values()} == {"pass"}
+
+
+def test_a_node_ironic_refuses_to_enroll_ends_the_window_with_ironics_error(first_run, conn, described, tmp_path):
+    """The window has taken the nodes that stand; the one Ironic refuses (a name with a space) ends it all,
+    with Ironic's answer, as it ended the enrollment before the two overlapped."""
+    nodes = [*described.values(), dict(next(iter(described.values())), name="node 06", mac=["52:54:00:00:06:66"])]
+    inventory = tmp_path / "instackenv.json"
+    inventory.write_text(json.dumps({"nodes": nodes}, indent=2))
+    with pytest.raises(exceptions.BadRequestException, match="node 06"):
+        enroll_and_introspect(conn, read_inventory(inventory), Window(conn, node_timeout=60))
+    assert sorted(node.name for node in conn.baremetal.nodes()) == sorted(described)
 
 
 @pytest.fixture

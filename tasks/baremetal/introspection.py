@@ -19,7 +19,13 @@ from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.reports.introspection import node_rows, render_introspection
 from rdoflow.tasks.artifacts import leave_markdown
 from rdoflow.tasks.baremetal.inventory import Inventory, read_inventory
-from rdoflow.tasks.baremetal.ironic import RequestCounter, Window, enroll, unsettled
+from rdoflow.tasks.baremetal.ironic import (
+    RequestCounter,
+    Window,
+    enroll,
+    enroll_and_introspect,
+    unsettled,
+)
 from rdoflow.tasks.baremetal.model import Introspection
 from rdoflow.tasks.baremetal.node_import import import_nodes, introspect_with_tripleo
 from rdoflow.tasks.progress import StageProgress
@@ -72,18 +78,21 @@ def introspect(cloud: OpenStackCloud, inventory: Inventory, settings: InventoryS
     try:
         host = SSHHost.from_target(undercloud.ssh) if undercloud is not None else None
         remote_cloud = cloud.cloud or "undercloud"  # the name the undercloud's own clouds.yaml gives it
-        if host is not None and profile(undercloud.release).node_import:
-            enrollment = import_nodes(conn, host, inventory, cloud=remote_cloud)
-        else:
-            enrollment = enroll(conn, inventory)
         warnings: list[str] = []
-        if host is not None and settings.introspect_with == "tripleo":
-            results, warnings = introspect_with_tripleo(conn, host, enrollment.uuids, settings, cloud=remote_cloud,
-                                                        refresh=refresh)
+        window = Window(conn, concurrency=settings.concurrency, node_timeout=settings.node_timeout,
+                        retries=settings.retries, refresh=refresh)
+        report = progress.update if progress else None
+        node_import = host is not None and profile(undercloud.release).node_import
+        by_tripleo = host is not None and settings.introspect_with == "tripleo"
+        if not (node_import or by_tripleo):  # the window starts on the first nodes while the rest are created
+            enrollment, results = enroll_and_introspect(conn, inventory, window, progress=report)
         else:
-            window = Window(conn, concurrency=settings.concurrency, node_timeout=settings.node_timeout,
-                            retries=settings.retries, refresh=refresh)
-            results = window.run(enrollment.uuids, progress=progress.update if progress else None)
+            enrollment = import_nodes(conn, host, inventory, cloud=remote_cloud) if node_import else enroll(conn, inventory)
+            if by_tripleo:
+                results, warnings = introspect_with_tripleo(conn, host, enrollment.uuids, settings, cloud=remote_cloud,
+                                                            refresh=refresh)
+            else:
+                results = window.run(enrollment.uuids, progress=report)
     finally:
         counter.stop()
     introspection = Introspection(site=site, source=inventory.source, required=dict(settings.min_available),

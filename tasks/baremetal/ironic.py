@@ -15,6 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from openstack import exceptions
@@ -46,13 +47,21 @@ MATCH_FIELDS = ["uuid", "name", "driver", "driver_info", "properties", "resource
 HARDWARE_KEYS = ("cpus", "memory_mb", "local_gb")
 MASKED = "******"  # how Ironic shows a password it holds
 CONNECT_RETRIES = 3  # a pooled keep-alive connection the API server closed: resend (keystoneauth backs off)
+POOL_SIZE = 32  # connections kept per host: a Window's senders (up to 20) and an enrollment's 8 at once
 Progress = Callable[[int, int, str], None]
 
 
 def steady(conn: Connection) -> Connection:
     """The Connection with dropped connections retried: requests sent from several threads keep more
-    pooled connections, and an API server closes idle ones ('Remote end closed connection')."""
+    pooled connections, and an API server closes idle ones ('Remote end closed connection'). Its pool
+    keeps ``POOL_SIZE`` connections per host, not urllib3's 10: a window's senders and an enrollment's
+    run at once, and each connection past the pool is dropped after its request with a warning."""
     conn.baremetal.connect_retries = CONNECT_RETRIES
+    http = conn.session.session
+    for scheme, adapter in list(http.adapters.items()):
+        if getattr(adapter, "_pool_maxsize", POOL_SIZE) < POOL_SIZE:  # keystoneauth's keep-alive adapter
+            tls = {key: getattr(adapter, key) for key in ("tls_ciphers", "tls_min_version") if hasattr(adapter, key)}
+            http.mount(scheme, type(adapter)(pool_maxsize=POOL_SIZE, **tls))
     return conn
 
 
@@ -132,16 +141,25 @@ def node_patch(node: Any, spec: NodeSpec) -> list[dict]:
     return patch
 
 
-def enroll(conn: Connection, inventory: Inventory, senders: int = 8) -> Enrollment:
+def enroll(conn: Connection, inventory: Inventory, senders: int = 8,
+           arrivals: Arrivals | None = None) -> Enrollment:
     """Create the inventory's nodes and ports in Ironic; a node already there (same name, or one of its
     MACs on a port) is patched where it differs, never duplicated. Two list calls, then one request
-    per change, sent by ``senders`` threads (each node's port after its node)."""
+    per change, sent by ``senders`` threads (each node's port after its node). Each node's UUID goes to
+    ``arrivals`` as soon as the node and its ports stand, so that a Window can start on it."""
     nodes, ports = listing(steady(conn))
     match = matcher(nodes, ports)
     node_of_mac = {port.address.lower(): port.node_id for port in ports}
     result = Enrollment()
+
+    def one(spec: NodeSpec) -> tuple:
+        done = _enroll_one(conn, spec, match(spec), node_of_mac)
+        if arrivals is not None:
+            arrivals.put(done[0])
+        return done
+
     with ThreadPoolExecutor(max_workers=max(1, senders)) as pool:
-        done = list(pool.map(lambda spec: _enroll_one(conn, spec, match(spec), node_of_mac), inventory.nodes))
+        done = list(pool.map(one, inventory.nodes))
     for spec, (uuid, change, ports_created, warnings) in zip(inventory.nodes, done):
         getattr(result, change).append(spec.name or (spec.macs[0] if spec.macs else spec.label))
         result.uuids.append(uuid)
@@ -151,6 +169,27 @@ def enroll(conn: Connection, inventory: Inventory, senders: int = 8) -> Enrollme
              len(inventory.nodes), len(result.created), len(result.updated), len(result.unchanged),
              result.ports_created)
     return result
+
+
+def enroll_and_introspect(conn: Connection, inventory: Inventory, window: Window,
+                          progress: Progress | None = None) -> tuple[Enrollment, dict[str, NodeResult]]:
+    """``enroll`` and ``window.run`` at once: the window takes each node as soon as it stands in Ironic.
+    An enrollment that fails ends the window with its error, as it would have ended the stage before."""
+    arrivals = Arrivals()
+
+    def enrolling() -> Enrollment:
+        try:
+            enrollment = enroll(conn, inventory, arrivals=arrivals)
+        except BaseException as exc:
+            arrivals.close(exc)
+            raise
+        arrivals.close()
+        return enrollment
+
+    with ThreadPoolExecutor(max_workers=1) as side:
+        enrolled = side.submit(enrolling)
+        results = window.run(arrivals, progress=progress, total=len(inventory.nodes))
+        return enrolled.result(), results
 
 
 def _enroll_one(conn: Connection, spec: NodeSpec, node: Any, node_of_mac: dict[str, str]) -> tuple:
@@ -267,19 +306,57 @@ def _result(flight: _Flight, node: Any, outcome: Outcome, error: str | None = No
                       last_error=error or getattr(node, "last_error", None), attempts=flight.attempts)
 
 
+class Arrivals:
+    """Node UUIDs handed from the enrollment to a Window as each node stands in Ironic, so that the first
+    nodes are introspected while the rest are still being created (200 nodes take Ironic about 12 s to
+    create). ``close`` ends the feed; with the enrollment's error, the Window raises it."""
+
+    def __init__(self) -> None:
+        self._ready: SimpleQueue[str] = SimpleQueue()
+        self._closed = threading.Event()
+        self.error: BaseException | None = None
+
+    def put(self, uuid: str) -> None:
+        self._ready.put(uuid)
+
+    def close(self, error: BaseException | None = None) -> None:
+        self.error = error
+        self._closed.set()
+        self._ready.put("")  # wakes a Window waiting for the next node
+
+    def take(self, wait: float = 0.0) -> list[str]:
+        """The UUIDs that arrived since the last take; waits up to ``wait`` s for the first one."""
+        taken = []
+        try:
+            taken.append(self._ready.get(timeout=wait) if wait else self._ready.get_nowait())
+            while True:
+                taken.append(self._ready.get_nowait())
+        except Empty:
+            pass
+        if self.error is not None:
+            raise self.error
+        return [uuid for uuid in taken if uuid]
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+
 @dataclass
 class Window:
     """manage → inspect → provide for many nodes, at most ``concurrency`` in flight at a time.
 
     Each round: one node list, a decision per node in flight, then that round's PUTs (and the
     inventory reads of nodes that finished) sent together by a few threads, since an Ironic API
-    under load answers each one slowly rather than all of them slowly.
+    under load answers each one slowly rather than all of them slowly. A slot that a node leaves
+    in a round is taken in that same round by the next node, decided from the same list: a slot
+    does not stand empty until the next round (at 20 in flight it did for 2 s of every node's 16 s).
 
     After a round in which something moved, the next comes ``poll_per_node`` seconds per node in flight
     later (at least ``poll_first``, at most ``poll_max``); quiet rounds back off to ``poll_max``. A list
     costs Ironic about as much with 1 node in flight as with 20, and 20 nodes move nearly every round:
-    polled every ``poll_first`` they keep it answering lists. So 20 in flight are looked at every 2 s and
-    a lab's 4 nodes every 0.4 s (docs/node-introspection.md has the figures)."""
+    polled every ``poll_first`` they keep it answering lists. So 20 in flight are looked at every 1.6 s and
+    a lab's 4 nodes every 0.32 s (docs/node-introspection.md has the figures)."""
 
     conn: Connection
     concurrency: int = 10
@@ -287,36 +364,54 @@ class Window:
     retries: int = 1
     refresh: bool = False
     poll_first: float = 0.2
-    poll_per_node: float = 0.1
+    poll_per_node: float = 0.08
     poll_max: float = 5.0
-    senders: int = 8
+    senders: int = 20  # each round's PUTs and reads at once: at 20 in flight, 8 threads made a round last 1 s
     _inspector: bool = field(default=False, init=False, repr=False)  # read the hardware from ironic-inspector
 
-    def run(self, uuids: Iterable[str], progress: Progress | None = None) -> dict[str, NodeResult]:
+    def run(self, uuids: Iterable[str] | Arrivals, progress: Progress | None = None,
+            total: int | None = None) -> dict[str, NodeResult]:
         """Drive every node to ``available`` (an ``active`` node counts and is left alone); the result
-        is keyed by UUID, each node succeeded, failed (Ironic's last_error) or timed out."""
+        is keyed by UUID, each node succeeded, failed (Ironic's last_error) or timed out. ``uuids`` may be
+        an enrollment's Arrivals (``total`` then says how many nodes progress counts)."""
         steady(self.conn)
         self._inspector = inspector_endpoint(self.conn) is not None
-        queue, flying, results = deque(dict.fromkeys(uuids)), {}, {}
-        total = len(queue)
+        arrivals = uuids if isinstance(uuids, Arrivals) else None
+        queue, flying, results = deque(() if arrivals else dict.fromkeys(uuids)), {}, {}
+        seen, total = set(queue), total or len(queue)
         wait: Iterator[int] | None = None
         with ThreadPoolExecutor(max_workers=max(1, min(self.senders, self.concurrency))) as pool:
-            while queue or flying:
-                while queue and len(flying) < self.concurrency:
-                    uuid = queue.popleft()
-                    flying[uuid] = _Flight(uuid, time.monotonic())
+            while queue or flying or arrivals is not None:  # a feed ends the loop once closed and taken
+                if arrivals is not None:  # taken before the list, so that the list shows them
+                    closed = arrivals.closed  # read first: every node handed over before closing is taken now
+                    for uuid in arrivals.take(wait=0.0 if queue or flying else 1.0):
+                        if uuid not in seen:
+                            seen.add(uuid)
+                            queue.append(uuid)
+                    if not (queue or flying):
+                        if closed:
+                            break
+                        continue
                 if wait is not None:
                     next(wait)  # sleeps: a little longer each quiet round
-                observed = {node.id: node for node in self.conn.baremetal.nodes(fields=POLL_FIELDS)
-                            if node.id in flying}
-                steps = {uuid: self._decide(flying[uuid], observed.get(uuid)) for uuid in flying}
-                for uuid, result in zip(steps, pool.map(self._carry_out, steps.values())):
-                    if result is not None:
-                        results[uuid] = result
-                        del flying[uuid]
-                        if progress:
-                            progress(len(results), total, f"{result.name or uuid}: {result.said}")
-                moved = any(step.target or step.result for step in steps.values())
+                listed = {node.id: node for node in self.conn.baremetal.nodes(fields=POLL_FIELDS)}
+                moved, looking = False, list(flying)
+                while True:  # a slot freed this round is filled at once, from the same list: no request more
+                    while queue and len(flying) < self.concurrency:
+                        uuid = queue.popleft()
+                        flying[uuid] = _Flight(uuid, time.monotonic())
+                        looking.append(uuid)
+                    if not looking:
+                        break
+                    steps = {uuid: self._decide(flying[uuid], listed.get(uuid)) for uuid in looking}
+                    for uuid, result in zip(steps, pool.map(self._carry_out, steps.values())):
+                        if result is not None:
+                            results[uuid] = result
+                            del flying[uuid]
+                            if progress:
+                                progress(len(results), total, f"{result.name or uuid}: {result.said}")
+                    moved |= any(step.target or step.result for step in steps.values())
+                    looking = []
                 if moved or wait is None:  # something moved: poll soon again; otherwise back off
                     soon = min(self.poll_max, max(self.poll_first, self.poll_per_node * len(flying)))
                     wait = iter(Deadline(self.node_timeout * (self.retries + 1) + 60, f"{len(flying)} node(s)",
