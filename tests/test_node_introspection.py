@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from openstack import exceptions
 
+from rdoflow.blocks.openstack import OpenStackCloud
 from rdoflow.errors import ConfigError, ResourceFailed
 from rdoflow.flows.node_introspection import node_introspection
 from rdoflow.lab import config as labconfig
@@ -171,6 +175,35 @@ def test_a_slot_a_node_leaves_is_taken_in_the_same_round_from_the_same_list(firs
     results = {}
     assert node_lists_sent(conn, lambda: results.update(Window(conn, concurrency=1).run(uuids))) == 1
     assert sorted(results) == sorted(uuids) and {result.outcome for result in results.values()} == {"pass"}
+
+
+def test_concurrency_counts_nodes_inspected_at_once_and_the_next_are_managed_ahead(first_run, module_lab, site, conn):
+    """Concurrency 2 over six nodes, each ramdisk taking 1 s: never more than two nodes inspected at once
+    (TripleO's meaning of --concurrency), and while two are, a third is already 'manageable' (managed ahead,
+    or inspected and waiting for its provide), which a window holding a slot from manage to available never
+    has. Ironic is sampled every 50 ms from a connection of its own."""
+    uuids = [node.id for node in conn.baremetal.nodes()]
+    watcher, samples, done = OpenStackCloud.from_site(site.cloud).connect(), [], threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            states = Counter(node.provision_state for node in watcher.baremetal.nodes(fields=["uuid", "provision_state"]))
+            samples.append((states["inspecting"] + states["inspect wait"], states["manageable"]))
+            time.sleep(0.05)
+
+    with lab_knobs(module_lab.dir) as knobs:
+        knobs.timing.ramdisk_boot = 1.0
+        labconfig.save(module_lab.dir, knobs)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            results = Window(conn, concurrency=2, refresh=True).run(uuids)
+        finally:
+            done.set()
+            sampler.join()
+    assert {result.outcome for result in results.values()} == {"pass"} and len(results) == 6
+    assert max(inspected for inspected, _ in samples) == 2
+    assert any(inspected == 2 and manageable >= 1 for inspected, manageable in samples)
 
 
 def test_a_window_fed_by_an_enrollment_takes_each_node_as_it_comes_and_ends_with_the_feed(first_run, conn):

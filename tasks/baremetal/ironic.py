@@ -287,6 +287,12 @@ class _Flight:
     inspected: bool = False
     attempts: int = 0
     note: str | None = None  # why an earlier attempt ended, when it was ours that ended it
+    slot: bool = False  # holds one of the window's inspection slots: from its first inspect until inspected
+
+    @property
+    def preparing(self) -> bool:
+        """Not inspected yet, nor inspecting: enrolled, being managed, or waiting for a slot."""
+        return not (self.slot or self.inspected)
 
 
 @dataclass
@@ -344,13 +350,21 @@ class Arrivals:
 
 @dataclass
 class Window:
-    """manage → inspect → provide for many nodes, at most ``concurrency`` in flight at a time.
+    """manage → inspect → provide for many nodes, at most ``concurrency`` of them inspected at a time.
+
+    ``concurrency`` means what it means to TripleO (``overcloud node introspect --concurrency``: "Maximum
+    number of nodes to introspect at once"): the nodes whose ramdisks boot together. Managing and providing
+    are quick API calls and do not hold a slot: up to ``concurrency`` more nodes are managed ahead, so that
+    a slot a node leaves is taken by a node already ``manageable``, and a node inspected is provided
+    outside the slots. (Holding a slot from ``manage`` to ``available``, the 200-node benchmark kept 16 of
+    its 20 slots busy on average, each node waiting two poll rounds for its manage and its provide.)
 
     Each round: one node list, a decision per node in flight, then that round's PUTs (and the
-    inventory reads of nodes that finished) sent together by a few threads, since an Ironic API
-    under load answers each one slowly rather than all of them slowly. A slot that a node leaves
-    in a round is taken in that same round by the next node, decided from the same list: a slot
-    does not stand empty until the next round (at 20 in flight it did for 2 s of every node's 16 s).
+    inventory reads of nodes that finished) sent at once, one thread per node in flight (up to
+    ``senders``), since an Ironic API under load answers each one slowly rather than all of them
+    slowly. A slot that a node leaves in a round is taken in that same round by the next node,
+    decided from the same list: a slot does not stand empty until the next round (at 20 in flight
+    it did for 2 s of every node's 16 s).
 
     After a round in which something moved, the next comes ``poll_per_node`` seconds per node in flight
     later (at least ``poll_first``, at most ``poll_max``); quiet rounds back off to ``poll_max``. A list
@@ -368,6 +382,7 @@ class Window:
     poll_max: float = 5.0
     senders: int = 20  # each round's PUTs and reads at once: at 20 in flight, 8 threads made a round last 1 s
     _inspector: bool = field(default=False, init=False, repr=False)  # read the hardware from ironic-inspector
+    _flying: dict[str, _Flight] = field(default_factory=dict, init=False, repr=False)  # the run's nodes in flight
 
     def run(self, uuids: Iterable[str] | Arrivals, progress: Progress | None = None,
             total: int | None = None) -> dict[str, NodeResult]:
@@ -377,47 +392,60 @@ class Window:
         steady(self.conn)
         self._inspector = inspector_endpoint(self.conn) is not None
         arrivals = uuids if isinstance(uuids, Arrivals) else None
-        queue, flying, results = deque(() if arrivals else dict.fromkeys(uuids)), {}, {}
+        queue: deque[str] = deque(() if arrivals else dict.fromkeys(uuids))
+        flying = self._flying = {}
+        results: dict[str, NodeResult] = {}
         seen, total = set(queue), total or len(queue)
+
+        def ended(uuid: str, result: NodeResult) -> None:
+            results[uuid] = result
+            if progress:
+                progress(len(results), total, f"{result.name or uuid}: {result.said}")
+
         wait: Iterator[int] | None = None
         with ThreadPoolExecutor(max_workers=max(1, min(self.senders, self.concurrency))) as pool:
-            while queue or flying or arrivals is not None:  # a feed ends the loop once closed and taken
+            while True:
+                closed = arrivals is None or arrivals.closed  # read first: what came before closing is taken now
                 if arrivals is not None:  # taken before the list, so that the list shows them
-                    closed = arrivals.closed  # read first: every node handed over before closing is taken now
-                    for uuid in arrivals.take(wait=0.0 if queue or flying else 1.0):
-                        if uuid not in seen:
-                            seen.add(uuid)
-                            queue.append(uuid)
-                    if not (queue or flying):
-                        if closed:
-                            break
-                        continue
+                    fresh = [u for u in arrivals.take(wait=0.0 if queue or flying else 1.0) if u not in seen]
+                    seen.update(fresh)
+                    queue.extend(fresh)
+                if not (queue or flying):
+                    if closed:
+                        return results
+                    continue
                 if wait is not None:
                     next(wait)  # sleeps: a little longer each quiet round
                 listed = {node.id: node for node in self.conn.baremetal.nodes(fields=POLL_FIELDS)}
-                moved, looking = False, list(flying)
-                while True:  # a slot freed this round is filled at once, from the same list: no request more
-                    while queue and len(flying) < self.concurrency:
-                        uuid = queue.popleft()
-                        flying[uuid] = _Flight(uuid, time.monotonic())
-                        looking.append(uuid)
-                    if not looking:
-                        break
-                    steps = {uuid: self._decide(flying[uuid], listed.get(uuid)) for uuid in looking}
-                    for uuid, result in zip(steps, pool.map(self._carry_out, steps.values())):
-                        if result is not None:
-                            results[uuid] = result
-                            del flying[uuid]
-                            if progress:
-                                progress(len(results), total, f"{result.name or uuid}: {result.said}")
-                    moved |= any(step.target or step.result for step in steps.values())
-                    looking = []
+                moved = self._round(pool, listed, queue, flying, ended)
                 if moved or wait is None:  # something moved: poll soon again; otherwise back off
-                    soon = min(self.poll_max, max(self.poll_first, self.poll_per_node * len(flying)))
+                    watched = min(len(flying), self.concurrency)
+                    soon = min(self.poll_max, max(self.poll_first, self.poll_per_node * watched))
                     wait = iter(Deadline(self.node_timeout * (self.retries + 1) + 60, f"{len(flying)} node(s)",
                                          target="available", first_delay=soon, max_delay=self.poll_max))
                     next(wait)
-        return results
+
+    def _round(self, pool: ThreadPoolExecutor, listed: dict[str, Any], queue: deque[str],
+               flying: dict[str, _Flight], ended: Callable[[str, NodeResult], None]) -> bool:
+        """One round on one list: decide each node in flight, send what was decided. Nodes holding an
+        inspection slot are decided first, so that a slot one leaves goes to a node waiting in the same
+        round; a place among those preparing that a node leaves is taken at once by the next in the
+        queue, decided from the same list (no request more). Whether anything moved."""
+        moved, looking = False, sorted(flying, key=lambda uuid: not flying[uuid].slot)
+        while True:
+            while queue and sum(flight.preparing for flight in flying.values()) < self.concurrency:
+                uuid = queue.popleft()
+                flying[uuid] = _Flight(uuid, time.monotonic())
+                looking.append(uuid)
+            if not looking:
+                return moved
+            steps = {uuid: self._decide(flying[uuid], listed.get(uuid)) for uuid in looking}
+            for uuid, result in zip(steps, pool.map(self._carry_out, steps.values())):
+                if result is not None:
+                    del flying[uuid]
+                    ended(uuid, result)
+            moved |= any(step.target or step.result for step in steps.values())
+            looking = []
 
     def _carry_out(self, step: _Step) -> NodeResult | None:
         """Send the step's PUT; read the hardware of a node that succeeded. Returns the node's end, if any."""
@@ -463,6 +491,7 @@ class Window:
         if state == "manageable":
             flight.inspected |= flight.asked == "inspect"
             if flight.inspected:
+                flight.slot = False  # its ramdisk is done: the next node may boot
                 return self._ask(flight, node, "provide", allowed=flight.asked != "provide")
             return self._inspect(flight)
         if state == "inspect failed" and flight.attempts <= self.retries:
@@ -477,8 +506,12 @@ class Window:
         return _Step(target=target)
 
     def _inspect(self, flight: _Flight) -> _Step:
+        flight.started = time.monotonic()  # each attempt has the whole node_timeout; waiting for a slot is not one
+        if not flight.slot:
+            if sum(other.slot for other in self._flying.values()) >= self.concurrency:
+                return _Step()  # every slot is taken: it stays manageable until one is free
+            flight.slot = True
         flight.attempts += 1
-        flight.started = time.monotonic()  # each attempt has the whole node_timeout
         return _Step(target="inspect")
 
     def _timed_out(self, flight: _Flight, node: Any) -> _Step:
