@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from .control import LabState
+from .ironic_processes import live_conductors
 from .process import alive
 
 
@@ -74,11 +74,7 @@ def _postmaster_pid(state: LabState) -> int | None:
 
 def _conductor(ironic_url: str) -> str:
     """What Ironic's API says of its conductors (a node request needs one alive)."""
-    request = urllib.request.Request(ironic_url + "/v1/conductors",
-                                     headers={"X-OpenStack-Ironic-API-Version": "1.49"})
-    with urllib.request.urlopen(request, timeout=5) as answer:
-        conductors = json.load(answer).get("conductors") or []
-    alive = [c["hostname"] for c in conductors if c.get("alive")]
+    alive = live_conductors(ironic_url)
     if not alive:
         raise OSError("Ironic lists no live conductor")
     return f"registered: {', '.join(alive)}"

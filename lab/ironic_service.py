@@ -28,15 +28,14 @@ The lab's services and what starting them costs: docs/lab.md.
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from rdoflow.errors import StageTimeout
 from rdoflow.waiting import Deadline
 
+from .ironic_processes import ironic_commands, live_conductors
 from .process import ServiceFailed, run_once, spawn, tail_lines, wait_http
 
 # oslo.config: no inline comments in this file.
@@ -115,35 +114,33 @@ def start_ironic(root: Path, venv: Path, port: int, rpc_port: int, database_url:
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     run_once("ironic", [venv / "bin/ironic-dbsync", "--config-file", conf, "create_schema"],
              log_file=root / "ironic-dbsync.log", env=env)
-    conductor = spawn([venv / "bin/ironic-conductor", "--config-file", conf, "--log-file", root / "ironic-conductor.log"],
-                      log_file=root / "ironic-stdout.log", env=env)
-    started("ironic-conductor", conductor.pid)  # recorded before the wait: a service that never answers is still stopped
-    api = spawn([venv / "bin/ironic-api", "--config-file", conf], log_file=root / "ironic-stdout.log", env=env)
-    started("ironic", api.pid)
+    processes = {}
+    for name, argv in ironic_commands(venv, root, [conf]).items():
+        processes[name] = spawn(argv, log_file=root / "ironic-stdout.log", env=env)
+        started(name, processes[name].pid)  # recorded before the wait: a service that never answers is still stopped
+    api, conductor = processes["ironic"], processes["ironic-conductor"]
     logs = [root / "ironic.log", root / "ironic-conductor.log", root / "ironic-stdout.log"]
     wait_http("ironic", api, f"http://127.0.0.1:{port}/v1", logs=logs)
-    _wait_registered(conductor, f"http://127.0.0.1:{port}/v1/conductors", logs)
+    _wait_registered(conductor, f"http://127.0.0.1:{port}", logs)
     return api
 
 
-def _wait_registered(conductor, url: str, logs: list[Path], budget: float = 300) -> None:
+def _wait_registered(conductor, ironic_url: str, logs: list[Path], budget: float = 300) -> None:
     """Until the API lists a live conductor: before that, every node request would be answered
     'No valid host was found'. Fails early, with the logs' last lines, if the conductor exits."""
-    wait = Deadline(budget, f"ironic-conductor registered at {url}", target="a live conductor", max_delay=0.5)
+    wait = Deadline(budget, f"ironic-conductor registered at {ironic_url}", target="a live conductor", max_delay=0.5)
     try:
         for _ in wait:
             if conductor.poll() is not None:
                 raise ServiceFailed(f"ironic-conductor exited with status {conductor.returncode} before it registered",
                                     evidence=tail_lines(*logs))
-            request = urllib.request.Request(url, headers={"X-OpenStack-Ironic-API-Version": "1.49"})
             try:
-                with urllib.request.urlopen(request, timeout=2) as answer:
-                    conductors = json.load(answer).get("conductors") or []
+                alive = live_conductors(ironic_url, timeout=2)
             except (OSError, ValueError) as exc:
                 wait.last_seen = str(exc)
                 continue
-            wait.last_seen = f"{len(conductors)} conductor(s)"
-            if any(c.get("alive") for c in conductors):
+            wait.last_seen = f"{len(alive)} live conductor(s)"
+            if alive:
                 return
     except StageTimeout as exc:
         raise ServiceFailed(exc.message, evidence=tail_lines(*logs)) from None

@@ -21,11 +21,11 @@ import os
 import signal
 import subprocess
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 from .. import config as labconfig
+from ..ironic_processes import ironic_commands, live_conductors
 from .console import CommandFailed, say
 from .hoststate import host_state, lab_dir, read_state
 
@@ -52,30 +52,27 @@ def restart_ironic(lab: Path, extra_conf: Path) -> int:
     """Stop the lab's Ironic (API, then conductor: each its process group), start both again with
     ``extra_conf`` too; the API's new PID. (Their command lines are the lab's own, lab/ironic_service.py:
     Ironic retitles its processes.)"""
-    conf = ["--config-file", str(lab / "ironic" / "ironic.conf"), "--config-file", str(extra_conf)]
+    root = lab / "ironic"
     with open(lab / "lab.json.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         state = json.loads((lab / "lab.json").read_text())
         for name in ("ironic", "ironic-conductor"):
             if name in state["pids"]:
                 _stop(state["pids"][name])
-        bindir = Path(state["venv"]) / "bin"
-        conductor = _start([str(bindir / "ironic-conductor"), *conf, "--log-file",
-                            str(lab / "ironic" / "ironic-conductor.log")], lab)
-        api = _start([str(bindir / "ironic-api"), *conf], lab)
-        state["pids"].update({"ironic-conductor": conductor.pid, "ironic": api.pid})
+        commands = ironic_commands(Path(state["venv"]), root, [root / "ironic.conf", extra_conf])
+        processes = {name: _start(argv, root) for name, argv in commands.items()}
+        state["pids"].update({name: process.pid for name, process in processes.items()})
         tmp = lab / "lab.json.tmp"
         tmp.write_text(json.dumps(state, indent=2) + "\n")
         tmp.replace(lab / "lab.json")
-    url = f"http://127.0.0.1:{state['ports']['ironic']}/v1"
-    _wait_answer(url, api, "ironic")
-    _wait_answer(f"{url}/conductors", conductor, "ironic-conductor",
-                 registered=lambda body: any(c.get("alive") for c in json.loads(body).get("conductors") or []))
-    return api.pid
+    url = f"http://127.0.0.1:{state['ports']['ironic']}"
+    _wait_until("ironic", processes["ironic"], lambda: _answers(url + "/v1"))
+    _wait_until("ironic-conductor", processes["ironic-conductor"], lambda: bool(live_conductors(url, timeout=2)))
+    return processes["ironic"].pid
 
 
-def _start(argv: list[str], lab: Path) -> subprocess.Popen:
-    with (lab / "ironic" / "ironic-stdout.log").open("ab") as log:
+def _start(argv: list[str], root: Path) -> subprocess.Popen:
+    with (root / "ironic-stdout.log").open("ab") as log:
         return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=dict(os.environ, PYTHONWARNINGS="ignore"), start_new_session=True)
 
@@ -107,18 +104,21 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def _wait_answer(url: str, process: subprocess.Popen, name: str, registered=None) -> None:
-    """Until ``url`` answers (and ``registered`` says yes to its body: the conductor is listed alive)."""
-    request = urllib.request.Request(url, headers={"X-OpenStack-Ironic-API-Version": "1.49"})
+def _answers(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2):
+        return True
+
+
+def _wait_until(name: str, process: subprocess.Popen, ready) -> None:
+    """Until ``ready()`` says yes (it raises OSError or ValueError while the service cannot answer)."""
     deadline = time.monotonic() + ANSWER_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise CommandFailed(f"{name} exited with status {process.returncode} after its restart")
         try:
-            with urllib.request.urlopen(request, timeout=2) as answer:
-                if registered is None or registered(answer.read()):
-                    return
-        except (urllib.error.URLError, OSError, ValueError):
+            if ready():
+                return
+        except (OSError, ValueError):
             pass
         time.sleep(0.5)
-    raise CommandFailed(f"{name} did not answer at {url} within {ANSWER_SECONDS:.0f} s of its restart")
+    raise CommandFailed(f"{name} was not ready within {ANSWER_SECONDS:.0f} s of its restart")
